@@ -1,0 +1,44 @@
+# videohooks: the README's two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= videohooks.example.toml
+
+.PHONY: run test bench lint typecheck schemas clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# One stamp per dependency set, remade when pyproject.toml changes.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/videohooks serve --config $(CONFIG) --host 127.0.0.1 --port 8080
+
+# The suite starts its own redis-server on a free port unless REDIS_URL names one.
+test: $(VENV)/.installed-test
+	@[ -n "$$REDIS_URL" ] || command -v redis-server >/dev/null 2>&1 || .ci/install-redis
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench.run
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check receiver schemas tests bench
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy receiver schemas
+
+# Rewrite the committed JSON Schema of the canonical event after changing schemas/event.py.
+schemas: $(VENV)/.installed-run
+	$(BIN)/videohooks schemas export --output schemas/event.v1.schema.json
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

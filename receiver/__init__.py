@@ -1,0 +1,1 @@
+"""videohooks: the receiving service (HTTP app, verifiers, pipeline, publisher, pollers, CLI)."""

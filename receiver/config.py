@@ -1,0 +1,201 @@
+"""The TOML configuration: loaded once, validated whole, refused with a message naming every bad key.
+
+Secrets may be written inline or as `env:NAME`, read from the environment at load time; they are held
+as `SecretStr` so that no repr, log line or error message can show them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from schemas.registry import PROVIDERS
+
+ProviderName = Literal["memories", "twelvelabs", "openai", "openai-compatible", "bailian"]
+VerifyScheme = Literal["standard-webhooks", "twelvelabs", "url-token", "none"]
+
+DEFAULT_CONFIG_FILES = ("videohooks.toml", "videohooks.example.toml")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file, each bad key and its problem."""
+
+
+def _resolve_env(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("env:"):
+        name = value.removeprefix("env:")
+        resolved = os.environ.get(name)
+        if not resolved:
+            raise ValueError(f"environment variable {name} is not set or empty")
+        return resolved
+    return value
+
+
+Secret = Annotated[SecretStr, BeforeValidator(_resolve_env)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RedisConfig(_Section):
+    url: str | None = None
+    prefix: str = Field(default="videohooks", pattern=r"^[A-Za-z0-9_.:-]+$")
+    cluster: bool = False
+    partitions: int = Field(default=1, ge=1, le=1024)
+    # OpenAI retries for 72 hours; a week covers it with room for a slow redrive.
+    dedupe_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=3600)
+    # Upper bound on one Redis command, so that an unreachable Redis answers 503 quickly.
+    timeout_seconds: float = Field(default=1.0, gt=0, le=30)
+    max_connections: int = Field(default=32, ge=1, le=1024)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
+
+class SourceConfig(_Section):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    provider: ProviderName
+    verify: VerifyScheme | None = None
+    secrets: list[Secret] = Field(default_factory=list)
+    tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    api_base_url: str | None = None
+    api_key: Secret | None = None
+    workspace_id: str | None = None
+    access_key_id: Secret | None = None
+    access_key_secret: Secret | None = None
+    poll_interval_seconds: float = Field(default=5.0, gt=0)
+    deadline_seconds: float = Field(default=86400.0, gt=0)
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return None if url is None else url.rstrip("/")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_scheme(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("verify") is None and data.get("provider") in PROVIDERS:
+            return {**data, "verify": PROVIDERS[data["provider"]].default_verify}
+        return data
+
+    @model_validator(mode="after")
+    def _secrets_fit_scheme(self) -> SourceConfig:
+        if self.verify is None:
+            raise ValueError(f"provider {self.provider!r} has no default verify scheme: set verify")
+        scheme = self.verify
+        if scheme != "none" and not self.secrets:
+            raise ValueError(f"verify = {scheme!r} needs at least one entry in secrets")
+        if scheme == "standard-webhooks":
+            from receiver.verifiers.standard_webhooks import decode_secret
+
+            for secret in self.secrets:
+                decode_secret(secret.get_secret_value())
+        return self
+
+    @property
+    def scheme(self) -> VerifyScheme:
+        assert self.verify is not None  # filled in by the validator above
+        return self.verify
+
+    def secret_values(self) -> list[str]:
+        return [secret.get_secret_value() for secret in self.secrets]
+
+
+class ServerConfig(_Section):
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    data_dir: str = "var"
+
+
+class AdminConfig(_Section):
+    token: Secret | None = None
+
+
+class Config(_Section):
+    redis: RedisConfig = RedisConfig()
+    sources: list[SourceConfig] = Field(default_factory=list)
+    server: ServerConfig = ServerConfig()
+    admin: AdminConfig = AdminConfig()
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_ids(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.id in seen:
+                raise ValueError(f"source id {source.id!r} appears twice")
+            seen.add(source.id)
+        return sources
+
+    def source(self, source_id: str) -> SourceConfig | None:
+        return next((source for source in self.sources if source.id == source_id), None)
+
+
+def _key_path(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
+    """`("sources", 0, "verify")` as `sources[0] (id "x").verify`: the way a user finds it in the file."""
+    path = ""
+    node: Any = data
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                path += f' (id "{node["id"]}")'
+        else:
+            path += f".{part}" if path else part
+            node = node.get(part) if isinstance(node, dict) else None
+    return path or "(top level)"
+
+
+def parse_config(data: dict[str, Any], origin: str = "config") -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            problems.append(f"  {_key_path(error['loc'], data)}: {message}")
+        raise ConfigError(f"{origin}: invalid configuration\n" + "\n".join(problems)) from None
+
+
+def find_config_path(given: str | os.PathLike[str] | None) -> Path:
+    """`--config`, else `VIDEOHOOKS_CONFIG`, else `videohooks.toml` or the example in the working dir."""
+    candidate = given or os.environ.get("VIDEOHOOKS_CONFIG")
+    if candidate:
+        return Path(candidate)
+    for name in DEFAULT_CONFIG_FILES:
+        if Path(name).is_file():
+            return Path(name)
+    raise ConfigError("no configuration: pass --config FILE or set VIDEOHOOKS_CONFIG")
+
+
+def load_config(given: str | os.PathLike[str] | None = None) -> Config:
+    path = find_config_path(given)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, origin=str(path))

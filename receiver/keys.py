@@ -1,0 +1,49 @@
+"""Redis key names: one place, so that a Redis Cluster hash tag can be added without touching callers.
+
+A task's events, its status record and its deliveries' dedupe markers all live in one partition, so
+that the atomic dedupe-and-publish script touches one hash slot. With one partition on a single Redis
+the names are the contract's plain `<prefix>:events` and `<prefix>:dlq`; with several partitions, or
+on a cluster, every key carries its partition as a hash tag (`<prefix>:events:{3}`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpace:
+    prefix: str = "videohooks"
+    partitions: int = 1
+    cluster: bool = False
+
+    @property
+    def tagged(self) -> bool:
+        return self.cluster or self.partitions > 1
+
+    def partition(self, source: str, task_id: str) -> int:
+        if self.partitions == 1:
+            return 0
+        return zlib.crc32(f"{source}\x00{task_id}".encode()) % self.partitions
+
+    def _name(self, kind: str, partition: int) -> str:
+        return f"{self.prefix}:{kind}:{{{partition}}}" if self.tagged else f"{self.prefix}:{kind}"
+
+    def events(self, partition: int) -> str:
+        return self._name("events", partition)
+
+    def dlq(self, partition: int) -> str:
+        return self._name("dlq", partition)
+
+    def task(self, partition: int, source: str, task_id: str) -> str:
+        return f"{self._name('task', partition)}:{source}:{task_id}"
+
+    def delivery(self, partition: int, source: str, delivery_id: str) -> str:
+        return f"{self._name('delivery', partition)}:{source}:{delivery_id}"
+
+    def all_events(self) -> list[str]:
+        return [self.events(partition) for partition in range(self.partitions)]
+
+    def all_dlq(self) -> list[str]:
+        return [self.dlq(partition) for partition in range(self.partitions)]

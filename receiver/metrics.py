@@ -1,0 +1,42 @@
+"""Prometheus metrics: what an operator on call needs to see, with bounded label sets.
+
+Labels are source ids, outcome and reason codes, provider and model names: never a task id, a
+delivery id or anything a sender controls freely.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+DELIVERIES = Counter(
+    "videohooks_deliveries",
+    "Callback deliveries by source and outcome",
+    ["source", "outcome"],
+)
+REQUEST_SECONDS = Histogram(
+    "videohooks_request_duration_seconds",
+    "Time from a callback's arrival to its answer",
+    ["source"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+PUBLISH_SECONDS = Histogram(
+    "videohooks_publish_duration_seconds",
+    "One round trip of the atomic dedupe-and-publish script",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+PUBLISH_BATCH_SIZE = Histogram(
+    "videohooks_publish_batch_size",
+    "Events written by one call of the publish script",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+QUARANTINED = Counter(
+    "videohooks_quarantined",
+    "Authentic deliveries kept in the dead-letter stream, by reason",
+    ["source", "reason"],
+)
+TOKENS = Counter(
+    "videohooks_tokens",
+    "Tokens reported in published events, to check the provider's bill from the stream side",
+    ["provider", "model", "direction"],
+)
+REDIS_UP = Gauge("videohooks_redis_up", "1 while the last Redis health check succeeded")

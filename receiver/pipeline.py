@@ -1,0 +1,111 @@
+"""From authentic bytes to a published event: decode against the provider's schema versions, then publish.
+
+`decode` is pure (bytes and context in, event or `Quarantine` out) so that fixtures test it without
+Redis; `Pipeline.deliver` adds the one I/O step, shared by the HTTP app, replay and redrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ValidationError
+
+from receiver import metrics
+from receiver.config import SourceConfig
+from receiver.publisher import Publisher
+from schemas.event import CanonicalEvent
+from schemas.normalizing import DeliveryContext, UnknownStatus
+from schemas.provider import ProviderSchemas
+from schemas.registry import PROVIDERS
+
+# Headers that can carry credentials are never kept in the dead-letter stream.
+_PRIVATE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+class Quarantine(Exception):
+    """Authentic, but not an event any schema version accepts: kept whole in the dead-letter stream."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _summarize(error: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for item in error.errors(include_url=False, include_input=False)[:limit]:
+        where = ".".join(str(part) for part in item["loc"]) or "(body)"
+        parts.append(f"{where}: {item['msg']}")
+    more = error.error_count() - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def decode(provider: ProviderSchemas, body: bytes, ctx: DeliveryContext) -> CanonicalEvent:
+    """The event of the first (newest) schema version that validates `body`."""
+    failures = []
+    for version in provider.versions:
+        try:
+            payload = version.payload.model_validate_json(body)
+        except ValidationError as exc:
+            if any(item["type"] == "json_invalid" for item in exc.errors()):
+                raise Quarantine(
+                    "invalid_json", f"the body is not valid JSON: {_summarize(exc, 1)}"
+                ) from None
+            failures.append(f"v{version.version}: {_summarize(exc)}")
+            continue
+        try:
+            return version.normalize(payload, ctx)
+        except UnknownStatus as exc:
+            raise Quarantine("unknown_status", str(exc)) from None
+    raise Quarantine(
+        "unknown_schema_version",
+        f"the body matches no known {provider.name} schema version ({' | '.join(failures)})",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: Literal["accepted", "duplicate", "stale", "quarantined"]
+    event_id: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+
+class Pipeline:
+    def __init__(self, publisher: Publisher) -> None:
+        self.publisher = publisher
+
+    async def deliver(
+        self,
+        source: SourceConfig,
+        body: bytes,
+        headers: Mapping[str, str],
+        received_at: datetime,
+        delivery_id: str | None = None,
+    ) -> Outcome:
+        """Decode and publish one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
+        ctx = DeliveryContext(source.id, source.provider, received_at, delivery_id)
+        try:
+            event = decode(PROVIDERS[source.provider], body, ctx)
+        except Quarantine as quarantine:
+            kept = {name: value for name, value in headers.items() if name.lower() not in _PRIVATE_HEADERS}
+            await self.publisher.quarantine(
+                source.id, quarantine.reason, quarantine.detail, kept, body, received_at
+            )
+            metrics.QUARANTINED.labels(source.id, quarantine.reason).inc()
+            return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
+        publication = await self.publisher.publish(event)
+        if publication.outcome == "accepted":
+            _count_tokens(event)
+        return Outcome(publication.outcome, event_id=event.event_id)
+
+
+def _count_tokens(event: CanonicalEvent) -> None:
+    model = event.model or "unknown"
+    if event.usage.input_tokens:
+        metrics.TOKENS.labels(event.provider, model, "input").inc(event.usage.input_tokens)
+    if event.usage.output_tokens:
+        metrics.TOKENS.labels(event.provider, model, "output").inc(event.usage.output_tokens)

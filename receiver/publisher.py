@@ -1,0 +1,160 @@
+"""Durable, deduplicated publishing of canonical events to Redis Streams.
+
+Concurrent deliveries share round trips: every event submitted during one turn of the event loop is
+sent in a single call of the `publish.lua` script per partition, which for each event checks the
+delivery and (source, task, status) markers, refuses a status that would move the task backwards,
+appends the event and records the markers, all in one atomic step. A caller's future resolves only
+once Redis has answered, so a 2xx is never sent before the event is in the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import files
+from typing import Any, Literal
+
+import orjson
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import RedisError
+
+from receiver import metrics
+from receiver.keys import KeySpace
+from schemas.event import STATUS_RANK, CanonicalEvent, rfc3339
+
+PUBLISH_SCRIPT = files("receiver").joinpath("publish.lua").read_text(encoding="utf-8")
+
+# Redis runs a script to completion before serving anyone else: bound the work one call may do.
+MAX_BATCH = 256
+
+AnyRedis = Redis | RedisCluster
+
+
+class RedisUnavailable(Exception):
+    """The write could not be confirmed durable: the provider must retry (503)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    outcome: Literal["accepted", "duplicate", "stale"]
+    entry_id: str | None = None
+
+
+@dataclass(slots=True)
+class _Pending:
+    keys: tuple[str, str, str]
+    args: tuple[str | bytes | int, ...]
+    future: asyncio.Future[Publication]
+
+
+class Publisher:
+    def __init__(self, redis: AnyRedis, keys: KeySpace, dedupe_ttl_seconds: int, maxlen: int = 0) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._script = redis.register_script(PUBLISH_SCRIPT)
+        self._header = (dedupe_ttl_seconds, maxlen)
+        self._pending: dict[int, list[_Pending]] = {}
+        self._flush_scheduled = False
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    @property
+    def keys(self) -> KeySpace:
+        return self._keys
+
+    async def publish(self, event: CanonicalEvent) -> Publication:
+        """Resolve once Redis has appended the event, or found it a duplicate or stale."""
+        partition = self._keys.partition(event.source, event.task_id)
+        task_key = self._keys.task(partition, event.source, event.task_id)
+        delivery_key = (
+            self._keys.delivery(partition, event.source, event.delivery_id) if event.delivery_id else task_key
+        )
+        loop = asyncio.get_running_loop()
+        pending = _Pending(
+            keys=(self._keys.events(partition), task_key, delivery_key),
+            args=(
+                event.event_id,
+                event.status,
+                STATUS_RANK[event.status],
+                event.delivery_id or "",
+                event.model_dump_json(),
+                event.source,
+                event.provider,
+                event.task_id,
+                event.schema_version,
+            ),
+            future=loop.create_future(),
+        )
+        self._pending.setdefault(partition, []).append(pending)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+        return await pending.future
+
+    def _flush(self) -> None:
+        batches, self._pending, self._flush_scheduled = self._pending, {}, False
+        for items in batches.values():
+            for start in range(0, len(items), MAX_BATCH):
+                task = asyncio.create_task(self._send(items[start : start + MAX_BATCH]))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+
+    async def _send(self, items: list[_Pending]) -> None:
+        keys = [key for item in items for key in item.keys]
+        args: list[Any] = [*self._header, *(arg for item in items for arg in item.args)]
+        started = time.perf_counter()
+        try:
+            results = await self._script(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            failure = RedisUnavailable(f"redis did not confirm the write: {exc.__class__.__name__}: {exc}")
+            for item in items:
+                if not item.future.done():
+                    item.future.set_exception(failure)
+            return
+        metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
+        metrics.PUBLISH_BATCH_SIZE.observe(len(items))
+        for item, result in zip(items, results, strict=True):
+            if item.future.done():  # the caller went away; the write stands all the same
+                continue
+            value = result.decode() if isinstance(result, bytes) else str(result)
+            if value in ("duplicate", "stale"):
+                item.future.set_result(Publication(value))  # type: ignore[arg-type]
+            else:
+                item.future.set_result(Publication("accepted", value))
+
+    async def quarantine(
+        self,
+        source: str,
+        reason: str,
+        detail: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        received_at: datetime,
+    ) -> str:
+        """Keep an authentic delivery that no schema accepts, whole, in the dead-letter stream."""
+        partition = zlib.crc32(body) % self._keys.partitions
+        fields: dict[Any, Any] = {
+            "source": source,
+            "reason": reason,
+            "detail": detail,
+            "headers": orjson.dumps(dict(headers)),
+            "body": body,
+            "received_at": rfc3339(received_at) or "",
+        }
+        try:
+            entry_id = await self._redis.xadd(self._keys.dlq(partition), fields)
+        except (RedisError, OSError) as exc:
+            raise RedisUnavailable(
+                f"redis did not confirm the write: {exc.__class__.__name__}: {exc}"
+            ) from exc
+        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+    async def drain(self) -> None:
+        """Wait for every batch already sent, so that shutdown loses no acknowledged write."""
+        while self._in_flight or self._pending:
+            await asyncio.sleep(0)
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight, return_exceptions=True)

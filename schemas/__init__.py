@@ -1,0 +1,1 @@
+"""Versioned provider payload models, their normalizers, and the canonical event."""

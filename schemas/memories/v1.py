@@ -1,0 +1,89 @@
+"""memories.ai async video description callback, version 1.
+
+Success: `{"code": 200, "message": "SUCCESS", "task_id": ..., "data": {"msg": "ok", "success": true,
+"data": {"data": [segments], "error_rate": ..., "usage_metadata": {...}}}}`. Segment times are float
+seconds; `usage_metadata.duration` is processing time in seconds, not the video's length. The failure
+callback is undocumented: any `code` outside the success set, or `data.success == false`, is a failure,
+and the inner result may then be null or missing.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from schemas.event import CanonicalEvent, Error, Segment, Usage
+from schemas.normalizing import DeliveryContext, build_event, seconds_to_ms, total_tokens
+
+# The reference shows the integer 200, its tables type `code` as a string, and sibling endpoints use
+# "0000": all three mean success.
+SUCCESS_CODES: frozenset[int | str] = frozenset({200, "200", "0000"})
+
+
+class TranscriptSegment(BaseModel):
+    start_time: float = Field(ge=0)
+    end_time: float = Field(ge=0)
+    transcript: str
+
+
+class UsageMetadata(BaseModel):
+    duration: float | None = Field(default=None, ge=0)
+    model: str | None = None
+    output_tokens: int | None = Field(default=None, ge=0)
+    prompt_tokens: int | None = Field(default=None, ge=0)
+
+
+class Result(BaseModel):
+    data: list[TranscriptSegment] | None = None
+    error_rate: float | None = None
+    usage_metadata: UsageMetadata | None = None
+
+
+class Outcome(BaseModel):
+    msg: str | None = None
+    success: bool | None = None
+    data: Result | None = None
+
+
+class Callback(BaseModel):
+    code: int | str
+    message: str | None = None
+    task_id: str = Field(min_length=1)
+    data: Outcome | None = None
+
+
+def normalize(payload: Callback, ctx: DeliveryContext) -> CanonicalEvent:
+    outcome = payload.data or Outcome()
+    result = outcome.data or Result()
+    usage = result.usage_metadata or UsageMetadata()
+    succeeded = payload.code in SUCCESS_CODES and outcome.success is not False
+
+    error = None
+    if not succeeded:
+        code = None if payload.code in SUCCESS_CODES else str(payload.code)
+        error = Error(code=code, message=outcome.msg or payload.message or "memories.ai reported a failure")
+
+    extensions = {} if result.error_rate is None else {"error_rate": result.error_rate}
+    return build_event(
+        ctx,
+        task_id=payload.task_id,
+        task_type="description",
+        status="succeeded" if succeeded else "failed",
+        model=usage.model,
+        segments=(
+            Segment(
+                start_ms=seconds_to_ms(segment.start_time),
+                end_ms=seconds_to_ms(segment.end_time),
+                text=segment.transcript,
+                kind="description",
+            )
+            for segment in result.data or ()
+        ),
+        usage=Usage(
+            input_tokens=usage.prompt_tokens,
+            output_tokens=usage.output_tokens,
+            total_tokens=total_tokens(usage.prompt_tokens, usage.output_tokens),
+            processing_ms=None if usage.duration is None else seconds_to_ms(usage.duration),
+        ),
+        error=error,
+        extensions=extensions,
+    )

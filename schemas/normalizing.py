@@ -1,0 +1,113 @@
+"""What every provider's normalizer shares: the delivery context, unit conversions, event assembly.
+
+Normalizers are pure functions `(validated payload, DeliveryContext) -> CanonicalEvent`; everything
+they need from outside (which source, when it arrived, the delivery id a verifier read from the
+headers) comes in the context, so that a fixture and its expected event are all a test needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas.event import (
+    Asset,
+    CanonicalEvent,
+    Error,
+    Segment,
+    Status,
+    TaskType,
+    Usage,
+    event_id_for,
+)
+
+
+class UnknownStatus(ValueError):
+    """The payload validated, but carries a status word no mapping knows: quarantine, never guess."""
+
+    def __init__(self, provider: str, word: object) -> None:
+        super().__init__(f"{provider} status {word!r} is not known to any mapping")
+        self.word = word
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryContext:
+    source: str
+    provider: str
+    received_at: datetime
+    delivery_id: str | None = None
+
+
+def map_status(provider: str, word: str, mapping: Mapping[str, Status]) -> Status:
+    try:
+        return mapping[word]
+    except KeyError:
+        raise UnknownStatus(provider, word) from None
+
+
+def seconds_to_ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def utc_from_unix(seconds: float | None) -> datetime | None:
+    """Unix seconds to an aware UTC datetime; a value above 1e12 is taken as milliseconds."""
+    if seconds is None:
+        return None
+    if seconds > 1e12:
+        seconds = seconds / 1000
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def total_tokens(input_tokens: int | None, output_tokens: int | None, total: int | None = None) -> int | None:
+    if total is not None:
+        return total
+    if input_tokens is None or output_tokens is None:
+        return None
+    return input_tokens + output_tokens
+
+
+def sorted_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
+    return tuple(sorted(segments, key=lambda segment: (segment.start_ms, segment.end_ms)))
+
+
+def build_event(
+    ctx: DeliveryContext,
+    *,
+    task_id: str,
+    task_type: TaskType,
+    status: Status,
+    model: str | None = None,
+    text: str | None = None,
+    title: str | None = None,
+    segments: Iterable[Segment] = (),
+    usage: Usage | None = None,
+    error: Error | None = None,
+    truncated: bool = False,
+    assets: Iterable[Asset] = (),
+    occurred_at: datetime | None = None,
+    delivery_id: str | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> CanonicalEvent:
+    """Assemble the event; the identity fields come from the context, never from the payload."""
+    return CanonicalEvent(
+        event_id=event_id_for(ctx.source, task_id, status),
+        source=ctx.source,
+        provider=ctx.provider,
+        task_id=task_id,
+        task_type=task_type,
+        status=status,
+        model=model,
+        text=text,
+        title=title,
+        segments=sorted_segments(segments),
+        usage=usage or Usage(),
+        error=error,
+        truncated=truncated,
+        assets=tuple(assets),
+        occurred_at=occurred_at,
+        received_at=ctx.received_at,
+        delivery_id=delivery_id if delivery_id is not None else ctx.delivery_id,
+        extensions=dict(extensions or {}),
+    )

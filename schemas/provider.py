@@ -1,0 +1,33 @@
+"""How a provider declares its payload versions: the model that validates each and its normalizer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from schemas.event import CanonicalEvent
+from schemas.normalizing import DeliveryContext
+
+Normalizer = Callable[[Any, DeliveryContext], CanonicalEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaVersion:
+    """One version of a provider's payload: the model that validates it and its pure normalizer."""
+
+    version: int
+    payload: type[BaseModel]
+    normalize: Normalizer
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSchemas:
+    name: str
+    default_verify: str
+    # Poll-only providers take no callbacks; their payloads arrive through a poller.
+    accepts_callbacks: bool
+    # Newest first: a delivery is decoded by the first version that validates it.
+    versions: tuple[SchemaVersion, ...]

@@ -1,0 +1,109 @@
+"""Shared fixtures: one real Redis for the session, a fresh key prefix per test, configs and clients."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from starlette.testclient import TestClient
+
+from receiver.app import create_app
+from receiver.config import Config, parse_config
+from tests.support import TL_SECRET, TOKEN, WHSEC, RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`REDIS_URL` when set, else a redis-server of the suite's own on a free port."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of the test's own; its keys are deleted afterwards."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{name}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def rclient(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+def config_dict(prefix: str, redis_url: str | None = None) -> dict[str, object]:
+    """The test configuration: one source per verification scheme the tests exercise."""
+    return {
+        "redis": {"url": redis_url, "prefix": prefix} if redis_url else {"prefix": prefix},
+        "sources": [
+            {
+                "id": "memories-main",
+                "provider": "memories",
+                "verify": "url-token",
+                "secrets": [TOKEN, "old-token"],
+            },
+            {
+                "id": "memories-signed",
+                "provider": "memories",
+                "verify": "standard-webhooks",
+                "secrets": [WHSEC],
+            },
+            {"id": "memories-tl", "provider": "memories", "verify": "twelvelabs", "secrets": [TL_SECRET]},
+            {"id": "memories-open", "provider": "memories", "verify": "none"},
+        ],
+        "server": {"max_body_bytes": 65536},
+    }
+
+
+@pytest.fixture
+def config(prefix: str, redis_url: str) -> Config:
+    return parse_config(config_dict(prefix, redis_url))
+
+
+@pytest.fixture
+def client(config: Config) -> Iterator[TestClient]:
+    with TestClient(create_app(config), raise_server_exceptions=True) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, prefix: str, redis_url: str) -> Path:
+    """The test configuration as a TOML file, for the CLI and live receivers."""
+    path = tmp_path / "videohooks.toml"
+    path.write_text(
+        f"""
+[redis]
+url = "{redis_url}"
+prefix = "{prefix}"
+
+[[sources]]
+id = "memories-main"
+provider = "memories"
+verify = "url-token"
+secrets = ["{TOKEN}"]
+
+[[sources]]
+id = "memories-signed"
+provider = "memories"
+verify = "standard-webhooks"
+secrets = ["{WHSEC}"]
+""",
+        encoding="utf-8",
+    )
+    return path

@@ -1,0 +1,188 @@
+"""Real parts for the tests: redis-server processes, receiver processes, signed deliveries, stream reads.
+
+Nothing here patches the code under test: Redis is a real server on a loopback port and a "live"
+receiver is `videohooks serve` in its own process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+TOKEN = "test-token-0f1e2d3c4b5a69788796a5b4"
+TL_SECRET = "tl_test_secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"condition not met within {timeout} s")
+
+
+class RedisServer:
+    """A redis-server process of our own on a free loopback port; can be stopped and started again."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError(
+                "redis-server is not installed: run `make test`, which installs it, or set REDIS_URL"
+            )
+        self.binary = binary
+        self.port = port or free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--daemonize",
+                "no",
+                "--logfile",
+                str(self.workdir / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_timeout=0.5)
+        try:
+            wait_until(lambda: _pings(client))
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def write_config(path: Path, body: str) -> Path:
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+class LiveReceiver:
+    """`videohooks serve` as a real process, stopped with a real signal."""
+
+    def __init__(self, config_path: Path, env: Mapping[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.config_path = config_path
+        self.log_path = config_path.with_suffix(".log")
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "receiver",
+                    "serve",
+                    "--config",
+                    str(self.config_path),
+                    "--port",
+                    str(self.port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.config_path.parent,
+            )
+        wait_until(self._ready, timeout=20)
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"receiver exited early:\n{self.log_path.read_text()}")
+        try:
+            return httpx.get(f"{self.url}/livez", timeout=0.5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=40)
+        self.process = None
+        return code
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def live_receiver(config_path: Path, env: Mapping[str, str] | None = None) -> Iterator[LiveReceiver]:
+    receiver = LiveReceiver(config_path, env)
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        if receiver.process is not None:
+            receiver.stop()
+
+
+def stream_events(client: redis.Redis, key: str) -> list[dict[str, Any]]:
+    """The canonical events in a stream, decoded, in order."""
+    return [orjson.loads(fields[b"event"]) for _, fields in client.xrange(key)]
+
+
+def stream_entries(client: redis.Redis, key: str) -> list[dict[str, str | bytes]]:
+    entries = []
+    for _, fields in client.xrange(key):
+        entries.append({name.decode(): value for name, value in fields.items()})
+    return entries
