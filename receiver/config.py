@@ -52,7 +52,8 @@ class _Section(BaseModel):
 
 
 class RedisConfig(_Section):
-    url: str | None = None
+    # May be "env:NAME": a managed Redis URL carries its password.
+    url: Annotated[str | None, BeforeValidator(_resolve_env)] = None
     prefix: str = Field(default="videohooks", pattern=r"^[A-Za-z0-9_.:-]+$")
     cluster: bool = False
     partitions: int = Field(default=1, ge=1, le=1024)

@@ -1,0 +1,59 @@
+"""The durable job queue: idempotent enqueue, leases that bring back a dead worker's jobs, retries."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from redis.asyncio import Redis
+
+from receiver.jobs import Done, Job, JobQueue, JobRunner, RunAgain
+
+
+@pytest.fixture
+async def queue(redis_url: str, prefix: str):  # type: ignore[no-untyped-def]
+    client = Redis.from_url(redis_url)
+    yield JobQueue(client, prefix)
+    await client.aclose()
+
+
+async def test_enqueue_is_idempotent_by_id(queue: JobQueue) -> None:
+    assert await queue.enqueue("j1", "fetch", {"n": 1})
+    assert not await queue.enqueue("j1", "fetch", {"n": 2})
+    job = await queue.get("j1")
+    assert job == Job("j1", "fetch", {"n": 1})
+    assert await queue.count() == 1
+    assert await queue.count("poll") == 0
+
+
+async def test_claim_takes_due_jobs_oldest_first_and_leases_them(queue: JobQueue) -> None:
+    now = time.time()
+    await queue.enqueue("late", "k", {}, due=now - 1)
+    await queue.enqueue("early", "k", {}, due=now - 10)
+    await queue.enqueue("future", "k", {}, due=now + 60)
+    assert [job.id for job in await queue.claim(now, lease_seconds=30, limit=10)] == ["early", "late"]
+    # Leased: not claimable again until the lease runs out, as if the worker died holding them.
+    assert await queue.claim(now + 1, lease_seconds=30, limit=10) == []
+    assert [job.id for job in await queue.claim(now + 31, lease_seconds=30, limit=10)] == ["early", "late"]
+
+
+async def test_runner_completes_reschedules_and_survives_a_crashing_handler(queue: JobQueue) -> None:
+    calls: list[str] = []
+
+    async def handler(job: Job) -> Done | RunAgain:
+        calls.append(job.id)
+        if job.id == "boom":
+            raise RuntimeError("handler bug")
+        if job.payload.get("attempt", 0) < 1:
+            return RunAgain(time.time() - 1, {"attempt": 1})
+        return Done()
+
+    runner = JobRunner(queue, {"k": handler}, error_backoff_seconds=3600)
+    await queue.enqueue("ok", "k", {})
+    await queue.enqueue("boom", "k", {})
+    assert await runner.run_due() == 2
+    assert (await queue.get("ok")) == Job("ok", "k", {"attempt": 1})
+    assert await runner.run_due() == 1  # "ok" again; "boom" backs off for an hour
+    assert await queue.get("ok") is None
+    assert await queue.get("boom") is not None
+    assert sorted(calls) == ["boom", "ok", "ok"]
