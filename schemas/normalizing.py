@@ -38,6 +38,9 @@ class DeliveryContext:
     provider: str
     received_at: datetime
     delivery_id: str | None = None
+    # When a fetched or polled resource is normalized after a thin webhook: the webhook's own event,
+    # for what only the webhook says (TwelveLabs: an error on `ready` means the result was cut short).
+    notice: CanonicalEvent | None = None
 
 
 def map_status(provider: str, word: str, mapping: Mapping[str, Status]) -> Status:

@@ -29,5 +29,8 @@ class ProviderSchemas:
     default_verify: str
     # Poll-only providers take no callbacks; their payloads arrive through a poller.
     accepts_callbacks: bool
-    # Newest first: a delivery is decoded by the first version that validates it.
+    # Callback payloads, newest first: a delivery is decoded by the first version that validates it.
     versions: tuple[SchemaVersion, ...]
+    # The task or video object the provider's API returns when it is fetched (after a thin webhook)
+    # or polled, newest first; its normalizer sees the webhook's thin event as `ctx.notice`.
+    resource_versions: tuple[SchemaVersion, ...] = ()
