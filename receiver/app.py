@@ -7,6 +7,8 @@ authentic (nothing stored), 503 with `Retry-After` when Redis could not confirm 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -139,6 +141,20 @@ async def callback(request: Request) -> Response:
     if outcome.reason:
         body_out["reason"] = outcome.reason
     return json_response(202, body_out, {"x-request-id": request_id})
+
+
+def require_admin(request: Request) -> None:
+    """Admin routes take `Authorization: Bearer <[admin] token>`; with no token configured they are off (404)."""
+    runtime: Runtime = request.app.state.runtime
+    configured = runtime.config.admin.token
+    if configured is None:
+        raise ErrorAnswer(404, "not_found", "admin routes are off: no [admin] token is configured")
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented:
+        raise ErrorAnswer(401, "invalid_token", "admin routes need Authorization: Bearer <token>")
+    expected = hashlib.sha256(configured.get_secret_value().encode()).digest()
+    if not hmac.compare_digest(expected, hashlib.sha256(presented.strip().encode()).digest()):
+        raise ErrorAnswer(401, "invalid_token", "the bearer token is not the admin token")
 
 
 _ERROR_OUTCOMES = {401: "unauthentic", 404: "unknown_source", 413: "too_large", 503: "unavailable"}

@@ -1,0 +1,46 @@
+"""The admin bearer check every admin route starts with: off without a token, constant-time compare."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from receiver.app import ErrorAnswer, Runtime, error_response, require_admin
+from receiver.config import parse_config
+
+
+def app_with(token: str | None) -> Starlette:
+    async def guarded(request: Request) -> Response:
+        try:
+            require_admin(request)
+        except ErrorAnswer as error:
+            return error_response(error, "req")
+        return Response("ok")
+
+    app = Starlette(routes=[Route("/admin", guarded)])
+    config = parse_config({"admin": {"token": token}} if token else {})
+    app.state.runtime = Runtime(config=config, redis=None, pipeline=None, verifiers={})  # type: ignore[arg-type]
+    return app
+
+
+@pytest.mark.parametrize(
+    ("token", "header", "status"),
+    [
+        (None, "Bearer anything", 404),
+        ("s3cret-admin", None, 401),
+        ("s3cret-admin", "Basic s3cret-admin", 401),
+        ("s3cret-admin", "Bearer s3cret-admi", 401),
+        ("s3cret-admin", "Bearer ", 401),
+        ("s3cret-admin", "Bearer s3cret-admin", 200),
+        ("s3cret-admin", "bearer s3cret-admin", 200),
+    ],
+)
+def test_admin_bearer(token: str | None, header: str | None, status: int) -> None:
+    client = TestClient(app_with(token))
+    response = client.get("/admin", headers={"authorization": header} if header else {})
+    assert response.status_code == status
+    assert "s3cret-admin" not in response.text
