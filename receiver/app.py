@@ -144,7 +144,7 @@ async def callback(request: Request) -> Response:
 
 
 def require_admin(request: Request) -> None:
-    """Admin routes take `Authorization: Bearer <[admin] token>`; with no token configured they are off (404)."""
+    """Admin routes take `Authorization: Bearer <[admin] token>`; with no token configured: off (404)."""
     runtime: Runtime = request.app.state.runtime
     configured = runtime.config.admin.token
     if configured is None:

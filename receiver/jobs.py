@@ -14,6 +14,7 @@ Keys (one hash slot on a cluster, via the `{jobs}` tag):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -86,15 +87,21 @@ class JobQueue:
         self._claim = redis.register_script(_CLAIM)
         self._enqueue = redis.register_script(_ENQUEUE)
 
-    async def enqueue(self, job_id: str, kind: str, payload: Mapping[str, Any], due: float | None = None) -> bool:
+    async def enqueue(
+        self, job_id: str, kind: str, payload: Mapping[str, Any], due: float | None = None
+    ) -> bool:
         """Record a job durably; False when a job with this id is already queued (nothing changes)."""
         data = orjson.dumps({"kind": kind, "payload": payload})
-        created = await self._enqueue(keys=[self._due, self._data], args=[job_id, data, _ms(due or time.time())])
+        created = await self._enqueue(
+            keys=[self._due, self._data], args=[job_id, data, _ms(due or time.time())]
+        )
         return bool(created)
 
     async def claim(self, now: float, lease_seconds: float, limit: int) -> list[Job]:
         """Take up to `limit` due jobs, oldest due first, leased until `now + lease_seconds`."""
-        flat = await self._claim(keys=[self._due, self._data], args=[_ms(now), _ms(now + lease_seconds), limit])
+        flat = await self._claim(
+            keys=[self._due, self._data], args=[_ms(now), _ms(now + lease_seconds), limit]
+        )
         jobs = []
         for index in range(0, len(flat), 2):
             job_id = flat[index].decode() if isinstance(flat[index], bytes) else str(flat[index])
@@ -163,10 +170,8 @@ class JobRunner:
             if jobs:
                 await asyncio.gather(*(self._run_one(job) for job in jobs))
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self._idle)
-            except TimeoutError:
-                pass
 
     async def run_due(self) -> int:
         """Run every job due now, once; for tests and the CLI's one-shot commands."""
@@ -182,7 +187,9 @@ class JobRunner:
         try:
             result = await handler(job)
         except Exception as exc:  # a handler bug must not stop the runner; the lease brings the job back
-            logger.exception("jobs.handler_failed", job_id=job.id, kind=job.kind, error=exc.__class__.__name__)
+            logger.exception(
+                "jobs.handler_failed", job_id=job.id, kind=job.kind, error=exc.__class__.__name__
+            )
             result = RunAgain(time.time() + self._error_backoff)
         try:
             if isinstance(result, Done):
