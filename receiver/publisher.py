@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from receiver import metrics
 from receiver.keys import KeySpace
-from schemas.event import STATUS_RANK, CanonicalEvent, rfc3339
+from schemas.event import STATUS_RANK, CanonicalEvent, event_to_json, rfc3339
 
 PUBLISH_SCRIPT = files("receiver").joinpath("publish.lua").read_text(encoding="utf-8")
 
@@ -80,7 +80,7 @@ class Publisher:
                 event.status,
                 STATUS_RANK[event.status],
                 event.delivery_id or "",
-                event.model_dump_json(),
+                event_to_json(event),
                 event.source,
                 event.provider,
                 event.task_id,
@@ -142,7 +142,7 @@ class Publisher:
             "detail": detail,
             "headers": orjson.dumps(dict(headers)),
             "body": body,
-            "received_at": rfc3339(received_at) or "",
+            "received_at": rfc3339(received_at),
         }
         try:
             entry_id = await self._redis.xadd(self._keys.dlq(partition), fields)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.event import (
+    SCHEMA_VERSION,
     Asset,
     CanonicalEvent,
     Error,
@@ -20,6 +21,7 @@ from schemas.event import (
     Status,
     TaskType,
     Usage,
+    as_utc,
     event_id_for,
 )
 
@@ -96,6 +98,7 @@ def build_event(
     """Assemble the event; the identity fields come from the context, never from the payload."""
     return CanonicalEvent(
         event_id=event_id_for(ctx.source, task_id, status),
+        schema_version=SCHEMA_VERSION,
         source=ctx.source,
         provider=ctx.provider,
         task_id=task_id,
@@ -109,8 +112,8 @@ def build_event(
         error=error,
         truncated=truncated,
         assets=tuple(assets),
-        occurred_at=occurred_at,
-        received_at=ctx.received_at,
+        occurred_at=as_utc(occurred_at),
+        received_at=as_utc(ctx.received_at),
         delivery_id=delivery_id if delivery_id is not None else ctx.delivery_id,
         extensions=dict(extensions or {}),
     )
