@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,13 +12,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from receiver.clients import CLIENTS, RemoteError
+from receiver.clients import CLIENTS
 from receiver.clients.bailian import BailianClient
 from receiver.config import ConfigError, SourceConfig, parse_config
 from receiver.pipeline import decode_resource
 from schemas.normalizing import DeliveryContext
 from schemas.registry import PROVIDERS
-from tests.support import FIXTURES
+from tests.support import FIXTURES, remote_error_of, slow_json
 
 WORKSPACE = "llm-test0123"
 TASK_ID = "a3f9c6e2-7d41-4b8e-9c0a-5e2f1d7b8c34"
@@ -125,9 +125,8 @@ async def test_an_expired_result_link_is_retryable(httpserver: HTTPServer, clien
     inline["data"]["payload"]["output"]["resultJsonFileUrl"] = httpserver.url_for("/results/gone.json")
     expect_task(httpserver).respond_with_json(inline)
     httpserver.expect_oneshot_request("/results/gone.json").respond_with_data("expired", status=500)
-    with pytest.raises(RemoteError, match="resultJsonFileUrl") as caught:
-        await client.get_task(TASK_ID)
-    assert caught.value.retryable is True
+    error = await remote_error_of(client, TASK_ID)
+    assert (error.retryable, "resultJsonFileUrl" in str(error)) == (True, True)
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404])
@@ -135,10 +134,9 @@ async def test_client_errors_are_final(httpserver: HTTPServer, client: BailianCl
     expect_task(httpserver).respond_with_json(
         {"code": "InvalidAccessKeyId", "message": "denied", "requestId": "r-1"}, status=status
     )
-    with pytest.raises(RemoteError) as caught:
-        await client.get_task(TASK_ID)
-    assert caught.value.retryable is False
-    assert f"HTTP {status}" in str(caught.value)
+    error = await remote_error_of(client, TASK_ID)
+    assert error.retryable is False
+    assert f"HTTP {status}" in str(error)
 
 
 async def test_throttling_passes_on_the_wait(httpserver: HTTPServer, client: BailianClient) -> None:
@@ -147,9 +145,8 @@ async def test_throttling_passes_on_the_wait(httpserver: HTTPServer, client: Bai
         status=429,
         headers={"x-acs-retry-after": "2500"},
     )
-    with pytest.raises(RemoteError) as caught:
-        await client.get_task(TASK_ID)
-    assert (caught.value.retryable, caught.value.retry_after) == (True, 2.5)
+    error = await remote_error_of(client, TASK_ID)
+    assert (error.retryable, error.retry_after) == (True, 2.5)
 
 
 async def test_server_errors_and_malformed_json_are_retryable(
@@ -158,26 +155,17 @@ async def test_server_errors_and_malformed_json_are_retryable(
     expect_task(httpserver).respond_with_json({"code": "InternalError", "message": "oops"}, status=500)
     expect_task(httpserver).respond_with_data('{"requestId": "cut', content_type="application/json")
     for expected in ("HTTP 500 InternalError", "parse the value as json"):
-        with pytest.raises(RemoteError) as caught:
-            await client.get_task(TASK_ID)
-        assert caught.value.retryable is True
-        assert expected in str(caught.value)
+        error = await remote_error_of(client, TASK_ID)
+        assert (error.retryable, expected in str(error)) == (True, True)
 
 
 async def test_timeout_is_retryable(httpserver: HTTPServer) -> None:
-    def slow(request: Request) -> Response:
-        time.sleep(0.6)
-        return Response(orjson.dumps(fixture("pending")["body"]), content_type="application/json")
-
-    expect_task(httpserver).respond_with_handler(slow)
-    bailian = BailianClient(source(httpserver.url_for("/").rstrip("/")), timeout_seconds=0.2)
-    try:
-        with pytest.raises(RemoteError) as caught:
-            await bailian.get_task(TASK_ID)
-    finally:
-        await bailian.aclose()
-    assert caught.value.retryable is True
-    assert "Timeout" in str(caught.value)
+    expect_task(httpserver).respond_with_handler(slow_json(orjson.dumps(fixture("pending")["body"]), 0.6))
+    async with aclosing(
+        BailianClient(source(httpserver.url_for("/").rstrip("/")), timeout_seconds=0.2)
+    ) as slow:
+        error = await remote_error_of(slow, TASK_ID)
+    assert (error.retryable, "Timeout" in str(error)) == (True, True)
 
 
 def test_a_bailian_source_needs_its_polling_keys() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -13,7 +14,6 @@ import httpx
 import orjson
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from receiver.clients import CLIENTS, RemoteError
 from receiver.clients.twelvelabs import TwelveLabsClient
@@ -21,7 +21,7 @@ from receiver.config import SourceConfig
 from receiver.pipeline import decode, decode_resource
 from schemas.normalizing import DeliveryContext
 from schemas.registry import PROVIDERS
-from tests.support import FIXTURES, free_port
+from tests.support import FIXTURES, free_port, remote_error_of, slow_json
 
 TASK_ID = "6707b5e1c2a3d4f5a6b7c8d9"
 TASK_PATH = f"/v1.3/analyze/tasks/{TASK_ID}"
@@ -71,19 +71,17 @@ async def test_client_errors_are_final(httpserver: HTTPServer, client: TwelveLab
     httpserver.expect_oneshot_request(TASK_PATH).respond_with_json(
         {"code": "x", "message": "no"}, status=status
     )
-    with pytest.raises(RemoteError) as caught:
-        await client.get_task(TASK_ID)
-    assert caught.value.retryable is False
-    assert f"HTTP {status}" in str(caught.value)
+    error = await remote_error_of(client, TASK_ID)
+    assert error.retryable is False
+    assert f"HTTP {status}" in str(error)
 
 
 async def test_429_passes_on_retry_after_in_seconds(httpserver: HTTPServer, client: TwelveLabsClient) -> None:
     httpserver.expect_oneshot_request(TASK_PATH).respond_with_json(
         {}, status=429, headers={"Retry-After": "7"}
     )
-    with pytest.raises(RemoteError) as caught:
-        await client.get_task(TASK_ID)
-    assert (caught.value.retryable, caught.value.retry_after) == (True, 7.0)
+    error = await remote_error_of(client, TASK_ID)
+    assert (error.retryable, error.retry_after) == (True, 7.0)
 
 
 async def test_429_passes_on_retry_after_as_http_date(
@@ -93,11 +91,10 @@ async def test_429_passes_on_retry_after_as_http_date(
     httpserver.expect_oneshot_request(TASK_PATH).respond_with_json(
         {}, status=429, headers={"Retry-After": later}
     )
-    with pytest.raises(RemoteError) as caught:
-        await client.get_task(TASK_ID)
-    assert caught.value.retryable is True
-    assert caught.value.retry_after is not None
-    assert 115 <= caught.value.retry_after <= 120
+    error = await remote_error_of(client, TASK_ID)
+    assert error.retryable is True
+    assert error.retry_after is not None
+    assert 115 <= error.retry_after <= 120
 
 
 async def test_server_errors_and_malformed_json_are_retryable(
@@ -108,36 +105,25 @@ async def test_server_errors_and_malformed_json_are_retryable(
         '{"task_id": "cut', content_type="application/json"
     )
     for expected in ("HTTP 503", "not JSON"):
-        with pytest.raises(RemoteError) as caught:
-            await client.get_task(TASK_ID)
-        assert caught.value.retryable is True
-        assert expected in str(caught.value)
+        error = await remote_error_of(client, TASK_ID)
+        assert (error.retryable, expected in str(error)) == (True, True)
 
 
 async def test_timeout_is_retryable(httpserver: HTTPServer) -> None:
-    def slow(request: Request) -> Response:
-        time.sleep(0.5)
-        return Response(fixture_body("task-ready-stop"), content_type="application/json")
-
-    httpserver.expect_oneshot_request(TASK_PATH).respond_with_handler(slow)
-    tl_client = TwelveLabsClient(source(httpserver.url_for("/")), timeout=httpx.Timeout(0.1))
-    try:
-        with pytest.raises(RemoteError) as caught:
-            await tl_client.get_task(TASK_ID)
-    finally:
-        await tl_client.aclose()
-    assert caught.value.retryable is True
-    assert "timed out" in str(caught.value)
+    httpserver.expect_oneshot_request(TASK_PATH).respond_with_handler(
+        slow_json(fixture_body("task-ready-stop"), 0.5)
+    )
+    async with aclosing(
+        TwelveLabsClient(source(httpserver.url_for("/")), timeout=httpx.Timeout(0.1))
+    ) as slow:
+        error = await remote_error_of(slow, TASK_ID)
+    assert (error.retryable, "timed out" in str(error)) == (True, True)
 
 
 async def test_refused_connection_is_retryable() -> None:
-    tl_client = TwelveLabsClient(source(f"http://127.0.0.1:{free_port()}"))
-    try:
-        with pytest.raises(RemoteError) as caught:
-            await tl_client.get_task(TASK_ID)
-    finally:
-        await tl_client.aclose()
-    assert caught.value.retryable is True
+    async with aclosing(TwelveLabsClient(source(f"http://127.0.0.1:{free_port()}"))) as unreachable:
+        error = await remote_error_of(unreachable, TASK_ID)
+    assert (error.retryable, "ConnectError" in str(error)) == (True, True)
 
 
 def test_a_source_without_api_key_cannot_fetch() -> None:
