@@ -18,14 +18,16 @@ from schemas.normalizing import DeliveryContext, build_event
 from schemas.twelvelabs.common import TaskError, outcome, status_of
 
 
-class IndexTaskData(BaseModel):
+class TaskData(BaseModel):
+    """What every task notice carries; index notices carry no more than this."""
+
     id: str = Field(min_length=1)
     created_at: AwareDatetime | None = None
     status: str
     error: TaskError | None = None
 
 
-class AnalyzeTaskData(IndexTaskData):
+class AnalyzeTaskData(TaskData):
     # Always sent, null when the task was created without one: required but nullable.
     custom_id: str | None
     video_source: JsonValue = None
@@ -42,7 +44,7 @@ class IndexWebhook(BaseModel):
     id: str = Field(min_length=1)
     created_at: AwareDatetime
     type: str = Field(pattern=r"^index\.task\.[a-z_]+$")
-    data: IndexTaskData
+    data: TaskData
 
 
 class Webhook(RootModel[AnalyzeWebhook | IndexWebhook]):
