@@ -113,6 +113,16 @@ class SourceConfig(_Section):
                 decode_secret(secret.get_secret_value())
         return self
 
+    @model_validator(mode="after")
+    def _bailian_can_poll(self) -> SourceConfig:
+        """Bailian is poll only, with AccessKey-signed requests: without these keys it can never work."""
+        if self.provider == "bailian":
+            needed = ("workspace_id", "access_key_id", "access_key_secret")
+            missing = [name for name in needed if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"provider 'bailian' polls its API and needs {', '.join(missing)}")
+        return self
+
     @property
     def scheme(self) -> VerifyScheme:
         assert self.verify is not None  # filled in by the validator above

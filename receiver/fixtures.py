@@ -7,7 +7,9 @@ A fixture is one JSON file:
      "body": {...} | "body_text": "...",    # the payload, as JSON or as exact text
      "expected": {...} | null,              # the canonical event, without received_at
      "expected_outcome": "accepted",        # or quarantined, duplicate, ...; default accepted
-     "expected_reason": "invalid_json"}     # with quarantined: the dead-letter reason code
+     "expected_reason": "invalid_json",     # with quarantined: the dead-letter reason code
+     "kind": "resource"}                    # optional: the body is the provider API's task object
+                                            # (fetched or polled), not a callback; default "callback"
 
 `received_at` is the one field a replay cannot reproduce; everything else of `expected` must match.
 """
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+FIXTURE_KINDS = ("callback", "resource")
 
 
 class FixtureError(ValueError):
@@ -37,6 +41,9 @@ class Fixture:
     expected_outcome: str = "accepted"
     expected_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # "callback": posted by the provider; "resource": the task object its API returns, decoded with the
+    # provider's `resource_versions` and never posted over HTTP.
+    kind: str = "callback"
 
     @property
     def delivery_id(self) -> str | None:
@@ -59,6 +66,9 @@ def load_fixture(path: Path) -> Fixture:
         body = orjson.dumps(data["body"])
     else:
         raise FixtureError(f"{path}: needs body or body_text")
+    kind = data.get("kind", "callback")
+    if kind not in FIXTURE_KINDS:
+        raise FixtureError(f"{path}: kind must be one of {', '.join(FIXTURE_KINDS)}, not {kind!r}")
     known = {
         "source",
         "provider",
@@ -69,6 +79,7 @@ def load_fixture(path: Path) -> Fixture:
         "expected",
         "expected_outcome",
         "expected_reason",
+        "kind",
     }
     return Fixture(
         path=path,
@@ -80,6 +91,7 @@ def load_fixture(path: Path) -> Fixture:
         expected_outcome=data.get("expected_outcome", "accepted"),
         expected_reason=data.get("expected_reason"),
         extra={key: value for key, value in data.items() if key not in known},
+        kind=kind,
     )
 
 

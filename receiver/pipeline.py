@@ -7,7 +7,7 @@ Redis; `Pipeline.deliver` adds the one I/O step, shared by the HTTP app, replay 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -64,6 +64,11 @@ def decode(provider: ProviderSchemas, body: bytes, ctx: DeliveryContext) -> Cano
         "unknown_schema_version",
         f"the body matches no known {provider.name} schema version ({' | '.join(failures)})",
     )
+
+
+def decode_resource(provider: ProviderSchemas, body: bytes, ctx: DeliveryContext) -> CanonicalEvent:
+    """A fetched or polled task object, decoded like a callback against the provider's resource versions."""
+    return decode(replace(provider, versions=provider.resource_versions), body, ctx)
 
 
 @dataclass(frozen=True, slots=True)

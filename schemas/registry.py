@@ -6,7 +6,9 @@ module in the provider's folder and one line in its `versions`.
 
 from __future__ import annotations
 
-from schemas import memories
+from schemas import bailian, memories, twelvelabs
 from schemas.provider import ProviderSchemas
 
 PROVIDERS: dict[str, ProviderSchemas] = {provider.name: provider for provider in (memories.PROVIDER,)}
+PROVIDERS[twelvelabs.PROVIDER.name] = twelvelabs.PROVIDER
+PROVIDERS[bailian.PROVIDER.name] = bailian.PROVIDER

@@ -66,6 +66,13 @@ def config_dict(prefix: str, redis_url: str | None = None) -> dict[str, object]:
             },
             {"id": "memories-tl", "provider": "memories", "verify": "twelvelabs", "secrets": [TL_SECRET]},
             {"id": "memories-open", "provider": "memories", "verify": "none"},
+            # No api_key: the thin TwelveLabs event is published at once, without a fetch.
+            {
+                "id": "twelvelabs-main",
+                "provider": "twelvelabs",
+                "verify": "twelvelabs",
+                "secrets": [TL_SECRET],
+            },
         ],
         "server": {"max_body_bytes": 65536},
     }

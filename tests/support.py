@@ -13,14 +13,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+import pytest
 import redis
+from werkzeug import Request, Response
+
+from receiver.clients import RemoteError, ResourceClient
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -186,3 +190,20 @@ def stream_entries(client: redis.Redis, key: str) -> list[dict[str, str | bytes]
     for _, fields in client.xrange(key):
         entries.append({name.decode(): value for name, value in fields.items()})
     return entries
+
+
+async def remote_error_of(client: ResourceClient, task_id: str) -> RemoteError:
+    """The `RemoteError` that fetching `task_id` raises; the test fails if the fetch succeeds."""
+    with pytest.raises(RemoteError) as caught:
+        await client.get_task(task_id)
+    return caught.value
+
+
+def slow_json(body: bytes, seconds: float) -> Callable[[Request], Response]:
+    """A pytest-httpserver handler that answers `body` only after `seconds`: a provider that hangs."""
+
+    def answer(request: Request) -> Response:
+        time.sleep(seconds)
+        return Response(body, content_type="application/json")
+
+    return answer

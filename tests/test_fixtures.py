@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from receiver.config import Config
 from receiver.fixtures import Fixture, fixture_paths, load_fixture
-from receiver.pipeline import Quarantine, decode
+from receiver.pipeline import Quarantine, decode, decode_resource
 from receiver.verifiers import verifier_for
 from schemas.event import event_from_json, event_to_dict
 from schemas.normalizing import DeliveryContext
@@ -40,12 +40,13 @@ def test_every_provider_has_fixtures() -> None:
 def test_decode_matches_expected(path: Path) -> None:
     fixture = load_fixture(path)
     ctx = DeliveryContext(fixture.source, fixture.provider, datetime.now(UTC), fixture.delivery_id)
+    decoder = decode_resource if fixture.kind == "resource" else decode
     if fixture.expected_outcome == "quarantined":
         with pytest.raises(Quarantine) as caught:
-            decode(PROVIDERS[fixture.provider], fixture.body, ctx)
+            decoder(PROVIDERS[fixture.provider], fixture.body, ctx)
         assert caught.value.reason == fixture.expected_reason
         return
-    event = decode(PROVIDERS[fixture.provider], fixture.body, ctx)
+    event = decoder(PROVIDERS[fixture.provider], fixture.body, ctx)
     assert without_received_at(event_to_dict(event)) == fixture.expected
     # The expected event is itself a valid canonical event.
     event_from_json(orjson.dumps({**(fixture.expected or {}), "received_at": "2026-01-01T00:00:00Z"}))
@@ -68,6 +69,8 @@ def test_http_path_publishes_expected(
     path: Path, client: TestClient, config: Config, rclient: redis.Redis, prefix: str
 ) -> None:
     fixture = load_fixture(path)
+    if fixture.kind == "resource":
+        pytest.skip("a resource fixture is an API response the receiver fetches or polls, never a callback")
     before = datetime.now(UTC)
     status, answer = post_fixture(client, config, fixture)
     assert status == 202

@@ -39,3 +39,11 @@ ClientFactory = Callable[[SourceConfig], ResourceClient]
 
 # provider id -> factory; filled in by each provider's client module (one line each).
 CLIENTS: dict[str, ClientFactory] = {}
+
+
+# The provider modules import `RemoteError` from here, so they are imported after it, one line each.
+from receiver.clients.bailian import BailianClient  # noqa: E402
+from receiver.clients.twelvelabs import TwelveLabsClient  # noqa: E402
+
+CLIENTS["twelvelabs"] = TwelveLabsClient
+CLIENTS["bailian"] = BailianClient

@@ -1,0 +1,152 @@
+"""TwelveLabs: the analyze-task client against a fake API (pytest-httpserver), and the fetched task
+normalized with the webhook's notice."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import replace
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+import httpx
+import orjson
+import pytest
+from pytest_httpserver import HTTPServer
+
+from receiver.clients import CLIENTS, RemoteError
+from receiver.clients.twelvelabs import TwelveLabsClient
+from receiver.config import SourceConfig
+from receiver.pipeline import decode, decode_resource
+from schemas.normalizing import DeliveryContext
+from schemas.registry import PROVIDERS
+from tests.support import FIXTURES, free_port, remote_error_of, slow_json
+
+TASK_ID = "6707b5e1c2a3d4f5a6b7c8d9"
+TASK_PATH = f"/v1.3/analyze/tasks/{TASK_ID}"
+API_KEY = "tlk_test_0123456789"
+
+
+def source(api_base_url: str, api_key: str | None = API_KEY) -> SourceConfig:
+    return SourceConfig.model_validate(
+        {
+            "id": "twelvelabs-main",
+            "provider": "twelvelabs",
+            "secrets": ["tl_test_secret"],
+            "api_base_url": api_base_url,
+            "api_key": api_key,
+        }
+    )
+
+
+def fixture_body(name: str) -> bytes:
+    return orjson.dumps(orjson.loads((FIXTURES / "twelvelabs" / f"{name}.json").read_bytes())["body"])
+
+
+@pytest.fixture
+async def client(httpserver: HTTPServer) -> AsyncIterator[TwelveLabsClient]:
+    tl_client = CLIENTS["twelvelabs"](source(httpserver.url_for("/")))
+    assert isinstance(tl_client, TwelveLabsClient)
+    yield tl_client
+    await tl_client.aclose()
+
+
+async def test_fetches_the_task_with_the_api_key(httpserver: HTTPServer, client: TwelveLabsClient) -> None:
+    body = fixture_body("task-ready-stop")
+    httpserver.expect_oneshot_request(
+        TASK_PATH, method="GET", headers={"x-api-key": API_KEY}
+    ).respond_with_data(body, content_type="application/json")
+    fetched = await client.get_task(TASK_ID)
+    httpserver.check_assertions()
+    assert fetched == body
+    event = decode_resource(
+        PROVIDERS["twelvelabs"], fetched, DeliveryContext("twelvelabs-main", "twelvelabs", datetime.now(UTC))
+    )
+    assert (event.status, event.usage.total_tokens) == ("succeeded", 1872)
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+async def test_client_errors_are_final(httpserver: HTTPServer, client: TwelveLabsClient, status: int) -> None:
+    httpserver.expect_oneshot_request(TASK_PATH).respond_with_json(
+        {"code": "x", "message": "no"}, status=status
+    )
+    error = await remote_error_of(client, TASK_ID)
+    assert error.retryable is False
+    assert f"HTTP {status}" in str(error)
+
+
+async def test_429_passes_on_retry_after_in_seconds(httpserver: HTTPServer, client: TwelveLabsClient) -> None:
+    httpserver.expect_oneshot_request(TASK_PATH).respond_with_json(
+        {}, status=429, headers={"Retry-After": "7"}
+    )
+    error = await remote_error_of(client, TASK_ID)
+    assert (error.retryable, error.retry_after) == (True, 7.0)
+
+
+async def test_429_passes_on_retry_after_as_http_date(
+    httpserver: HTTPServer, client: TwelveLabsClient
+) -> None:
+    later = format_datetime(datetime.fromtimestamp(time.time() + 120, UTC), usegmt=True)
+    httpserver.expect_oneshot_request(TASK_PATH).respond_with_json(
+        {}, status=429, headers={"Retry-After": later}
+    )
+    error = await remote_error_of(client, TASK_ID)
+    assert error.retryable is True
+    assert error.retry_after is not None
+    assert 115 <= error.retry_after <= 120
+
+
+async def test_server_errors_and_malformed_json_are_retryable(
+    httpserver: HTTPServer, client: TwelveLabsClient
+) -> None:
+    httpserver.expect_oneshot_request(TASK_PATH).respond_with_data("upstream exploded", status=503)
+    httpserver.expect_oneshot_request(TASK_PATH).respond_with_data(
+        '{"task_id": "cut', content_type="application/json"
+    )
+    for expected in ("HTTP 503", "not JSON"):
+        error = await remote_error_of(client, TASK_ID)
+        assert (error.retryable, expected in str(error)) == (True, True)
+
+
+async def test_timeout_is_retryable(httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(TASK_PATH).respond_with_handler(
+        slow_json(fixture_body("task-ready-stop"), 0.5)
+    )
+    async with aclosing(
+        TwelveLabsClient(source(httpserver.url_for("/")), timeout=httpx.Timeout(0.1))
+    ) as slow:
+        error = await remote_error_of(slow, TASK_ID)
+    assert (error.retryable, "timed out" in str(error)) == (True, True)
+
+
+async def test_refused_connection_is_retryable() -> None:
+    async with aclosing(TwelveLabsClient(source(f"http://127.0.0.1:{free_port()}"))) as unreachable:
+        error = await remote_error_of(unreachable, TASK_ID)
+    assert (error.retryable, "ConnectError" in str(error)) == (True, True)
+
+
+def test_a_source_without_api_key_cannot_fetch() -> None:
+    with pytest.raises(RemoteError, match="no api_key") as caught:
+        TwelveLabsClient(source("https://api.twelvelabs.io", api_key=None))
+    assert caught.value.retryable is False
+
+
+def test_fetched_task_keeps_what_only_the_webhook_said() -> None:
+    """A `ready` webhook with an error means truncated even when the task says `stop`; its custom id and
+    delivery id carry over to the full event."""
+    provider = PROVIDERS["twelvelabs"]
+    ctx = DeliveryContext("twelvelabs-main", "twelvelabs", datetime.now(UTC))
+    notice = decode(provider, fixture_body("analyze-ready-with-error"), ctx)
+    task = orjson.loads(fixture_body("task-ready-stop"))
+    task["task_id"] = notice.task_id
+    event = decode_resource(provider, orjson.dumps(task), replace(ctx, notice=notice))
+    assert event.event_id == notice.event_id
+    assert (event.status, event.truncated, event.delivery_id) == ("succeeded", True, "whe_trunc_0001")
+    assert event.text is not None and event.text.startswith("A man walks a dog")
+    assert event.extensions == {
+        "custom_id": "clip-42",
+        "truncation_message": "The response exceeded max_tokens and was truncated.",
+        "generation_id": "gen_5f1d3c2b",
+        "finish_reason": "stop",
+    }
