@@ -6,7 +6,14 @@ module in the provider's folder and one line in its `versions`.
 
 from __future__ import annotations
 
-from schemas import memories
+from schemas import memories, openai, openai_compatible
 from schemas.provider import ProviderSchemas
 
-PROVIDERS: dict[str, ProviderSchemas] = {provider.name: provider for provider in (memories.PROVIDER,)}
+PROVIDERS: dict[str, ProviderSchemas] = {
+    provider.name: provider
+    for provider in (
+        memories.PROVIDER,
+        openai.PROVIDER,
+        openai_compatible.PROVIDER,
+    )
+}

@@ -39,3 +39,6 @@ ClientFactory = Callable[[SourceConfig], ResourceClient]
 
 # provider id -> factory; filled in by each provider's client module (one line each).
 CLIENTS: dict[str, ClientFactory] = {}
+
+# Each provider's client module adds its line to CLIENTS when imported: import them all here.
+from receiver.clients import openai  # noqa: E402, F401
