@@ -22,6 +22,7 @@ from receiver.config import Config, parse_config
 from receiver.connection import open_pipeline
 from receiver.jobs import JobQueue, JobRunner
 from receiver.pipeline import Outcome, Pipeline
+from receiver.poll import watch
 from receiver.publisher import AnyRedis
 from receiver.work import job_runner
 from tests.conftest import config_dict
@@ -80,6 +81,11 @@ class Parts:
         assert source is not None
         headers: Mapping[str, str] = {"webhook-id": delivery_id}
         return await self.pipeline.deliver(source, body, headers, datetime.now(UTC), delivery_id)
+
+    async def watch(self, source_id: str, task_id: str) -> bool:
+        source = self.config.source(source_id)
+        assert source is not None
+        return await watch(self.queue, source, task_id, time.time())
 
     async def run_until_idle(self, timeout: float = 5.0) -> None:
         """Run due jobs until none is left at all, waiting for rescheduled ones to come due."""
