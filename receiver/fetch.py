@@ -67,7 +67,7 @@ class FetchDeferral:
         return fetches(source)
 
     async def defer(self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str]) -> Outcome:
-        payload = {"notice": event.model_dump(mode="json"), "headers": dict(headers)}
+        payload = {"notice": event.model_dump_json(), "headers": dict(headers)}
         try:
             if await self._published(event):
                 return Outcome("duplicate", event_id=event.event_id)
@@ -100,7 +100,7 @@ class Fetcher:
         self._clients = clients
 
     async def __call__(self, job: Job) -> JobResult:
-        notice = CanonicalEvent.model_validate(job.payload["notice"])
+        notice = CanonicalEvent.model_validate_json(job.payload["notice"])
         source = self._config.source(notice.source)
         if source is None:
             return await self._give_up(notice, f"source {notice.source!r} is no longer configured")

@@ -7,14 +7,9 @@ A fixture is one JSON file:
      "body": {...} | "body_text": "...",    # the payload, as JSON or as exact text
      "expected": {...} | null,              # the canonical event, without received_at
      "expected_outcome": "accepted",        # or quarantined, duplicate, ...; default accepted
-     "expected_reason": "invalid_json",     # with quarantined: the dead-letter reason code
-     "resource": {...},                     # optional: what the provider's API answers when the task is
-                                            # fetched after this (thin) webhook
-     "task_id": "..."}                      # poll-only providers: `body` is what the API answers when
-                                            # this watched task is polled
+     "expected_reason": "invalid_json"}     # with quarantined: the dead-letter reason code
 
-`received_at` is the one field a replay cannot reproduce; everything else of `expected` must match,
-after `{api_base_url}` in it is replaced by the source's `api_base_url` (links into the provider's API).
+`received_at` is the one field a replay cannot reproduce; everything else of `expected` must match.
 """
 
 from __future__ import annotations
@@ -42,8 +37,6 @@ class Fixture:
     expected_outcome: str = "accepted"
     expected_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    resource: bytes | None = None
-    task_id: str | None = None
 
     @property
     def delivery_id(self) -> str | None:
@@ -76,8 +69,6 @@ def load_fixture(path: Path) -> Fixture:
         "expected",
         "expected_outcome",
         "expected_reason",
-        "resource",
-        "task_id",
     }
     return Fixture(
         path=path,
@@ -89,8 +80,6 @@ def load_fixture(path: Path) -> Fixture:
         expected_outcome=data.get("expected_outcome", "accepted"),
         expected_reason=data.get("expected_reason"),
         extra={key: value for key, value in data.items() if key not in known},
-        resource=orjson.dumps(data["resource"]) if "resource" in data else None,
-        task_id=data.get("task_id"),
     )
 
 

@@ -67,7 +67,7 @@ def decode(provider: ProviderSchemas, body: bytes, ctx: DeliveryContext) -> Cano
 
 
 def decode_resource(provider: ProviderSchemas, body: bytes, ctx: DeliveryContext) -> CanonicalEvent:
-    """A fetched or polled task object, decoded exactly as a callback is, against `resource_versions`."""
+    """A fetched or polled task object, decoded like a callback against the provider's resource versions."""
     return decode(replace(provider, versions=provider.resource_versions), body, ctx)
 
 

@@ -57,8 +57,10 @@ def unpollable(source: SourceConfig) -> str | None:
     provider = PROVIDERS[source.provider]
     if provider.accepts_callbacks:
         return f"source {source.id!r} ({source.provider}) delivers by callback and is not polled"
-    if source.provider not in CLIENTS or provider.task_type is None:
+    if source.provider not in CLIENTS:
         return f"provider {source.provider!r} has no API client to poll with"
+    if provider.task_type is None:
+        return f"provider {source.provider!r} declares no task_type for the events of its watched tasks"
     if source.api_base_url is None:
         return f"source {source.id!r} has no api_base_url to poll"
     return None

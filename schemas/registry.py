@@ -9,11 +9,6 @@ from __future__ import annotations
 from schemas import memories, openai, openai_compatible
 from schemas.provider import ProviderSchemas
 
-PROVIDERS: dict[str, ProviderSchemas] = {
-    provider.name: provider
-    for provider in (
-        memories.PROVIDER,
-        openai.PROVIDER,
-        openai_compatible.PROVIDER,
-    )
-}
+PROVIDERS: dict[str, ProviderSchemas] = {provider.name: provider for provider in (memories.PROVIDER,)}
+PROVIDERS[openai.PROVIDER.name] = openai.PROVIDER
+PROVIDERS[openai_compatible.PROVIDER.name] = openai_compatible.PROVIDER

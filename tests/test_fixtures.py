@@ -3,6 +3,11 @@
 The HTTP path is the one the provider's data takes in production: a callback (with, when the fixture
 has a `resource`, the fetch job the app's runner does against `httpserver` playing the API), or for
 poll-only providers a watched task registered through the admin route and polled from `httpserver`.
+
+Two optional fixture keys serve this (kept in `Fixture.extra`): `resource`, what the provider's API
+answers when the task of a thin callback is fetched, and `task_id`, the id a poll-only fixture's task
+is watched under (its `body` is then what the API answers each poll). In `expected`, `{api_base_url}`
+stands for the source's `api_base_url` (links into the provider's API).
 """
 
 from __future__ import annotations
@@ -52,9 +57,10 @@ def decode_fixture(fixture: Fixture, ctx: DeliveryContext) -> CanonicalEvent:
     if not provider.accepts_callbacks:
         return decode_resource(provider, fixture.body, ctx)
     notice = decode(provider, fixture.body, ctx)
-    if fixture.resource is None:
+    resource = fixture.extra.get("resource")
+    if resource is None:
         return notice
-    return decode_resource(provider, fixture.resource, replace(ctx, notice=notice))
+    return decode_resource(provider, orjson.dumps(resource), replace(ctx, notice=notice))
 
 
 def test_every_provider_has_fixtures() -> None:
@@ -94,7 +100,7 @@ def post_fixture(client: TestClient, config: Config, fixture: Fixture) -> tuple[
 def watch_fixture(client: TestClient, fixture: Fixture) -> tuple[int, dict[str, object]]:
     response = client.post(
         f"/v1/sources/{fixture.source}/tasks",
-        json={"task_id": fixture.task_id},
+        json={"task_id": fixture.extra["task_id"]},
         headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
     )
     return response.status_code, response.json()
@@ -108,15 +114,17 @@ def test_http_path_publishes_expected(
     source = config.source(fixture.source)
     assert source is not None
     before = datetime.now(UTC)
-    served = fixture.resource if PROVIDERS[fixture.provider].accepts_callbacks else fixture.body
+    polled = not PROVIDERS[fixture.provider].accepts_callbacks
+    resource = fixture.extra.get("resource")
+    served = fixture.body if polled else None if resource is None else orjson.dumps(resource)
     if served is not None:
         httpserver.expect_request(re.compile(".*")).respond_with_data(served, content_type="application/json")
-    if PROVIDERS[fixture.provider].accepts_callbacks:
-        status, answer = post_fixture(client, config, fixture)
-        assert answer["status"] == fixture.expected_outcome
-    else:
+    if polled:
         status, answer = watch_fixture(client, fixture)
         assert answer["status"] == "watching"
+    else:
+        status, answer = post_fixture(client, config, fixture)
+        assert answer["status"] == fixture.expected_outcome
     assert status == 202
 
     # Fetch and poll jobs run in the app's job runner: wait for what they write.

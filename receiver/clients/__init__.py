@@ -40,5 +40,8 @@ ClientFactory = Callable[[SourceConfig], ResourceClient]
 # provider id -> factory; filled in by each provider's client module (one line each).
 CLIENTS: dict[str, ClientFactory] = {}
 
-# Each provider's client module adds its line to CLIENTS when imported: import them all here.
-from receiver.clients import openai  # noqa: E402, F401
+# The provider modules import `RemoteError` from here, so they are imported after it, one line each.
+from receiver.clients.openai import VideosClient  # noqa: E402
+
+CLIENTS["openai"] = VideosClient
+CLIENTS["openai-compatible"] = VideosClient

@@ -1,13 +1,14 @@
-"""What every HTTP provider client shares: one bounded request, and its failures as `RemoteError`.
+"""One GET of a JSON document over httpx, with every way it can fail turned into a `RemoteError`.
 
-401, 403 and 404 cannot be helped by asking again (a wrong key, an unknown id); 408, 429 and 5xx,
-timeouts, refused connections and a 200 whose body is not a JSON object are passing troubles, retried
-by the caller, which waits at least the provider's `Retry-After` (seconds or an HTTP date) when given.
+Shared by the clients that speak plain HTTP, so that they agree on what is worth retrying: 401, 403
+and 404 will not change by asking again; 429, 5xx, timeouts, dropped connections and a body that is
+not JSON (a proxy's error page, a cut-off response) may. A `Retry-After` in seconds or as an HTTP
+date is passed on, so that the job queue waits as long as the provider asked.
 """
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -15,12 +16,12 @@ import orjson
 
 from receiver.clients import RemoteError
 
-RETRYABLE_STATUSES = frozenset({408, 425, 429})
+FINAL_STATUSES = frozenset({401, 403, 404})
 
 
-def retry_after_seconds(value: str | None, now: float) -> float | None:
-    """`Retry-After` as seconds from `now`: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """`Retry-After` as seconds from `now`: either form the HTTP spec allows, never negative."""
+    if value is None or not value.strip():
         return None
     value = value.strip()
     if value.isdigit():
@@ -30,41 +31,29 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
     except (TypeError, ValueError):
         return None
     if moment.tzinfo is None:
-        return None
-    return max(0.0, moment.timestamp() - now)
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - now).total_seconds())
 
 
-async def get_json_object(client: httpx.AsyncClient, url: str, what: str) -> bytes:
-    """GET `url` and return its body, which must be a JSON object; every failure is a `RemoteError`."""
+async def get_json(client: httpx.AsyncClient, url: str, what: str) -> bytes:
+    """The body of `GET url`, checked to be JSON; `what` names the resource in error messages."""
     try:
         response = await client.get(url)
-    except httpx.TimeoutException as exc:
-        raise RemoteError(f"{what}: no answer in time ({exc.__class__.__name__})", retryable=True) from None
-    except httpx.HTTPError as exc:
+    except httpx.TimeoutException:
+        raise RemoteError(f"{what}: the request timed out", retryable=True) from None
+    except httpx.TransportError as exc:
         raise RemoteError(f"{what}: {exc.__class__.__name__}: {exc}", retryable=True) from None
-    status = response.status_code
-    if status != 200:
-        retryable = status in RETRYABLE_STATUSES or status >= 500
+    if response.status_code != 200:
+        retryable = response.status_code not in FINAL_STATUSES and (
+            response.status_code == 429 or response.status_code >= 500
+        )
         raise RemoteError(
-            f"{what}: HTTP {status}{_reason(response)}",
+            f"{what}: HTTP {response.status_code}",
             retryable=retryable,
-            retry_after=retry_after_seconds(response.headers.get("retry-after"), time.time()),
+            retry_after=retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC)),
         )
     try:
-        parsed = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        raise RemoteError(f"{what}: HTTP 200 with a body that is not JSON", retryable=True) from None
-    if not isinstance(parsed, dict):
-        raise RemoteError(f"{what}: HTTP 200 with a body that is not a JSON object", retryable=True)
+        orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise RemoteError(f"{what}: the response is not JSON ({exc})", retryable=True) from None
     return response.content
-
-
-def _reason(response: httpx.Response) -> str:
-    """The provider's own error message, when its body has one, cut short: it may echo the request."""
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return ""
-    error = body.get("error") if isinstance(body, dict) else None
-    message = error.get("message") if isinstance(error, dict) else error
-    return f" ({str(message)[:200]})" if message else ""

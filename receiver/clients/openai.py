@@ -10,8 +10,7 @@ from urllib.parse import quote
 
 import httpx
 
-from receiver.clients import CLIENTS
-from receiver.clients.http import get_json_object
+from receiver.clients.http import get_json
 from receiver.config import SourceConfig
 
 
@@ -28,12 +27,9 @@ class VideosClient:
         )
 
     async def get_task(self, task_id: str) -> bytes:
-        return await get_json_object(
+        return await get_json(
             self._http, f"/v1/videos/{quote(task_id, safe='')}", f"GET video {task_id} ({self._source})"
         )
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-
-CLIENTS["openai"] = CLIENTS["openai-compatible"] = VideosClient
