@@ -19,19 +19,22 @@ from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from receiver import metrics
+from receiver import metrics, poll
 from receiver.config import Config, SourceConfig
 from receiver.connection import AnyRedis, open_pipeline
+from receiver.jobs import JobQueue
 from receiver.logs import logger
-from receiver.pipeline import Pipeline
+from receiver.pipeline import Pipeline, summarize_errors
 from receiver.publisher import RedisUnavailable
 from receiver.verifiers import Unauthentic, Verifier, verifier_for
+from receiver.work import background_work
 from schemas.registry import PROVIDERS
 
 RETRY_AFTER_SECONDS = 5
@@ -157,6 +160,49 @@ def require_admin(request: Request) -> None:
         raise ErrorAnswer(401, "invalid_token", "the bearer token is not the admin token")
 
 
+# A watch request is a task id in a small JSON object.
+MAX_WATCH_BODY_BYTES = 4096
+
+
+async def watch_task(request: Request) -> Response:
+    """`POST /v1/sources/{source_id}/tasks`: start polling a task of a poll-only source (admin)."""
+    runtime: Runtime = request.app.state.runtime
+    request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    source_id: str = request.path_params["source_id"]
+    try:
+        require_admin(request)
+        source = runtime.config.source(source_id)
+        if source is None:
+            raise ErrorAnswer(404, "unknown_source", f"no source {source_id!r} is configured")
+        problem = poll.unpollable(source)
+        if problem is not None:
+            raise ErrorAnswer(409, "not_pollable", problem)
+        body = await read_body(request, MAX_WATCH_BODY_BYTES)
+        try:
+            task_id = poll.WatchRequest.model_validate_json(body).task_id
+        except ValidationError as exc:
+            raise ErrorAnswer(
+                400, "invalid_request", f'expected {{"task_id": "..."}}: {summarize_errors(exc)}'
+            ) from None
+        try:
+            created = await poll.watch(
+                JobQueue(runtime.redis, runtime.config.redis.prefix), source, task_id, time.time()
+            )
+        except RedisUnavailable as exc:
+            raise ErrorAnswer(
+                503,
+                "unavailable",
+                "the watch could not be stored: retry later",
+                {"retry-after": str(RETRY_AFTER_SECONDS)},
+            ) from exc
+    except ErrorAnswer as error:
+        return error_response(error, request_id)
+    status = "watching" if created else "already_watching"
+    return json_response(
+        202, {"status": status, "source": source.id, "task_id": task_id}, {"x-request-id": request_id}
+    )
+
+
 _ERROR_OUTCOMES = {401: "unauthentic", 404: "unknown_source", 413: "too_large", 503: "unavailable"}
 
 
@@ -194,13 +240,15 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
                 verifiers={source.id: verifier_for(source) for source in config.sources},
             )
             app.state.runtime = runtime
-            yield
-            runtime.shutting_down = True
+            async with background_work(config, redis, pipeline.publisher):
+                yield
+                runtime.shutting_down = True
 
     return Starlette(
         routes=[
             Route("/v1/callbacks/{source_id}", callback, methods=["POST"]),
             Route("/v1/callbacks/{source_id}/{token}", callback, methods=["POST"]),
+            Route("/v1/sources/{source_id}/tasks", watch_task, methods=["POST"]),
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),

@@ -166,6 +166,59 @@ def replay(
         raise typer.Exit(1)
 
 
+@app.command()
+def watch(
+    source_id: Annotated[str, typer.Argument(help="A poll-only source of the config.")],
+    task_id: Annotated[str, typer.Argument(help="The provider's task (or video) id.")],
+    config: ConfigOption = None,
+    redis_url: Annotated[str | None, typer.Option(help="Overrides [redis] url.")] = None,
+) -> None:
+    """Register a task of a poll-only source: a running receiver polls it until a final status.
+
+    The watch is a job in Redis, so this needs no receiver running; registering twice changes nothing.
+
+    Example: [bold]videohooks watch veo-relay 83319f9e-1c2d-4e5f-9a0b-5c6d7e8f9a0b[/bold]
+    """
+    import time
+
+    from pydantic import ValidationError
+
+    from receiver.connection import open_pipeline
+    from receiver.jobs import JobQueue
+    from receiver.pipeline import summarize_errors
+    from receiver.poll import WatchRequest, unpollable
+    from receiver.poll import watch as register
+    from receiver.publisher import RedisUnavailable
+
+    loaded = _config(config)
+    source = loaded.source(source_id)
+    if source is None:
+        raise fail(f"no source {source_id!r} in the configuration")
+    problem = unpollable(source)
+    if problem is not None:
+        raise fail(problem)
+    try:
+        WatchRequest(task_id=task_id)
+    except ValidationError as exc:
+        raise fail(f"task id {task_id!r} is not valid: {summarize_errors(exc)}") from None
+
+    async def run() -> bool:
+        async with open_pipeline(loaded, redis_url) as (redis, _):
+            return await register(JobQueue(redis, loaded.redis.prefix), source, task_id, time.time())
+
+    try:
+        created = asyncio.run(run())
+    except RedisUnavailable as exc:
+        raise fail(str(exc), 1) from None
+    if created:
+        console.print(
+            f"watching {task_id} of {source_id}: polled every {source.poll_interval_seconds:g} s at first, "
+            f"until a final status or {source.deadline_seconds:g} s from now"
+        )
+    else:
+        console.print(f"already watching {task_id} of {source_id}: nothing changed")
+
+
 @schemas_app.command("export")
 def schemas_export(
     output: Annotated[

@@ -84,6 +84,15 @@ class SourceConfig(_Section):
     access_key_secret: Secret | None = None
     poll_interval_seconds: float = Field(default=5.0, gt=0)
     deadline_seconds: float = Field(default=86400.0, gt=0)
+    # The longest wait between two calls to the provider's API (polls back off by x1.5 from
+    # poll_interval_seconds, fetch retries double from fetch_retry_seconds), unless it says Retry-After.
+    max_interval_seconds: float = Field(default=300.0, gt=0)
+    # Fetch-on-notify: the first retry after a failed fetch, doubling from there, and how long after the
+    # webhook to keep trying before the webhook's own event is published with error `fetch_failed`.
+    fetch_retry_seconds: float = Field(default=2.0, gt=0)
+    fetch_deadline_seconds: float = Field(default=3600.0, gt=0)
+    # Upper bound on one request to the provider's API.
+    api_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     @field_validator("api_base_url")
     @classmethod

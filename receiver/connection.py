@@ -17,6 +17,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from receiver.config import Config
+from receiver.fetch import FetchDeferral
+from receiver.jobs import JobQueue
 from receiver.keys import KeySpace
 from receiver.pipeline import Pipeline
 from receiver.publisher import Publisher
@@ -75,4 +77,6 @@ async def open_pipeline(
         keys = KeySpace(config.redis.prefix, config.redis.partitions, config.redis.cluster)
         publisher = Publisher(redis, keys, config.redis.dedupe_ttl_seconds)
         stack.push_async_callback(publisher.drain)
-        yield redis, Pipeline(publisher)
+        # Thin webhooks become fetch jobs here, on every path that delivers (app, replay --direct).
+        deferral = FetchDeferral(redis, JobQueue(redis, config.redis.prefix), keys)
+        yield redis, Pipeline(publisher, deferral)

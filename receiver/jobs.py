@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
-from receiver.connection import AnyRedis
 from receiver.logs import logger
+from receiver.publisher import AnyRedis
 
 _CLAIM = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -128,6 +128,16 @@ class JobQueue:
             return None
         record = orjson.loads(raw)
         return Job(job_id, record["kind"], record["payload"])
+
+    async def jobs(self, kind: str) -> list[Job]:
+        """Every job of `kind`, due or leased: for gauges and operators, not for hot paths."""
+        jobs = []
+        for raw_id, raw in (await self._redis.hgetall(self._data)).items():
+            record = orjson.loads(raw)
+            if record["kind"] == kind:
+                job_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+                jobs.append(Job(job_id, kind, record["payload"]))
+        return jobs
 
     async def count(self, kind: str | None = None) -> int:
         if kind is None:

@@ -40,3 +40,14 @@ TOKENS = Counter(
     ["provider", "model", "direction"],
 )
 REDIS_UP = Gauge("videohooks_redis_up", "1 while the last Redis health check succeeded")
+FETCH_FAILURES = Counter(
+    "videohooks_fetch_failures",
+    "Failed fetches of a thin webhook's task or video from the provider's API (each attempt)",
+    ["source"],
+)
+POLL_FAILURES = Counter(
+    "videohooks_poll_failures",
+    "Failed polls of a watched task (each attempt)",
+    ["source"],
+)
+WATCHED_TASKS = Gauge("videohooks_watched_tasks", "Tasks being polled until a final status", ["source"])

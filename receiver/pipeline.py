@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import ValidationError
 
@@ -34,7 +34,7 @@ class Quarantine(Exception):
         self.detail = detail
 
 
-def _summarize(error: ValidationError, limit: int = 3) -> str:
+def summarize_errors(error: ValidationError, limit: int = 3) -> str:
     parts = []
     for item in error.errors(include_url=False, include_input=False)[:limit]:
         where = ".".join(str(part) for part in item["loc"]) or "(body)"
@@ -52,9 +52,9 @@ def decode(provider: ProviderSchemas, body: bytes, ctx: DeliveryContext) -> Cano
         except ValidationError as exc:
             if any(item["type"] == "json_invalid" for item in exc.errors()):
                 raise Quarantine(
-                    "invalid_json", f"the body is not valid JSON: {_summarize(exc, 1)}"
+                    "invalid_json", f"the body is not valid JSON: {summarize_errors(exc, 1)}"
                 ) from None
-            failures.append(f"v{version.version}: {_summarize(exc)}")
+            failures.append(f"v{version.version}: {summarize_errors(exc)}")
             continue
         try:
             return version.normalize(payload, ctx)
@@ -71,6 +71,11 @@ def decode_resource(provider: ProviderSchemas, body: bytes, ctx: DeliveryContext
     return decode(replace(provider, versions=provider.resource_versions), body, ctx)
 
 
+def public_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers worth keeping with a dead letter: all but those that can carry credentials."""
+    return {name: value for name, value in headers.items() if name.lower() not in _PRIVATE_HEADERS}
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     status: Literal["accepted", "duplicate", "stale", "quarantined"]
@@ -79,9 +84,20 @@ class Outcome:
     detail: str | None = None
 
 
+class Deferral(Protocol):
+    """Work that takes the place of publishing a decoded callback's event (fetch-on-notify)."""
+
+    def applies(self, source: SourceConfig) -> bool: ...
+
+    async def defer(self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str]) -> Outcome:
+        """Record the work durably (raise `RedisUnavailable` otherwise) and say how the callback went."""
+        ...
+
+
 class Pipeline:
-    def __init__(self, publisher: Publisher) -> None:
+    def __init__(self, publisher: Publisher, deferral: Deferral | None = None) -> None:
         self.publisher = publisher
+        self.deferral = deferral
 
     async def deliver(
         self,
@@ -96,12 +112,13 @@ class Pipeline:
         try:
             event = decode(PROVIDERS[source.provider], body, ctx)
         except Quarantine as quarantine:
-            kept = {name: value for name, value in headers.items() if name.lower() not in _PRIVATE_HEADERS}
             await self.publisher.quarantine(
-                source.id, quarantine.reason, quarantine.detail, kept, body, received_at
+                source.id, quarantine.reason, quarantine.detail, public_headers(headers), body, received_at
             )
             metrics.QUARANTINED.labels(source.id, quarantine.reason).inc()
             return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
+        if self.deferral is not None and self.deferral.applies(source):
+            return await self.deferral.defer(source, event, public_headers(headers))
         publication = await self.publisher.publish(event)
         if publication.outcome == "accepted":
             _count_tokens(event)

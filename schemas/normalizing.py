@@ -43,6 +43,9 @@ class DeliveryContext:
     # When a fetched or polled resource is normalized after a thin webhook: the webhook's own event,
     # for what only the webhook says (TwelveLabs: an error on `ready` means the result was cut short).
     notice: CanonicalEvent | None = None
+    # The source's `api_base_url`, for links into the provider's API that a payload names only by id
+    # (OpenAI's video content), so that normalizers stay pure.
+    api_base_url: str | None = None
 
 
 def map_status(provider: str, word: str, mapping: Mapping[str, Status]) -> Status:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from schemas.event import CanonicalEvent
+from schemas.event import CanonicalEvent, TaskType
 from schemas.normalizing import DeliveryContext
 
 Normalizer = Callable[[Any, DeliveryContext], CanonicalEvent]
@@ -34,3 +34,6 @@ class ProviderSchemas:
     # The task or video object the provider's API returns when it is fetched (after a thin webhook)
     # or polled, newest first; its normalizer sees the webhook's thin event as `ctx.notice`.
     resource_versions: tuple[SchemaVersion, ...] = ()
+    # What this provider's tasks are, for the events the receiver makes itself about a watched or fetched
+    # task it has not yet seen any payload of (a `deadline_exceeded` before the first successful poll).
+    task_type: TaskType | None = None

@@ -6,9 +6,16 @@ module in the provider's folder and one line in its `versions`.
 
 from __future__ import annotations
 
-from schemas import bailian, memories, twelvelabs
+from schemas import bailian, memories, openai, openai_compatible, twelvelabs
 from schemas.provider import ProviderSchemas
 
-PROVIDERS: dict[str, ProviderSchemas] = {provider.name: provider for provider in (memories.PROVIDER,)}
-PROVIDERS[twelvelabs.PROVIDER.name] = twelvelabs.PROVIDER
-PROVIDERS[bailian.PROVIDER.name] = bailian.PROVIDER
+PROVIDERS: dict[str, ProviderSchemas] = {
+    provider.name: provider
+    for provider in (
+        memories.PROVIDER,
+        twelvelabs.PROVIDER,
+        openai.PROVIDER,
+        openai_compatible.PROVIDER,
+        bailian.PROVIDER,
+    )
+}

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 import redis
+from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 
 from receiver.app import create_app
 from receiver.config import Config, parse_config
-from tests.support import TL_SECRET, TOKEN, WHSEC, RedisServer
+from tests.support import ADMIN_TOKEN, API_KEY, TL_SECRET, TOKEN, WHSEC, RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +48,14 @@ def rclient(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
-def config_dict(prefix: str, redis_url: str | None = None) -> dict[str, object]:
-    """The test configuration: one source per verification scheme the tests exercise."""
+def config_dict(
+    prefix: str, redis_url: str | None = None, api_base_url: str | None = None
+) -> dict[str, object]:
+    """The test configuration: one source per verification scheme the tests exercise, and API sources.
+
+    `api_base_url` (the `httpserver` playing the providers' APIs) is the base of every API source.
+    """
+    api = {"api_base_url": api_base_url} if api_base_url else {}
     return {
         "redis": {"url": redis_url, "prefix": prefix} if redis_url else {"prefix": prefix},
         "sources": [
@@ -73,14 +80,40 @@ def config_dict(prefix: str, redis_url: str | None = None) -> dict[str, object]:
                 "verify": "twelvelabs",
                 "secrets": [TL_SECRET],
             },
+            {
+                "id": "openai-main",
+                "provider": "openai",
+                "secrets": [WHSEC],
+                "api_key": API_KEY,
+                "fetch_retry_seconds": 0.05,
+                **api,
+            },
+            {"id": "openai-thin", "provider": "openai", "secrets": [WHSEC]},
+            {
+                "id": "veo-relay",
+                "provider": "openai-compatible",
+                "api_key": API_KEY,
+                "poll_interval_seconds": 0.05,
+                **api,
+            },
+            {
+                "id": "bailian-main",
+                "provider": "bailian",
+                "workspace_id": "llm-test",
+                "access_key_id": "test-access-key-id",
+                "access_key_secret": "test-access-key-secret",
+                "poll_interval_seconds": 0.05,
+                **api,
+            },
         ],
         "server": {"max_body_bytes": 65536},
+        "admin": {"token": ADMIN_TOKEN},
     }
 
 
 @pytest.fixture
-def config(prefix: str, redis_url: str) -> Config:
-    return parse_config(config_dict(prefix, redis_url))
+def config(prefix: str, redis_url: str, httpserver: HTTPServer) -> Config:
+    return parse_config(config_dict(prefix, redis_url, httpserver.url_for("").rstrip("/")))
 
 
 @pytest.fixture

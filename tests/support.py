@@ -32,6 +32,8 @@ FIXTURES = ROOT / "fixtures"
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TOKEN = "test-token-0f1e2d3c4b5a69788796a5b4"
 TL_SECRET = "tl_test_secret"
+ADMIN_TOKEN = "test-admin-token-5d4c3b2a19f8e7d6"
+API_KEY = "sk-test-0a1b2c3d4e5f"
 
 
 def free_port() -> int:

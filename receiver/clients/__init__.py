@@ -1,49 +1,22 @@
 """Clients of the providers' own APIs: fetch a task or video after a thin webhook, or poll one.
 
-Each provider with an API has one module here with a class satisfying `ResourceClient`, and one line
-in `CLIENTS`. A client does I/O only: it returns the raw response body, which the caller validates
-against the provider's `resource_versions` (schemas/) like any other payload. Every failure is a
-`RemoteError` that says whether and when trying again can help.
+Each provider with an API has one module here with a class satisfying `ResourceClient`
+(`receiver/clients/base.py`), and one line in `CLIENTS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+from receiver.clients.bailian import BailianClient
+from receiver.clients.base import ClientFactory, RemoteError, ResourceClient
+from receiver.clients.openai import VideosClient
+from receiver.clients.twelvelabs import TwelveLabsClient
 
-from receiver.config import SourceConfig
+__all__ = ["CLIENTS", "ClientFactory", "RemoteError", "ResourceClient"]
 
-
-class RemoteError(Exception):
-    """The provider's API did not return the resource.
-
-    `retryable` is False when asking again cannot help (401, 403, 404, a malformed request);
-    `retry_after` is the provider's own `Retry-After` in seconds, when it gave one.
-    """
-
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
-
-
-class ResourceClient(Protocol):
-    async def get_task(self, task_id: str) -> bytes:
-        """The task (or video) object's JSON body, as the API returned it; raise `RemoteError` otherwise."""
-        ...
-
-    async def aclose(self) -> None: ...
-
-
-ClientFactory = Callable[[SourceConfig], ResourceClient]
-
-# provider id -> factory; filled in by each provider's client module (one line each).
-CLIENTS: dict[str, ClientFactory] = {}
-
-
-# The provider modules import `RemoteError` from here, so they are imported after it, one line each.
-from receiver.clients.bailian import BailianClient  # noqa: E402
-from receiver.clients.twelvelabs import TwelveLabsClient  # noqa: E402
-
-CLIENTS["twelvelabs"] = TwelveLabsClient
-CLIENTS["bailian"] = BailianClient
+# provider id -> the client of its API.
+CLIENTS: dict[str, ClientFactory] = {
+    "openai": VideosClient,
+    "openai-compatible": VideosClient,
+    "twelvelabs": TwelveLabsClient,
+    "bailian": BailianClient,
+}

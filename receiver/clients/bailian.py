@@ -26,7 +26,7 @@ from alibabacloud_tea_openapi.utils_models import Config as SdkConfig
 from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException
 
-from receiver.clients import RemoteError
+from receiver.clients.base import RemoteError
 from receiver.clients.http import FINAL_STATUSES, get_json
 from receiver.config import SourceConfig
 

@@ -14,7 +14,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 import orjson
 
-from receiver.clients import RemoteError
+from receiver.clients.base import RemoteError
 
 FINAL_STATUSES = frozenset({401, 403, 404})
 

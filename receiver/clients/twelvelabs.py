@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import httpx
 
-from receiver.clients import RemoteError
+from receiver.clients.base import RemoteError
 from receiver.clients.http import get_json
 from receiver.config import SourceConfig
 

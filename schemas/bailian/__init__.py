@@ -10,4 +10,5 @@ PROVIDER = ProviderSchemas(
     accepts_callbacks=False,
     versions=(),
     resource_versions=(SchemaVersion(1, v1.TaskResponse, v1.normalize),),
+    task_type="analysis",
 )
