@@ -119,6 +119,12 @@ def awkward_fixture(tmp_path: Path) -> Path:
     return path
 
 
+def sign_command(fixture: Path, url: str, config_file: Path, *extra: str) -> str:
+    code, command = invoke("sign", str(fixture), "--url", url, "--config", str(config_file), *extra)
+    assert code == 0, command
+    return command
+
+
 def run_printed(command: str) -> dict[str, object]:
     completed = subprocess.run(["bash", "-c", command], capture_output=True, timeout=30, check=False)
     assert completed.returncode == 0, completed.stderr.decode() + completed.stdout.decode()
@@ -133,30 +139,17 @@ def test_signed_curl_commands_are_accepted_by_a_live_receiver(
     awkward = awkward_fixture(tmp_path)
     body_file = tmp_path / "body.json"
     with live_receiver(config_file) as receiver:
-        code, url_token = invoke(
-            "sign",
-            str(FIXTURES / "memories" / "unicode.json"),
-            "--url",
+        url_token = sign_command(FIXTURES / "memories" / "unicode.json", receiver.url, config_file)
+        inline = sign_command(awkward, receiver.url, config_file)
+        from_file = sign_command(
+            FIXTURES / "memories" / "success.json",
             receiver.url,
-            "--config",
-            str(config_file),
-        )
-        assert code == 0, url_token
-        code, inline = invoke("sign", str(awkward), "--url", receiver.url, "--config", str(config_file))
-        assert code == 0, inline
-        code, from_file = invoke(
-            "sign",
-            str(FIXTURES / "memories" / "success.json"),
-            "--url",
-            receiver.url,
+            config_file,
             "--source",
             "memories-signed",
             "--body-file",
             str(body_file),
-            "--config",
-            str(config_file),
         )
-        assert code == 0, from_file
         assert "webhook-signature: v1," in inline
         assert f"@{body_file}" in from_file
         answers = [run_printed(command) for command in (url_token, inline, from_file)]
@@ -177,10 +170,7 @@ def test_signed_curl_commands_are_accepted_by_a_live_receiver(
 def test_a_signed_command_for_another_secret_is_refused(config_file: Path, tmp_path: Path) -> None:
     other = write_config(tmp_path / "other.toml", config_file.read_text().replace("whsec_Mf", "whsec_Nf"))
     with live_receiver(config_file) as receiver:
-        code, command = invoke(
-            "sign", str(awkward_fixture(tmp_path)), "--url", receiver.url, "--config", str(other)
-        )
-        assert code == 0, command
+        command = sign_command(awkward_fixture(tmp_path), receiver.url, other)
         completed = subprocess.run(["bash", "-c", command], capture_output=True, timeout=30, check=False)
     assert completed.returncode == 22  # curl --fail-with-body
     assert orjson.loads(completed.stdout)["error"]["code"] == "invalid_signature"
