@@ -33,7 +33,10 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-schemas_app = typer.Typer(help="The canonical event's JSON Schema.", no_args_is_help=True)
+schemas_app = typer.Typer(
+    help="The canonical event's JSON Schema.\n\nExample: [bold]videohooks schemas export[/bold]",
+    no_args_is_help=True,
+)
 app.add_typer(schemas_app, name="schemas")
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -255,6 +258,7 @@ def sign(
     import time
 
     from receiver.curl import curl_command
+    from receiver.inventory import callback_path
     from receiver.replay import ReplayError, source_for
     from receiver.verifiers import verifier_for
 
@@ -264,6 +268,8 @@ def sign(
         target = source_for(loaded, delivery, source)
     except (FixtureError, ReplayError) as exc:
         raise fail(str(exc)) from None
+    if callback_path(target) is None:
+        raise fail(f"source {target.id!r} is poll-only: it takes no callbacks to sign")
     signed = verifier_for(target).sign(delivery.body, time.time(), delivery.delivery_id)
     endpoint = f"{url.rstrip('/')}/v1/callbacks/{target.id}{signed.path_suffix}"
     if body_file is not None:
@@ -287,15 +293,23 @@ def doctor(
 
     Example: [bold]videohooks doctor --config videohooks.toml[/bold]
     """
-    from receiver.doctor import diagnose
+    from receiver.doctor import Check, diagnose
 
-    loaded = _config(config)
-    checks = asyncio.run(diagnose(loaded, redis_url))
     out = Console(soft_wrap=True, highlight=False)
     styles = {"ok": "green", "warn": "yellow", "fail": "red"}
-    for check in checks:
+
+    def show(check: Check) -> None:
         line = f"{check.level:<4}[/] {escape(check.name)}: {escape(check.detail)}"
         out.print(f"[{styles[check.level]}]{line}", markup=True)
+
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        show(Check("fail", "config", str(exc)))
+        raise typer.Exit(2) from None
+    checks = asyncio.run(diagnose(loaded, redis_url))
+    for check in checks:
+        show(check)
     if any(check.level == "fail" for check in checks):
         raise typer.Exit(1)
 

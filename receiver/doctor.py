@@ -78,8 +78,12 @@ async def _clock(redis: AnyRedis, config: Config) -> Check:
 
 def _group_line(group: dict[str, Any]) -> str:
     name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
+    # Redis before 7.0 does not report lag.
     lag = group.get("lag")
-    return f"group {name}: {group['consumers']} consumer(s), {group['pending']} pending, lag {lag}"
+    return (
+        f"group {name}: {group['consumers']} consumer(s), {group['pending']} pending,"
+        f" lag {'unknown' if lag is None else lag}"
+    )
 
 
 async def _stream(redis: AnyRedis, key: str, dead_letters: bool) -> Check:

@@ -7,10 +7,12 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 import redis
+import typer
 from typer.testing import CliRunner
 
 from receiver.cli import app
@@ -25,6 +27,27 @@ def invoke(*args: str) -> tuple[int, str]:
     # A wide terminal, so that a table shows each value on one line (narrower ones fold, losing nothing).
     result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
     return result.exit_code, result.output
+
+
+def command_paths(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every command and group of the CLI; typer's groups (its own click) have `commands`."""
+    yield path
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from command_paths(sub, (*path, name))
+
+
+def test_every_help_has_an_example_and_the_top_level_the_exit_codes() -> None:
+    paths = list(command_paths(typer.main.get_command(app)))
+    assert {("sources",), ("sign",), ("doctor",), ("schemas", "export")} <= set(paths)
+    for path in paths:
+        code, text = invoke(*path, "--help")
+        assert code == 0, text
+        assert "Example: videohooks " in text or "Examples:" in text, (
+            f"{' '.join(path)} --help has no example"
+        )
+    top = invoke("--help")[1]
+    assert "Exit codes: 0 ok; 1 the command ran but something failed" in top
+    assert "2 bad usage or configuration" in top
 
 
 # sources
@@ -272,6 +295,7 @@ def test_doctor_refuses_an_invalid_config_with_exit_2(tmp_path: Path) -> None:
     path = write_config(tmp_path / "bad.toml", "[redis]\npartitions = 0\n")
     code, lines = doctor_lines(path)
     assert code == 2
+    assert lines[0] == f"fail config: {path}: invalid configuration"
     assert any("redis.partitions" in line for line in lines)
 
 
