@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 import redis
@@ -255,6 +256,21 @@ def test_doctor_shows_streams_groups_and_dead_letters_as_warnings(
     code, lines = doctor_lines(config_file)
     assert code == 0
     assert f"ok   {prefix}:events: 9 entries; group analytics: 1 consumer(s), 2 pending, lag 7" in lines
+
+
+def test_doctor_beside_a_receiver_on_embedded_redis_leaves_that_redis_running(tmp_path: Path) -> None:
+    config_path = write_config(
+        tmp_path / "embedded.toml",
+        f'[server]\ndata_dir = "{tmp_path / "var"}"\n\n'
+        f'[[sources]]\nid = "memories-main"\nprovider = "memories"\n'
+        f'verify = "url-token"\nsecrets = ["{TOKEN}"]\n',
+    )
+    with live_receiver(config_path) as receiver:
+        code, lines = doctor_lines(config_path)
+        assert code == 0, lines
+        assert lines[1].startswith("warn redis: embedded Redis under ")
+        assert "ok   redis write: wrote and deleted a probe key" in lines
+        assert httpx.get(f"{receiver.url}/readyz").json() == {"status": "ready"}
 
 
 def test_doctor_fails_when_redis_is_unreachable(config_file: Path, prefix: str) -> None:
