@@ -30,8 +30,12 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run
 
+# Both gate CI (.ci/run): lint and types first, then the suite.
+LINTED := receiver schemas tests bench examples
+
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check receiver schemas tests bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy receiver schemas

@@ -15,20 +15,28 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from receiver.config import Config, ConfigError, find_config_path, load_config
-from receiver.fixtures import FixtureError, load_fixtures
+from receiver.fixtures import FixtureError, load_fixture, load_fixtures
 
 app = typer.Typer(
     name="videohooks",
-    help="Verified, typed, exactly-once webhook receiver for video-AI providers, writing to Redis Streams.",
+    help="Verified, typed, exactly-once webhook receiver for video-AI providers, writing to Redis Streams."
+    "\n\n"
+    "Exit codes: 0 ok; 1 the command ran but something failed (a refused delivery, a failed check);"
+    " 2 bad usage or configuration.\n\n"
+    "Example: [bold]videohooks doctor --config videohooks.toml[/bold]",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
 )
-schemas_app = typer.Typer(help="The canonical event's JSON Schema.", no_args_is_help=True)
+schemas_app = typer.Typer(
+    help="The canonical event's JSON Schema.\n\nExample: [bold]videohooks schemas export[/bold]",
+    no_args_is_help=True,
+)
 app.add_typer(schemas_app, name="schemas")
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -91,7 +99,10 @@ def serve(
 
 @app.command("check-config")
 def check_config(config: ConfigOption = None) -> None:
-    """Load and validate the configuration; exit 2 with every problem named if it is not usable."""
+    """Load and validate the configuration; exit 2 with every problem named if it is not usable.
+
+    Example: [bold]videohooks check-config --config videohooks.toml[/bold]
+    """
     loaded = _config(config)
     console.print(f"ok: {len(loaded.sources)} source(s)")
 
@@ -225,7 +236,10 @@ def schemas_export(
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
 ) -> None:
-    """Print (or write) the JSON Schema of the canonical event, version 1."""
+    """Print (or write) the JSON Schema of the canonical event, version 1.
+
+    Example: [bold]videohooks schemas export --output schemas/event.v1.schema.json[/bold]
+    """
     from schemas.event import event_json_schema
 
     text = orjson.dumps(event_json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
@@ -233,6 +247,124 @@ def schemas_export(
         sys.stdout.buffer.write(text)
     else:
         output.write_bytes(text)
+
+
+@app.command()
+def sources(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout, for scripts.")] = False,
+) -> None:
+    """List the configured sources, secrets masked.
+
+    Shows each source's provider, verification scheme, the callback path to register with the provider
+    (a url-token masked in it), its secrets masked with how many are active, and whether API credentials
+    (for fetching and polling) are set.
+
+    Example: [bold]videohooks sources --config videohooks.toml --json[/bold]
+    """
+    from receiver.inventory import inventory
+
+    views = inventory(_config(config))
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps([item.as_json() for item in views]) + b"\n")
+        return
+    table = Table(title=f"{len(views)} source(s)")
+    for column in ("id", "provider", "verify", "callback path", "secrets", "api credentials"):
+        table.add_column(column, overflow="fold")
+    for item in views:
+        table.add_row(
+            item.id,
+            item.provider,
+            item.verify,
+            item.callback_path or "(poll only)",
+            item.secrets,
+            "yes" if item.api_credentials else "no",
+        )
+    Console(soft_wrap=True).print(table)
+
+
+@app.command()
+def sign(
+    fixture: Annotated[Path, typer.Argument(help="A fixture file (see fixtures/) holding the delivery.")],
+    url: Annotated[
+        str, typer.Option("--url", help="Base URL of the receiver, e.g. https://hooks.example.com.")
+    ],
+    source: Annotated[
+        str | None, typer.Option(help="Source id to deliver to (default: the fixture's own).")
+    ] = None,
+    body_file: Annotated[
+        Path | None,
+        typer.Option(help="Write the exact body here and have curl read it, instead of inlining it."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print a curl command that delivers FIXTURE, signed as the provider would.
+
+    The signature uses the source's current (first) secret and the current time: run the command
+    within the source's tolerance_seconds. curl exits 22 when the receiver refuses the delivery.
+
+    The command carries a valid signature (and, for url-token sources, the token itself):
+    treat it as a secret.
+
+    Example: [bold]videohooks sign fixtures/memories/success.json --url http://127.0.0.1:8080 | bash[/bold]
+    """
+    import time
+
+    from receiver.curl import curl_command
+    from receiver.inventory import callback_path
+    from receiver.replay import ReplayError, source_for
+    from receiver.verifiers import verifier_for
+
+    loaded = _config(config)
+    try:
+        delivery = load_fixture(fixture)
+        target = source_for(loaded, delivery, source)
+    except (FixtureError, ReplayError) as exc:
+        raise fail(str(exc)) from None
+    if callback_path(target) is None:
+        raise fail(f"source {target.id!r} is poll-only: it takes no callbacks to sign")
+    signed = verifier_for(target).sign(delivery.body, time.time(), delivery.delivery_id)
+    endpoint = f"{url.rstrip('/')}/v1/callbacks/{target.id}{signed.path_suffix}"
+    if body_file is not None:
+        body_file.write_bytes(delivery.body)
+    print(curl_command(endpoint, signed.headers, delivery.body, body_file))
+
+
+@app.command()
+def doctor(
+    config: ConfigOption = None,
+    redis_url: Annotated[str | None, typer.Option(help="Check this Redis instead of [redis] url.")] = None,
+) -> None:
+    """Check config, Redis, clock skew, and stream and consumer-group health.
+
+    Checks that the config is valid, Redis reachable and writable (a probe key is written and deleted),
+    this host's clock close to Redis TIME (warn above 1 s, fail beyond a source's tolerance), and shows
+    every event and dead-letter stream with its consumer groups (pending, lag).
+
+    Prints one line per check (ok, warn or fail). Exit 0 when nothing failed (warnings included),
+    1 when a check failed, 2 when the configuration cannot be loaded.
+
+    Example: [bold]videohooks doctor --config videohooks.toml[/bold]
+    """
+    from receiver.doctor import Check, diagnose
+
+    out = Console(soft_wrap=True, highlight=False)
+    styles = {"ok": "green", "warn": "yellow", "fail": "red"}
+
+    def show(check: Check) -> None:
+        line = f"{check.level:<4}[/] {escape(check.name)}: {escape(check.detail)}"
+        out.print(f"[{styles[check.level]}]{line}", markup=True)
+
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        show(Check("fail", "config", str(exc)))
+        raise typer.Exit(2) from None
+    checks = asyncio.run(diagnose(loaded, redis_url))
+    for check in checks:
+        show(check)
+    if any(check.level == "fail" for check in checks):
+        raise typer.Exit(1)
 
 
 def main() -> None:

