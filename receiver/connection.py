@@ -75,4 +75,4 @@ async def open_pipeline(
         keys = KeySpace(config.redis.prefix, config.redis.partitions, config.redis.cluster)
         publisher = Publisher(redis, keys, config.redis.dedupe_ttl_seconds)
         stack.push_async_callback(publisher.drain)
-        yield redis, Pipeline(publisher)
+        yield redis, Pipeline(publisher, config.limits)

@@ -14,7 +14,8 @@ from typing import Literal
 from pydantic import ValidationError
 
 from receiver import metrics
-from receiver.config import SourceConfig
+from receiver.config import LimitsConfig, SourceConfig
+from receiver.json_gate import Refused, screen
 from receiver.publisher import Publisher
 from schemas.event import CanonicalEvent
 from schemas.normalizing import DeliveryContext, UnknownStatus
@@ -43,8 +44,14 @@ def _summarize(error: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def decode(provider: ProviderSchemas, body: bytes, ctx: DeliveryContext) -> CanonicalEvent:
-    """The event of the first (newest) schema version that validates `body`."""
+def decode(
+    provider: ProviderSchemas, body: bytes, ctx: DeliveryContext, limits: LimitsConfig = LimitsConfig()
+) -> CanonicalEvent:
+    """The event of the first (newest) schema version that validates `body`, once it passed the gate."""
+    try:
+        screen(body, limits)
+    except Refused as refused:
+        raise Quarantine(refused.reason, refused.detail) from None
     failures = []
     for version in provider.versions:
         try:
@@ -75,8 +82,9 @@ class Outcome:
 
 
 class Pipeline:
-    def __init__(self, publisher: Publisher) -> None:
+    def __init__(self, publisher: Publisher, limits: LimitsConfig = LimitsConfig()) -> None:
         self.publisher = publisher
+        self.limits = limits
 
     async def deliver(
         self,
@@ -89,7 +97,7 @@ class Pipeline:
         """Decode and publish one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
         ctx = DeliveryContext(source.id, source.provider, received_at, delivery_id)
         try:
-            event = decode(PROVIDERS[source.provider], body, ctx)
+            event = decode(PROVIDERS[source.provider], body, ctx, self.limits)
         except Quarantine as quarantine:
             kept = {name: value for name, value in headers.items() if name.lower() not in _PRIVATE_HEADERS}
             await self.publisher.quarantine(
