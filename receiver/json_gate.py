@@ -69,9 +69,7 @@ def _walk(root: dict[str, Any], limits: LimitsConfig) -> None:
         if depth > limits.max_depth:
             raise Refused("too_deep", f"the JSON nests deeper than {limits.max_depth} levels")
         if len(node) > limits.max_items:
-            raise Refused(
-                "too_many_items", f"an array or object holds more than {limits.max_items} items"
-            )
+            raise Refused("too_many_items", f"an array or object holds more than {limits.max_items} items")
         children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
         stack.extend((child, depth + 1) for child in children)
 

@@ -26,6 +26,10 @@ from schemas.registry import PROVIDERS
 _PRIVATE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 
 
+# Limits of a pipeline built without a config (tests, tools): the documented defaults.
+DEFAULT_LIMITS = LimitsConfig()
+
+
 class Quarantine(Exception):
     """Authentic, but not an event any schema version accepts: kept whole in the dead-letter stream."""
 
@@ -45,7 +49,7 @@ def _summarize(error: ValidationError, limit: int = 3) -> str:
 
 
 def decode(
-    provider: ProviderSchemas, body: bytes, ctx: DeliveryContext, limits: LimitsConfig = LimitsConfig()
+    provider: ProviderSchemas, body: bytes, ctx: DeliveryContext, limits: LimitsConfig = DEFAULT_LIMITS
 ) -> CanonicalEvent:
     """The event of the first (newest) schema version that validates `body`, once it passed the gate."""
     try:
@@ -82,7 +86,7 @@ class Outcome:
 
 
 class Pipeline:
-    def __init__(self, publisher: Publisher, limits: LimitsConfig = LimitsConfig()) -> None:
+    def __init__(self, publisher: Publisher, limits: LimitsConfig = DEFAULT_LIMITS) -> None:
         self.publisher = publisher
         self.limits = limits
 
