@@ -22,8 +22,21 @@ from schemas.normalizing import DeliveryContext, UnknownStatus
 from schemas.provider import ProviderSchemas
 from schemas.registry import PROVIDERS
 
-# Headers that can carry credentials are never kept in the dead-letter stream.
-_PRIVATE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+# Headers that can carry credentials are never kept in the dead-letter stream. Signature headers go
+# too: a redrive publishes without verifying again, and a sender that pastes its secret into one (a
+# misconfigured gateway does) must not have it stored.
+_PRIVATE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "webhook-signature",
+        "tl-signature",
+    }
+)
 
 
 # Limits of a pipeline built without a config (tests, tools): the documented defaults.
