@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 import orjson
 import redis
-from starlette.routing import BaseRoute, Mount, Route
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -187,15 +186,3 @@ def stream_entries(client: redis.Redis, key: str) -> list[dict[str, str | bytes]
     for _, fields in client.xrange(key):
         entries.append({name.decode(): value for name, value in fields.items()})
     return entries
-
-
-def http_operations(routes: Iterable[BaseRoute], prefix: str = "") -> set[tuple[str, str]]:
-    """Every (path, method) an app serves, mounted sub-routers included; HEAD goes with GET."""
-    operations: set[tuple[str, str]] = set()
-    for route in routes:
-        if isinstance(route, Mount):
-            operations |= http_operations(route.routes, prefix + route.path)
-        elif isinstance(route, Route):
-            methods = set(route.methods or ()) - {"HEAD"}
-            operations |= {(prefix + route.path, method) for method in methods}
-    return operations

@@ -16,7 +16,8 @@ from starlette.testclient import TestClient
 from receiver.app import create_app
 from receiver.config import parse_config
 from tests.conftest import config_dict
-from tests.support import TL_SECRET, TOKEN, WHSEC, http_operations
+from tests.routing import http_operations
+from tests.support import TL_SECRET, TOKEN, WHSEC
 
 ADMIN_TOKEN = "admin-token-5d1c0e7b9a"
 API_KEY = "sk-admin-test-7f3e2a"

@@ -19,7 +19,8 @@ from starlette.testclient import TestClient
 
 from receiver.app import create_app
 from receiver.config import Config
-from tests.support import TOKEN, http_operations
+from tests.routing import http_operations
+from tests.support import TOKEN
 
 COMMITTED = orjson.loads((Path(__file__).parent.parent / "receiver" / "openapi.json").read_bytes())
 
