@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.resources import files
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -33,11 +35,15 @@ from receiver.jobs import JobQueue
 from receiver.logs import logger
 from receiver.pipeline import Pipeline, summarize_errors
 from receiver.publisher import RedisUnavailable
+from receiver.ratelimit import RateLimits
 from receiver.verifiers import Unauthentic, Verifier, verifier_for
 from receiver.work import background_work
 from schemas.registry import PROVIDERS
 
 RETRY_AFTER_SECONDS = 5
+
+# The committed description of this HTTP surface; a test keeps it in step with the routes below.
+OPENAPI_DOCUMENT = files("receiver").joinpath("openapi.json").read_bytes()
 
 
 class ErrorAnswer(Exception):
@@ -75,6 +81,7 @@ class Runtime:
     verifiers: dict[str, Verifier]
     shutting_down: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -113,10 +120,13 @@ async def callback(request: Request) -> Response:
     try:
         source = callback_source(runtime, source_id, token)
         body = await read_body(request, runtime.config.server.max_body_bytes)
+        now = time.time()
         try:
-            delivery_id = runtime.verifiers[source.id].verify(request.headers, body, token, time.time())
+            delivery_id = runtime.verifiers[source.id].verify(request.headers, body, token, now)
         except Unauthentic as exc:
+            check_rate(runtime, source.id, False, now)
             raise ErrorAnswer(401, exc.code, exc.message) from None
+        check_rate(runtime, source.id, True, now)
         try:
             outcome = await runtime.pipeline.deliver(
                 source, body, request.headers, datetime.now(UTC), delivery_id
@@ -147,6 +157,18 @@ async def callback(request: Request) -> Response:
     if outcome.reason:
         body_out["reason"] = outcome.reason
     return json_response(202, body_out, {"x-request-id": request_id})
+
+
+def check_rate(runtime: Runtime, source_id: str, authentic: bool, now: float) -> None:
+    """429 once the source's bucket for authentic (or for refused) requests is empty."""
+    wait = runtime.rate_limits.wait(source_id, authentic, now)
+    if wait:
+        raise ErrorAnswer(
+            429,
+            "rate_limited",
+            f"too many requests for source {source_id!r}: retry in {wait} s",
+            {"retry-after": str(wait)},
+        )
 
 
 def require_admin(request: Request) -> None:
@@ -206,7 +228,13 @@ async def watch_task(request: Request) -> Response:
     )
 
 
-_ERROR_OUTCOMES = {401: "unauthentic", 404: "unknown_source", 413: "too_large", 503: "unavailable"}
+_ERROR_OUTCOMES = {
+    401: "unauthentic",
+    404: "unknown_source",
+    413: "too_large",
+    429: "rate_limited",
+    503: "unavailable",
+}
 
 
 async def livez(request: Request) -> Response:
@@ -230,6 +258,23 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+async def routing_error(request: Request, exc: Exception) -> Response:
+    """No route or no such method: the same JSON error shape as every other refusal, not Starlette's text."""
+    assert isinstance(exc, HTTPException)
+    # The path is not echoed: on a url-token route it holds the secret.
+    if exc.status_code == 405:
+        answer = ErrorAnswer(405, "method_not_allowed", f"this route does not take {request.method}")
+    else:
+        answer = ErrorAnswer(exc.status_code, "not_found", "no route matches this path")
+    response = error_response(answer, uuid.uuid4().hex)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def openapi_document(request: Request) -> Response:
+    return Response(OPENAPI_DOCUMENT, media_type="application/json")
+
+
 def create_app(config: Config, redis_url: str | None = None) -> Starlette:
     """The ASGI app. `redis_url` overrides the config (tests); with neither, Redis is embedded."""
 
@@ -241,6 +286,7 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
                 redis=redis,
                 pipeline=pipeline,
                 verifiers={source.id: verifier_for(source) for source in config.sources},
+                rate_limits=RateLimits(config.sources),
             )
             app.state.runtime = runtime
             async with background_work(config, redis, pipeline.publisher):
@@ -255,6 +301,8 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/openapi.json", openapi_document, methods=["GET"]),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: routing_error},
     )

@@ -93,6 +93,9 @@ class SourceConfig(_Section):
     fetch_deadline_seconds: float = Field(default=3600.0, gt=0)
     # Upper bound on one request to the provider's API.
     api_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Per-process token bucket on the callback route (see receiver/ratelimit.py); None: no limit.
+    rate_limit_per_second: float | None = Field(default=None, gt=0)
+    rate_limit_burst: int | None = Field(default=None, ge=1)
 
     @field_validator("api_base_url")
     @classmethod
@@ -146,6 +149,20 @@ class ServerConfig(_Section):
     data_dir: str = "var"
 
 
+class LimitsConfig(_Section):
+    """What an authentic body may hold before it is quarantined instead of parsed into an event.
+
+    The defaults are far above anything a provider sends (a memories.ai result of a long video has a
+    few thousand segments) and far below what would make parsing or a Redis entry expensive.
+    """
+
+    max_depth: int = Field(default=32, ge=2, le=512)
+    # Items of one array, or members of one object.
+    max_items: int = Field(default=10_000, ge=1, le=1_000_000)
+    # Bytes of one string as sent, escapes included.
+    max_string_bytes: int = Field(default=256 * 1024, ge=64)
+
+
 class AdminConfig(_Section):
     token: Secret | None = None
 
@@ -155,6 +172,7 @@ class Config(_Section):
     sources: list[SourceConfig] = Field(default_factory=list)
     server: ServerConfig = ServerConfig()
     admin: AdminConfig = AdminConfig()
+    limits: LimitsConfig = LimitsConfig()
 
     @field_validator("sources")
     @classmethod

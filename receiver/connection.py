@@ -82,4 +82,4 @@ async def open_pipeline(
         stack.push_async_callback(publisher.drain)
         # Thin webhooks become fetch jobs here, on every path that delivers (app, replay --direct).
         deferral = FetchDeferral(redis, JobQueue(redis, config.redis.prefix), keys)
-        yield redis, Pipeline(publisher, deferral)
+        yield redis, Pipeline(publisher, deferral, config.limits)

@@ -14,15 +14,33 @@ from typing import Literal, Protocol
 from pydantic import ValidationError
 
 from receiver import metrics
-from receiver.config import SourceConfig
+from receiver.config import LimitsConfig, SourceConfig
+from receiver.json_gate import Refused, screen
 from receiver.publisher import Publisher
 from schemas.event import CanonicalEvent
 from schemas.normalizing import DeliveryContext, UnknownStatus
 from schemas.provider import ProviderSchemas
 from schemas.registry import PROVIDERS
 
-# Headers that can carry credentials are never kept in the dead-letter stream.
-_PRIVATE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+# Headers that can carry credentials are never kept in the dead-letter stream. Signature headers go
+# too: a redrive publishes without verifying again, and a sender that pastes its secret into one (a
+# misconfigured gateway does) must not have it stored.
+_PRIVATE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "webhook-signature",
+        "tl-signature",
+    }
+)
+
+
+# Limits of a pipeline built without a config (tests, tools): the documented defaults.
+DEFAULT_LIMITS = LimitsConfig()
 
 
 class Quarantine(Exception):
@@ -43,8 +61,14 @@ def summarize_errors(error: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def decode(provider: ProviderSchemas, body: bytes, ctx: DeliveryContext) -> CanonicalEvent:
-    """The event of the first (newest) schema version that validates `body`."""
+def decode(
+    provider: ProviderSchemas, body: bytes, ctx: DeliveryContext, limits: LimitsConfig = DEFAULT_LIMITS
+) -> CanonicalEvent:
+    """The event of the first (newest) schema version that validates `body`, once it passed the gate."""
+    try:
+        screen(body, limits)
+    except Refused as refused:
+        raise Quarantine(refused.reason, refused.detail) from None
     failures = []
     for version in provider.versions:
         try:
@@ -95,9 +119,12 @@ class Deferral(Protocol):
 
 
 class Pipeline:
-    def __init__(self, publisher: Publisher, deferral: Deferral | None = None) -> None:
+    def __init__(
+        self, publisher: Publisher, deferral: Deferral | None = None, limits: LimitsConfig = DEFAULT_LIMITS
+    ) -> None:
         self.publisher = publisher
         self.deferral = deferral
+        self.limits = limits
 
     async def deliver(
         self,
@@ -110,7 +137,7 @@ class Pipeline:
         """Decode and publish one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
         ctx = DeliveryContext(source.id, source.provider, received_at, delivery_id)
         try:
-            event = decode(PROVIDERS[source.provider], body, ctx)
+            event = decode(PROVIDERS[source.provider], body, ctx, self.limits)
         except Quarantine as quarantine:
             await self.publisher.quarantine(
                 source.id, quarantine.reason, quarantine.detail, public_headers(headers), body, received_at

@@ -47,7 +47,8 @@ class Outcome(BaseModel):
 class Callback(BaseModel):
     code: int | str
     message: str | None = None
-    task_id: str = Field(min_length=1)
+    # The task id becomes part of Redis key names: a bound keeps a hostile one from bloating them.
+    task_id: str = Field(min_length=1, max_length=256)
     data: Outcome | None = None
 
 

@@ -1,0 +1,114 @@
+"""The gate every authentic body passes before a schema sees it: strict JSON, within the limits.
+
+Pydantic's JSON parser is lenient where a public endpoint should not be: it takes `NaN` and
+`Infinity`, turns `1e400` into infinity (which a normalizer then cannot convert to milliseconds), lets
+the last of two equal keys win, and nests 200 levels deep. orjson parses strictly (RFC 8259, UTF-8,
+finite numbers only) in a few microseconds, and its error says which rule was broken, so each refusal
+gets a reason code of its own. Depth, item counts and string lengths are first bounded by byte counts
+of the raw body, which settles every ordinary delivery without a walk; only a body that could break a
+limit is walked. Duplicate keys are refused rather than resolved: two values under one name mean the
+sender is broken or something rewrote the body, and guessing which one was meant is how parser
+differentials become exploits.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+from receiver.config import LimitsConfig
+
+
+class Refused(Exception):
+    """The body is not strict JSON within the limits: `reason` is the quarantine's reason code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def screen(body: bytes, limits: LimitsConfig) -> None:
+    """Raise `Refused` unless `body` is one strict JSON object within `limits`."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise _parse_refusal(body, exc) from None
+    if not isinstance(value, dict):
+        raise Refused("not_an_object", f"the body is a JSON {_kind(value)}, not an object")
+    if not _surely_within(body, limits):
+        _walk(value, limits)
+    json.loads(body, object_pairs_hook=_unique_members)
+
+
+def _surely_within(body: bytes, limits: LimitsConfig) -> bool:
+    """Byte counts that bound every limit from above: true for all but unusual bodies, in microseconds.
+
+    Brackets inside strings are counted too, which only ever sends a body to the exact walk.
+    """
+    return (
+        len(body) <= limits.max_string_bytes
+        and body.count(b"{") + body.count(b"[") <= limits.max_depth
+        and body.count(b",") < limits.max_items
+    )
+
+
+def _walk(root: dict[str, Any], limits: LimitsConfig) -> None:
+    """The exact check, iterative so that depth cannot exhaust the interpreter's stack."""
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if len(node.encode()) > limits.max_string_bytes:
+                raise Refused("string_too_long", f"a string is longer than {limits.max_string_bytes} bytes")
+            continue
+        if not isinstance(node, dict | list):
+            continue
+        if depth > limits.max_depth:
+            raise Refused("too_deep", f"the JSON nests deeper than {limits.max_depth} levels")
+        if len(node) > limits.max_items:
+            raise Refused("too_many_items", f"an array or object holds more than {limits.max_items} items")
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) == len(pairs):
+        return members
+    names = [name for name, _ in pairs]
+    twice = next(name for index, name in enumerate(names) if name in names[:index])
+    raise Refused("duplicate_keys", f"the key {twice[:64]!r} appears twice in one object")
+
+
+def _parse_refusal(body: bytes, error: orjson.JSONDecodeError) -> Refused:
+    message = str(error)
+    if not body.strip():
+        return Refused("empty_body", "the body is empty")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Refused("invalid_utf8", f"the body is not valid UTF-8: {exc.reason} at byte {exc.start}")
+    if "infinity" in message:
+        return Refused("number_out_of_range", f"a number does not fit a 64-bit float: {message}")
+    if body[error.pos :].lstrip(b"-").startswith((b"NaN", b"Infinity")):
+        return Refused("non_finite_number", f"NaN and Infinity are not JSON numbers: {message}")
+    if "depth" in message:
+        return Refused("too_deep", f"the JSON nests too deeply: {message}")
+    return Refused("invalid_json", f"the body is not valid JSON: {message}")
+
+
+def _kind(value: object) -> str:
+    match value:
+        case list():
+            return "array"
+        case str():
+            return "string"
+        case bool():
+            return "boolean"
+        case int() | float():
+            return "number"
+        case _:
+            return "null"
