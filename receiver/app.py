@@ -7,6 +7,9 @@ authentic (nothing stored), 503 with `Retry-After` when Redis could not confirm 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import hashlib
 import hmac
 import time
@@ -28,9 +31,11 @@ from starlette.routing import Route
 from receiver import metrics
 from receiver.config import Config, SourceConfig
 from receiver.connection import AnyRedis, open_pipeline
+from receiver.dlq import DeadLetters
 from receiver.logs import logger
 from receiver.pipeline import Pipeline
 from receiver.publisher import RedisUnavailable
+from receiver.retention import run_periodically
 from receiver.verifiers import Unauthentic, Verifier, verifier_for
 from schemas.registry import PROVIDERS
 
@@ -157,6 +162,65 @@ def require_admin(request: Request) -> None:
         raise ErrorAnswer(401, "invalid_token", "the bearer token is not the admin token")
 
 
+async def _dead_letters(request: Request) -> tuple[Runtime, DeadLetters]:
+    require_admin(request)
+    runtime: Runtime = request.app.state.runtime
+    return runtime, DeadLetters(runtime.redis, runtime.pipeline.publisher.keys)
+
+
+async def dlq_list(request: Request) -> Response:
+    """`GET /v1/dlq?limit=N&source=S`: the oldest quarantined deliveries, without their bodies."""
+    try:
+        _, letters = await _dead_letters(request)
+        limit_text = request.query_params.get("limit", "50")
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
+            raise ErrorAnswer(400, "invalid_limit", "limit must be an integer from 1 to 1000")
+        found = await letters.oldest(int(limit_text), request.query_params.get("source"))
+    except ErrorAnswer as error:
+        return error_response(error, uuid.uuid4().hex)
+    return json_response(200, {"entries": [letter.summary() for letter in found]})
+
+
+async def dlq_show(request: Request) -> Response:
+    """`GET /v1/dlq/{entry_id}`: one quarantined delivery with its kept headers and exact body."""
+    try:
+        _, letters = await _dead_letters(request)
+        entry_id: str = request.path_params["entry_id"]
+        letter = await letters.get(entry_id)
+        if letter is None:
+            raise ErrorAnswer(404, "not_found", f"no dead letter {entry_id!r}")
+    except ErrorAnswer as error:
+        return error_response(error, uuid.uuid4().hex)
+    return json_response(200, letter.full())
+
+
+async def dlq_redrive(request: Request) -> Response:
+    """`POST /v1/dlq/redrive` with `{"ids": [...]?, "delete": bool?}`: no ids redrives every entry."""
+    try:
+        runtime, letters = await _dead_letters(request)
+        try:
+            asked = orjson.loads(await read_body(request, 65536) or b"{}")
+        except orjson.JSONDecodeError:
+            raise ErrorAnswer(400, "invalid_json", "the body must be a JSON object") from None
+        ids = asked.get("ids") if isinstance(asked, dict) else None
+        delete = asked.get("delete", False) if isinstance(asked, dict) else None
+        if (
+            not isinstance(asked, dict)
+            or not isinstance(delete, bool)
+            or (ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)))
+        ):
+            raise ErrorAnswer(400, "invalid_request", 'expected {"ids": [entry ids]?, "delete": bool?}')
+        try:
+            results = await letters.redrive(runtime.config, runtime.pipeline, ids, delete)
+        except RedisUnavailable as exc:
+            raise ErrorAnswer(
+                503, "unavailable", str(exc), {"retry-after": str(RETRY_AFTER_SECONDS)}
+            ) from exc
+    except ErrorAnswer as error:
+        return error_response(error, uuid.uuid4().hex)
+    return json_response(200, {"results": [dataclasses.asdict(result) for result in results]})
+
+
 _ERROR_OUTCOMES = {401: "unauthentic", 404: "unknown_source", 413: "too_large", 503: "unavailable"}
 
 
@@ -194,8 +258,14 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
                 verifiers={source.id: verifier_for(source) for source in config.sources},
             )
             app.state.runtime = runtime
+            retention = asyncio.create_task(
+                run_periodically(redis, pipeline.publisher.keys, config.redis.retention)
+            )
             yield
             runtime.shutting_down = True
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
 
     return Starlette(
         routes=[
@@ -204,6 +274,9 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/v1/dlq", dlq_list, methods=["GET"]),
+            Route("/v1/dlq/redrive", dlq_redrive, methods=["POST"]),
+            Route("/v1/dlq/{entry_id}", dlq_show, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -75,8 +75,11 @@ class Outcome:
 
 
 class Pipeline:
-    def __init__(self, publisher: Publisher) -> None:
+    def __init__(self, publisher: Publisher, providers: Mapping[str, ProviderSchemas] = PROVIDERS) -> None:
+        # The schema registry is a parameter so that a redrive (or its test) can decode with versions
+        # shipped after a delivery was quarantined.
         self.publisher = publisher
+        self.providers = providers
 
     async def deliver(
         self,
@@ -89,11 +92,11 @@ class Pipeline:
         """Decode and publish one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
         ctx = DeliveryContext(source.id, source.provider, received_at, delivery_id)
         try:
-            event = decode(PROVIDERS[source.provider], body, ctx)
+            event = decode(self.providers[source.provider], body, ctx)
         except Quarantine as quarantine:
             kept = {name: value for name, value in headers.items() if name.lower() not in _PRIVATE_HEADERS}
             await self.publisher.quarantine(
-                source.id, quarantine.reason, quarantine.detail, kept, body, received_at
+                source.id, quarantine.reason, quarantine.detail, kept, body, received_at, delivery_id
             )
             metrics.QUARANTINED.labels(source.id, quarantine.reason).inc()
             return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
