@@ -1,7 +1,8 @@
 """Stream retention and visibility: trim by age, and measure length, consumer-group lag and pending.
 
 `MAXLEN ~` is applied by the publish script on every append (it needs no computed id); trimming by
-age needs `MINID`, an id computed from the clock, so it runs here, periodically, in every receiver
+age needs `MINID`, an id computed from the clock, so it runs here, periodically (exactly: a pass only
+removes what aged out since the last one, so exact trimming costs little), in every receiver
 process (trimming is idempotent, so several processes doing it is harmless). Dead-letter streams are
 measured but never trimmed: a quarantined delivery was acknowledged and stays until an operator
 redrives or deletes it.
@@ -95,7 +96,7 @@ async def check_stream(
             )
     trimmed = 0
     if trim and min_id is not None:
-        trimmed = int(await redis.xtrim(stream, minid=min_id, approximate=True))
+        trimmed = int(await redis.xtrim(stream, minid=min_id, approximate=False))
     return StreamReport(stream, int(await redis.xlen(stream)), trimmed, tuple(groups))
 
 
