@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 import redis
 
 from tests.support import TOKEN, RedisServer, live_receiver, stream_entries, write_config
+from tests.test_app import memories_body
 
 DELIVERIES = 300
 CONCURRENCY = 5
@@ -32,17 +32,6 @@ def durable_redis(tmp_path: Path) -> RedisServer:
     server.start()
     yield server  # type: ignore[misc]
     server.stop()
-
-
-def body(number: int) -> bytes:
-    return orjson.dumps(
-        {
-            "code": 200,
-            "message": "SUCCESS",
-            "task_id": f"load-{number}",
-            "data": {"msg": "ok", "success": True},
-        }
-    )
 
 
 async def test_redis_killed_and_restarted_under_load(durable_redis: RedisServer, tmp_path: Path) -> None:
@@ -72,7 +61,9 @@ secrets = ["{TOKEN}"]
                 nonlocal done
                 async with gate:
                     started = time.monotonic()
-                    answer = await http.post(f"/v1/callbacks/memories-main/{TOKEN}", content=body(number))
+                    answer = await http.post(
+                        f"/v1/callbacks/memories-main/{TOKEN}", content=memories_body(f"load-{number}")
+                    )
                     elapsed = time.monotonic() - started
                     answers[number].append((answer.status_code, elapsed, answer.headers.get("retry-after")))
                     done += 1

@@ -11,19 +11,9 @@ import orjson
 import redis
 
 from tests.support import TOKEN, LiveReceiver, stream_entries
+from tests.test_app import memories_body
 
 IN_FLIGHT = 5
-
-
-def body(number: int) -> bytes:
-    return orjson.dumps(
-        {
-            "code": 200,
-            "message": "SUCCESS",
-            "task_id": f"inflight-{number}",
-            "data": {"msg": "ok", "success": True},
-        }
-    )
 
 
 async def test_sigterm_turns_readyz_503_finishes_in_flight_deliveries_and_exits_0(
@@ -38,7 +28,7 @@ async def test_sigterm_turns_readyz_503_finishes_in_flight_deliveries_and_exits_
         # Slow clients: each has sent its headers and half its body when the signal arrives.
         connections = [await asyncio.open_connection("127.0.0.1", receiver.port) for _ in range(IN_FLIGHT)]
         for number, (_, writer) in enumerate(connections):
-            payload = body(number)
+            payload = memories_body(f"inflight-{number}")
             writer.write(
                 f"POST /v1/callbacks/memories-main/{TOKEN} HTTP/1.1\r\nhost: receiver\r\n"
                 f"content-type: application/json\r\ncontent-length: {len(payload)}\r\n\r\n".encode()
@@ -54,7 +44,7 @@ async def test_sigterm_turns_readyz_503_finishes_in_flight_deliveries_and_exits_
         assert receiver.process.poll() is None
 
         for number, (_, writer) in enumerate(connections):
-            payload = body(number)
+            payload = memories_body(f"inflight-{number}")
             writer.write(payload[len(payload) // 2 :])
             await writer.drain()
         answers = [await reader.read() for reader, _ in connections]
