@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
+from redis.exceptions import RedisError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from receiver.config import Config, ConfigError, find_config_path, load_config
 from receiver.fixtures import FixtureError, load_fixtures
+from receiver.publisher import RedisUnavailable
 
 if TYPE_CHECKING:
     from receiver.dlq import DeadLetters
@@ -253,8 +255,11 @@ def tail(
                 if count is not None and shown >= count:
                     return
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run())
+    except (RedisError, OSError) as exc:
+        raise fail(f"redis: {exc.__class__.__name__}: {exc}", 1) from None
 
 
 @dlq_app.command("list")
@@ -344,8 +349,11 @@ async def _with_dead_letters(
     from receiver.dlq import DeadLetters
 
     loaded = _config(config)
-    async with open_pipeline(loaded, redis_url) as (redis, pipeline):
-        return await action(DeadLetters(redis, pipeline.publisher.keys), loaded, pipeline)
+    try:
+        async with open_pipeline(loaded, redis_url) as (redis, pipeline):
+            return await action(DeadLetters(redis, pipeline.publisher.keys), loaded, pipeline)
+    except (RedisUnavailable, RedisError, OSError) as exc:
+        raise fail(f"redis: {exc.__class__.__name__}: {exc}", 1) from None
 
 
 @schemas_app.command("export")

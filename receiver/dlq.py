@@ -121,19 +121,23 @@ class DeadLetters:
             for (entry_id, fields), mark in zip(entries, marks, strict=True)
         ]
 
-    async def scan(self, source: str | None = None) -> list[DeadLetter]:
-        """Every entry (of one source, if given), oldest first within each partition."""
+    async def scan(self, source: str | None = None, limit: int | None = None) -> list[DeadLetter]:
+        """Entries (of one source, if given), oldest first within each partition, at most `limit` each."""
         found: list[DeadLetter] = []
         for partition in range(self._keys.partitions):
+            matches: list[DeadLetter] = []
             after = "-"
-            while page := await self._page(partition, after, PAGE):
-                found += [letter for letter in page if source is None or letter.source == source]
+            while (limit is None or len(matches) < limit) and (
+                page := await self._page(partition, after, PAGE)
+            ):
+                matches += [letter for letter in page if source is None or letter.source == source]
                 after = f"({page[-1].entry_id}"
+            found += matches[:limit]
         return found
 
     async def oldest(self, limit: int, source: str | None = None) -> list[DeadLetter]:
         """The oldest `limit` entries across partitions, by entry id (arrival time)."""
-        letters = sorted(await self.scan(source), key=lambda letter: entry_id_order(letter.entry_id))
+        letters = sorted(await self.scan(source, limit), key=lambda letter: entry_id_order(letter.entry_id))
         return letters[:limit]
 
     async def get(self, entry_id: str) -> DeadLetter | None:

@@ -27,7 +27,7 @@ from schemas.normalizing import DeliveryContext, build_event
 from schemas.provider import SchemaVersion
 from schemas.registry import PROVIDERS
 from tests.conftest import config_dict
-from tests.support import TOKEN, stream_events
+from tests.support import TOKEN, free_port, stream_events
 
 ADMIN = "admin-token-for-dlq-tests"
 
@@ -195,3 +195,10 @@ def test_cli_list_show_and_redrive(
     relisted = runner.invoke(cli, ["dlq", "list", "--json", "--config", str(config)])
     assert [orjson.loads(line)["entry_id"] for line in relisted.stdout.splitlines()] == [entry["entry_id"]]
     assert runner.invoke(cli, ["dlq", "redrive", "--config", str(config)]).exit_code == 2
+
+
+def test_cli_says_when_redis_is_unreachable(config_file: Path) -> None:
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    listed = CliRunner().invoke(cli, ["dlq", "list", "--config", str(config_file), "--redis-url", nowhere])
+    assert listed.exit_code == 1
+    assert "redis: ConnectionError" in listed.output
