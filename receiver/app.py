@@ -8,7 +8,6 @@ authentic (nothing stored), 503 with `Retry-After` when Redis could not confirm 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -258,14 +257,14 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
                 verifiers={source.id: verifier_for(source) for source in config.sources},
             )
             app.state.runtime = runtime
+            stop_retention = asyncio.Event()
             retention = asyncio.create_task(
-                run_periodically(redis, pipeline.publisher.keys, config.redis.retention)
+                run_periodically(redis, pipeline.publisher.keys, config.redis.retention, stop_retention)
             )
             yield
             runtime.shutting_down = True
-            retention.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retention
+            stop_retention.set()
+            await retention
 
     return Starlette(
         routes=[

@@ -15,6 +15,7 @@ stalled consumer is noticed before its unread entries are gone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -119,11 +120,19 @@ async def check_all(redis: AnyRedis, keys: KeySpace, retention: RetentionConfig)
     return reports
 
 
-async def run_periodically(redis: AnyRedis, keys: KeySpace, retention: RetentionConfig) -> None:
-    """`check_all` every `check_interval_seconds` until cancelled; a Redis outage only skips a pass."""
-    while True:
+async def run_periodically(
+    redis: AnyRedis, keys: KeySpace, retention: RetentionConfig, stop: asyncio.Event
+) -> None:
+    """`check_all` every `check_interval_seconds` until `stop` is set; a Redis outage only skips a pass.
+
+    Stopped by an event rather than by cancelling the task: a pass is never interrupted halfway
+    through a Redis command (which would leave its connection in an unknown state); it is bounded
+    by the command timeout anyway.
+    """
+    while not stop.is_set():
         try:
             await check_all(redis, keys, retention)
         except (RedisError, OSError) as exc:
             logger.warning("retention_check_failed", error=f"{exc.__class__.__name__}: {exc}")
-        await asyncio.sleep(retention.check_interval_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), retention.check_interval_seconds)
