@@ -23,8 +23,7 @@ import orjson
 from receiver.config import Config
 from receiver.connection import AnyRedis
 from receiver.keys import KeySpace, entry_id_order
-from receiver.pipeline import Pipeline, Quarantine, decode
-from schemas.normalizing import DeliveryContext
+from receiver.pipeline import Pipeline, Quarantine
 
 # Entries read per XRANGE call while listing or redriving.
 PAGE = 200
@@ -176,12 +175,11 @@ class DeadLetters:
         if source is None:
             detail = f"source {letter.source!r} is no longer configured"
             return RedriveResult(letter.entry_id, letter.source, "unknown_source", detail=detail)
-        ctx = DeliveryContext(source.id, source.provider, _received_at(letter), letter.delivery_id)
         try:
-            event = decode(pipeline.providers[source.provider], letter.body, ctx)
+            event = pipeline.decode_delivery(source, letter.body, _received_at(letter), letter.delivery_id)
         except Quarantine as still:
             return RedriveResult(letter.entry_id, source.id, "still_quarantined", detail=still.detail)
-        publication = await pipeline.publisher.publish(event)
+        outcome = await pipeline.settle(event)
         if delete:
             await self._redis.xdel(letter.stream, letter.entry_id)
             await self._redis.hdel(self._keys.dlq_redriven(letter.partition), letter.entry_id)
@@ -189,9 +187,9 @@ class DeadLetters:
             await self._redis.hset(
                 self._keys.dlq_redriven(letter.partition),
                 letter.entry_id,
-                f"{publication.outcome} {event.event_id}",
+                f"{outcome.status} {event.event_id}",
             )
-        return RedriveResult(letter.entry_id, source.id, publication.outcome, event.event_id)
+        return RedriveResult(letter.entry_id, source.id, outcome.status, event.event_id)
 
 
 def _is_entry_id(text: str) -> bool:

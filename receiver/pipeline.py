@@ -75,11 +75,18 @@ class Outcome:
 
 
 class Pipeline:
-    def __init__(self, publisher: Publisher, providers: Mapping[str, ProviderSchemas] = PROVIDERS) -> None:
+    def __init__(self, publisher: Publisher, *, providers: Mapping[str, ProviderSchemas] = PROVIDERS) -> None:
         # The schema registry is a parameter so that a redrive (or its test) can decode with versions
         # shipped after a delivery was quarantined.
         self.publisher = publisher
         self.providers = providers
+
+    def decode_delivery(
+        self, source: SourceConfig, body: bytes, received_at: datetime, delivery_id: str | None
+    ) -> CanonicalEvent:
+        """The delivery's event under the current schemas; raises `Quarantine`. Shared with redrive."""
+        ctx = DeliveryContext(source.id, source.provider, received_at, delivery_id)
+        return decode(self.providers[source.provider], body, ctx)
 
     async def deliver(
         self,
@@ -90,9 +97,8 @@ class Pipeline:
         delivery_id: str | None = None,
     ) -> Outcome:
         """Decode and publish one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
-        ctx = DeliveryContext(source.id, source.provider, received_at, delivery_id)
         try:
-            event = decode(self.providers[source.provider], body, ctx)
+            event = self.decode_delivery(source, body, received_at, delivery_id)
         except Quarantine as quarantine:
             kept = {name: value for name, value in headers.items() if name.lower() not in _PRIVATE_HEADERS}
             await self.publisher.quarantine(
@@ -100,6 +106,10 @@ class Pipeline:
             )
             metrics.QUARANTINED.labels(source.id, quarantine.reason).inc()
             return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
+        return await self.settle(event)
+
+    async def settle(self, event: CanonicalEvent) -> Outcome:
+        """Publish a decoded event: the step a callback and a redriven dead letter share."""
         publication = await self.publisher.publish(event)
         if publication.outcome == "accepted":
             _count_tokens(event)

@@ -100,7 +100,7 @@ async def test_redrive_publishes_what_a_newer_schema_decodes_once(
     assert sum(1 for key in keys.all_dlq() if rclient.xlen(key)) >= 2
     assert sum(rclient.xlen(key) for key in keys.all_dlq()) == 7
     letters = DeadLetters(aredis, keys)
-    pipeline = Pipeline(Publisher(aredis, keys, 3600), NEWER_PROVIDERS)
+    pipeline = Pipeline(Publisher(aredis, keys, 3600), providers=NEWER_PROVIDERS)
 
     results = await letters.redrive(dlq_config, pipeline, None, delete=False)
     outcomes = sorted(result.outcome for result in results)
@@ -137,7 +137,7 @@ async def test_redrive_keeps_the_delivery_id_the_verifier_read(
     assert answer.json()["status"] == "quarantined"
     keys = KeySpace(prefix)
     results = await DeadLetters(aredis, keys).redrive(
-        config, Pipeline(Publisher(aredis, keys, 3600), NEWER_PROVIDERS), None, delete=False
+        config, Pipeline(Publisher(aredis, keys, 3600), providers=NEWER_PROVIDERS), None, delete=False
     )
     assert [result.outcome for result in results] == ["accepted"]
     [event] = stream_events(rclient, f"{prefix}:events")
