@@ -7,6 +7,7 @@ authentic (nothing stored), 503 with `Retry-After` when Redis could not confirm 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import time
@@ -31,6 +32,7 @@ from starlette.routing import Route
 from receiver import metrics, poll
 from receiver.config import Config, SourceConfig
 from receiver.connection import AnyRedis, open_pipeline
+from receiver.dlq import DeadLetters
 from receiver.jobs import JobQueue
 from receiver.logs import logger
 from receiver.pipeline import Pipeline, summarize_errors
@@ -237,6 +239,65 @@ _ERROR_OUTCOMES = {
 }
 
 
+async def _dead_letters(request: Request) -> tuple[Runtime, DeadLetters]:
+    require_admin(request)
+    runtime: Runtime = request.app.state.runtime
+    return runtime, DeadLetters(runtime.redis, runtime.pipeline.publisher.keys)
+
+
+async def dlq_list(request: Request) -> Response:
+    """`GET /v1/dlq?limit=N&source=S`: the oldest quarantined deliveries, without their bodies."""
+    try:
+        _, letters = await _dead_letters(request)
+        limit_text = request.query_params.get("limit", "50")
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
+            raise ErrorAnswer(400, "invalid_limit", "limit must be an integer from 1 to 1000")
+        found = await letters.oldest(int(limit_text), request.query_params.get("source"))
+    except ErrorAnswer as error:
+        return error_response(error, uuid.uuid4().hex)
+    return json_response(200, {"entries": [letter.summary() for letter in found]})
+
+
+async def dlq_show(request: Request) -> Response:
+    """`GET /v1/dlq/{entry_id}`: one quarantined delivery with its kept headers and exact body."""
+    try:
+        _, letters = await _dead_letters(request)
+        entry_id: str = request.path_params["entry_id"]
+        letter = await letters.get(entry_id)
+        if letter is None:
+            raise ErrorAnswer(404, "not_found", f"no dead letter {entry_id!r}")
+    except ErrorAnswer as error:
+        return error_response(error, uuid.uuid4().hex)
+    return json_response(200, letter.full())
+
+
+async def dlq_redrive(request: Request) -> Response:
+    """`POST /v1/dlq/redrive` with `{"ids": [...]?, "delete": bool?}`: no ids redrives every entry."""
+    try:
+        runtime, letters = await _dead_letters(request)
+        try:
+            asked = orjson.loads(await read_body(request, 65536) or b"{}")
+        except orjson.JSONDecodeError:
+            raise ErrorAnswer(400, "invalid_json", "the body must be a JSON object") from None
+        ids = asked.get("ids") if isinstance(asked, dict) else None
+        delete = asked.get("delete", False) if isinstance(asked, dict) else None
+        if (
+            not isinstance(asked, dict)
+            or not isinstance(delete, bool)
+            or (ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)))
+        ):
+            raise ErrorAnswer(400, "invalid_request", 'expected {"ids": [entry ids]?, "delete": bool?}')
+        try:
+            results = await letters.redrive(runtime.config, runtime.pipeline, ids, delete)
+        except RedisUnavailable as exc:
+            raise ErrorAnswer(
+                503, "unavailable", str(exc), {"retry-after": str(RETRY_AFTER_SECONDS)}
+            ) from exc
+    except ErrorAnswer as error:
+        return error_response(error, uuid.uuid4().hex)
+    return json_response(200, {"results": [dataclasses.asdict(result) for result in results]})
+
+
 async def livez(request: Request) -> Response:
     return json_response(200, {"status": "alive"})
 
@@ -302,6 +363,9 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/openapi.json", openapi_document, methods=["GET"]),
+            Route("/v1/dlq", dlq_list, methods=["GET"]),
+            Route("/v1/dlq/redrive", dlq_redrive, methods=["POST"]),
+            Route("/v1/dlq/{entry_id}", dlq_show, methods=["GET"]),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: routing_error},

@@ -7,13 +7,16 @@ was refused, ...), 2 bad usage or configuration.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import orjson
 import typer
+from redis.exceptions import RedisError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,6 +24,14 @@ from rich.table import Table
 
 from receiver.config import Config, ConfigError, find_config_path, load_config
 from receiver.fixtures import FixtureError, load_fixture, load_fixtures
+from receiver.publisher import RedisUnavailable
+from schemas.event import event_to_json
+
+if TYPE_CHECKING:
+    from receiver.dlq import DeadLetters
+    from receiver.pipeline import Pipeline
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="videohooks",
@@ -38,6 +49,11 @@ schemas_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(schemas_app, name="schemas")
+dlq_app = typer.Typer(
+    help="Quarantined deliveries: list, show, redrive.\n\nExample: [bold]videohooks dlq list[/bold]",
+    no_args_is_help=True,
+)
+app.add_typer(dlq_app, name="dlq")
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 
@@ -83,18 +99,23 @@ def serve(
         raise fail("--workers above 1 needs \\[redis] url: the embedded Redis serves one process")
     os.environ["VIDEOHOOKS_CONFIG"] = str(path)
     os.environ["VIDEOHOOKS_LOG_LEVEL"] = log_level
-    uvicorn.run(
-        "receiver.server:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level=log_level,
-        timeout_graceful_shutdown=30,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "access_log": False,
+        "log_level": log_level,
+        "timeout_graceful_shutdown": 30,
+    }
+    if workers == 1:
+        # One process: the app is built here so that the server's signal handler can flip its readiness.
+        from receiver.server import GracefulServer, create_app_from_env
+
+        asgi = create_app_from_env()
+        GracefulServer(uvicorn.Config(asgi, **options), asgi, loaded.server.shutdown_delay_seconds).run()
+        return
+    uvicorn.run("receiver.server:create_app_from_env", factory=True, workers=workers, **options)
 
 
 @app.command("check-config")
@@ -228,6 +249,189 @@ def watch(
         )
     else:
         console.print(f"already watching {task_id} of {source_id}: nothing changed")
+
+
+RedisUrlOption = Annotated[str | None, typer.Option(help="Overrides [redis] url.")]
+STATUS_STYLES = {"succeeded": "green", "failed": "red", "canceled": "yellow", "suspended": "yellow"}
+
+
+@app.command()
+def tail(
+    group: Annotated[
+        str | None, typer.Option(help="Read as this consumer group (created if missing) and ack.")
+    ] = None,
+    consumer: Annotated[str, typer.Option(help="Consumer name within --group.")] = f"tail-{os.getpid()}",
+    from_start: Annotated[
+        bool, typer.Option("--from-start", help="Without --group: begin with the oldest retained event.")
+    ] = False,
+    json_lines: Annotated[bool, typer.Option("--json", help="One canonical event (JSON) per line.")] = False,
+    source: Annotated[str | None, typer.Option(help="Only events of this source id.")] = None,
+    count: Annotated[int | None, typer.Option(min=1, help="Stop after this many events.")] = None,
+    config: ConfigOption = None,
+    redis_url: RedisUrlOption = None,
+) -> None:
+    """Follow the events streams (every partition).
+
+    Without --group nothing is recorded in Redis (XREAD, from now or --from-start); with --group the
+    group's consumers share the events and each is acked once printed (at least once: a tail killed
+    before its ack leaves the event pending, and another consumer of the group reclaims it).
+
+    Examples:
+      [bold]videohooks tail --from-start --count 10[/bold]
+      [bold]videohooks tail --group audit --json --source openai-main[/bold]
+    """
+    from receiver.connection import open_pipeline
+    from receiver.subscriber import Received, Subscriber, follow
+
+    loaded = _config(config)
+    out = Console(soft_wrap=True, highlight=False)
+    # A blocking read must end before the command timeout does.
+    block_ms = max(1, int(loaded.redis.timeout_seconds * 500))
+
+    def show(received: Received) -> None:
+        event = received.event
+        if json_lines:
+            sys.stdout.buffer.write(event_to_json(event) + b"\n")
+            sys.stdout.flush()
+            return
+        style = STATUS_STYLES.get(event.status, "cyan")
+        text = (event.error.message if event.error else event.text or "")[:80]
+        out.print(
+            f"{received.entry_id} [bold]{event.source}[/bold] {event.task_id}"
+            f" [{style}]{event.status}[/{style}] {event.task_type} {event.model or '-'} {text!r}",
+            markup=True,
+        )
+
+    async def run() -> None:
+        shown = 0
+        async with open_pipeline(loaded, redis_url) as (redis, pipeline):
+            keys = pipeline.publisher.keys
+            subscriber = (
+                None if group is None else Subscriber(redis, keys, group, consumer, block_ms=block_ms)
+            )
+            stream = (
+                follow(redis, keys, from_start=from_start, block_ms=block_ms)
+                if subscriber is None
+                else subscriber.events()
+            )
+            async for received in stream:
+                if source is None or received.event.source == source:
+                    show(received)
+                    shown += 1
+                if subscriber is not None:
+                    await subscriber.ack(received)
+                if count is not None and shown >= count:
+                    return
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run())
+    except (RedisError, OSError) as exc:
+        raise fail(f"redis: {exc.__class__.__name__}: {exc}", 1) from None
+
+
+@dlq_app.command("list")
+def dlq_list(
+    limit: Annotated[int, typer.Option(min=1, help="At most this many entries, oldest first.")] = 50,
+    source: Annotated[str | None, typer.Option(help="Only entries of this source id.")] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    config: ConfigOption = None,
+    redis_url: RedisUrlOption = None,
+) -> None:
+    """List quarantined deliveries (every partition), without their bodies.
+
+    Example: [bold]videohooks dlq list --source memories-main --json[/bold]
+    """
+    letters = asyncio.run(_with_dead_letters(config, redis_url, lambda d, _c, _p: d.oldest(limit, source)))
+    if json_lines:
+        for letter in letters:
+            sys.stdout.write(orjson.dumps(letter.summary()).decode() + "\n")
+        return
+    table = Table(title=f"{len(letters)} dead letter(s)")
+    for column in ("entry id", "source", "reason", "received at", "size", "redriven", "detail"):
+        table.add_column(column)
+    for letter in letters:
+        table.add_row(
+            letter.entry_id,
+            letter.source,
+            letter.reason,
+            letter.received_at,
+            str(len(letter.body)),
+            letter.redriven or "",
+            letter.detail[:80],
+        )
+    Console(soft_wrap=True).print(table)
+
+
+@dlq_app.command("show")
+def dlq_show(
+    entry_id: Annotated[str, typer.Argument(help="The entry id, as `dlq list` shows it.")],
+    config: ConfigOption = None,
+    redis_url: RedisUrlOption = None,
+) -> None:
+    """Print one quarantined delivery as JSON: reason, detail, kept headers and the exact body.
+
+    Example: [bold]videohooks dlq show 1763761036123-0[/bold]
+    """
+    letter = asyncio.run(_with_dead_letters(config, redis_url, lambda d, _c, _p: d.get(entry_id)))
+    if letter is None:
+        raise fail(f"no dead letter {entry_id!r}", 1)
+    sys.stdout.write(orjson.dumps(letter.full(), option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    entry_ids: Annotated[list[str] | None, typer.Argument(help="Entry ids to redrive.")] = None,
+    all_entries: Annotated[bool, typer.Option("--all", help="Every entry not redriven yet.")] = False,
+    delete: Annotated[
+        bool, typer.Option("--delete", help="Remove each entry once its event is published.")
+    ] = False,
+    config: ConfigOption = None,
+    redis_url: RedisUrlOption = None,
+) -> None:
+    """Run quarantined deliveries through the current schemas and publish what now decodes.
+
+    Idempotent: an event already published answers `duplicate`. Entries that still do not decode
+    stay where they are. Exit 1 when any entry was not published.
+
+    Examples:
+      [bold]videohooks dlq redrive --all[/bold]
+      [bold]videohooks dlq redrive 1763761036123-0 --delete[/bold]
+    """
+    if bool(entry_ids) == all_entries:
+        raise fail("give entry ids or --all (not both)")
+    results = asyncio.run(
+        _with_dead_letters(
+            config, redis_url, lambda d, c, p: d.redrive(c, p, None if all_entries else entry_ids, delete)
+        )
+    )
+    table = Table(title=f"{len(results)} entr{'y' if len(results) == 1 else 'ies'} redriven")
+    for column in ("entry id", "source", "outcome", "event id", "detail"):
+        table.add_column(column)
+    for result in results:
+        table.add_row(
+            result.entry_id, result.source, result.outcome, result.event_id or "", result.detail or ""
+        )
+    Console(soft_wrap=True).print(table)
+    if any(result.outcome not in ("accepted", "duplicate", "stale") for result in results):
+        raise typer.Exit(1)
+
+
+async def _with_dead_letters(
+    config: Path | None,
+    redis_url: str | None,
+    action: Callable[[DeadLetters, Config, Pipeline], Awaitable[T]],
+) -> T:
+    """Open Redis and the pipeline as the receiver does, run `action(dead_letters, config, pipeline)`."""
+    from receiver.connection import open_pipeline
+    from receiver.dlq import DeadLetters
+
+    loaded = _config(config)
+    try:
+        async with open_pipeline(loaded, redis_url) as (redis, pipeline):
+            return await action(DeadLetters(redis, pipeline.publisher.keys), loaded, pipeline)
+    except (RedisUnavailable, RedisError, OSError) as exc:
+        raise fail(f"redis: {exc.__class__.__name__}: {exc}", 1) from None
 
 
 @schemas_app.command("export")

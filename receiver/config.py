@@ -51,6 +51,17 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RetentionConfig(_Section):
+    """How much of each stream Redis keeps: consumers must read within it, or entries are gone."""
+
+    # Approximate cap (`XADD ... MAXLEN ~`) applied on every append; 0: no cap.
+    maxlen: int = Field(default=0, ge=0)
+    # Entries older than this are trimmed (`XTRIM MINID ~`) by a periodic task; 0: kept by age forever.
+    min_age_seconds: float = Field(default=0, ge=0)
+    # How often the trimming task runs and the stream metrics (length, group lag, pending) refresh.
+    check_interval_seconds: float = Field(default=15.0, gt=0, le=3600)
+
+
 class RedisConfig(_Section):
     # May be "env:NAME": a managed Redis URL carries its password.
     url: Annotated[str | None, BeforeValidator(_resolve_env)] = None
@@ -62,6 +73,7 @@ class RedisConfig(_Section):
     # Upper bound on one Redis command, so that an unreachable Redis answers 503 quickly.
     timeout_seconds: float = Field(default=1.0, gt=0, le=30)
     max_connections: int = Field(default=32, ge=1, le=1024)
+    retention: RetentionConfig = RetentionConfig()
 
     @field_validator("url")
     @classmethod
@@ -147,6 +159,9 @@ class SourceConfig(_Section):
 class ServerConfig(_Section):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     data_dir: str = "var"
+    # After SIGTERM, /readyz answers 503 for this long while callbacks are still served, so that a
+    # load balancer stops routing here before the listening socket closes.
+    shutdown_delay_seconds: float = Field(default=1.0, ge=0, le=300)
 
 
 class LimitsConfig(_Section):

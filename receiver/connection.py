@@ -78,7 +78,7 @@ async def open_pipeline(
         redis = connect(config, url)
         stack.push_async_callback(redis.aclose)
         keys = KeySpace(config.redis.prefix, config.redis.partitions, config.redis.cluster)
-        publisher = Publisher(redis, keys, config.redis.dedupe_ttl_seconds)
+        publisher = Publisher(redis, keys, config.redis.dedupe_ttl_seconds, config.redis.retention.maxlen)
         stack.push_async_callback(publisher.drain)
         # Thin webhooks become fetch jobs here, on every path that delivers (app, replay --direct).
         deferral = FetchDeferral(redis, JobQueue(redis, config.redis.prefix), keys)

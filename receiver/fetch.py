@@ -160,7 +160,5 @@ class Fetcher:
 
     async def _give_up(self, notice: CanonicalEvent, message: str) -> JobResult:
         logger.warning("fetch.failed", source=notice.source, task_id=notice.task_id, error=message)
-        await self._publisher.publish(
-            replace(notice, error=Error(code=FETCH_FAILED, message=message))
-        )
+        await self._publisher.publish(replace(notice, error=Error(code=FETCH_FAILED, message=message)))
         return Done()

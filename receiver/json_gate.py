@@ -40,7 +40,7 @@ def screen(body: bytes, limits: LimitsConfig) -> None:
         raise Refused("not_an_object", f"the body is a JSON {_kind(value)}, not an object")
     if not _surely_within(body, limits):
         _walk(value, limits)
-    json.loads(body, object_pairs_hook=_unique_members)
+    json.loads(body, object_pairs_hook=_unique_members, parse_int=_bounded_int)
 
 
 def _surely_within(body: bytes, limits: LimitsConfig) -> bool:
@@ -72,6 +72,15 @@ def _walk(root: dict[str, Any], limits: LimitsConfig) -> None:
             raise Refused("too_many_items", f"an array or object holds more than {limits.max_items} items")
         children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
         stack.extend((child, depth + 1) for child in children)
+
+
+def _bounded_int(text: str) -> int:
+    """orjson reads an integer beyond 64 bits as a float; pydantic would keep it exact and the event
+    could then not be serialized: refuse it, as a float beyond range is refused."""
+    value = int(text)
+    if not -(2**63) <= value < 2**64:
+        raise Refused("number_out_of_range", f"the integer {text[:32]}... does not fit 64 bits")
+    return value
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

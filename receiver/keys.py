@@ -36,6 +36,9 @@ class KeySpace:
     def dlq(self, partition: int) -> str:
         return self._name("dlq", partition)
 
+    def dlq_redriven(self, partition: int) -> str:
+        return f"{self.dlq(partition)}:redriven"
+
     def task(self, partition: int, source: str, task_id: str) -> str:
         return f"{self._name('task', partition)}:{source}:{task_id}"
 
@@ -47,3 +50,9 @@ class KeySpace:
 
     def all_dlq(self) -> list[str]:
         return [self.dlq(partition) for partition in range(self.partitions)]
+
+
+def entry_id_order(entry_id: str) -> tuple[int, int]:
+    """A stream entry id (`<ms>-<seq>`) as a sortable pair: ids compare numerically, not as text."""
+    millis, _, sequence = entry_id.partition("-")
+    return int(millis), int(sequence or 0)

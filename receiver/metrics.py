@@ -51,3 +51,20 @@ POLL_FAILURES = Counter(
     ["source"],
 )
 WATCHED_TASKS = Gauge("videohooks_watched_tasks", "Tasks being polled until a final status", ["source"])
+PUBLICATIONS = Counter(
+    "videohooks_publications",
+    "Events offered to the stream by any path (callback, fetch, poll, replay, redrive), by outcome",
+    ["source", "outcome"],
+)
+STREAM_LENGTH = Gauge("videohooks_stream_length", "Entries in a stream", ["stream"])
+GROUP_LAG = Gauge(
+    "videohooks_consumer_group_lag", "Entries a consumer group has not yet read", ["stream", "group"]
+)
+GROUP_PENDING = Gauge(
+    "videohooks_consumer_group_pending", "Entries read by a group but not acknowledged", ["stream", "group"]
+)
+TRIM_AT_RISK = Gauge(
+    "videohooks_retention_at_risk",
+    "1 while trimming could drop entries this consumer group has not read yet",
+    ["stream", "group"],
+)

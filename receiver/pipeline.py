@@ -11,13 +11,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, Protocol
 
+import orjson
 from pydantic import ValidationError
 
 from receiver import metrics
 from receiver.config import LimitsConfig, SourceConfig
 from receiver.json_gate import Refused, screen
 from receiver.publisher import Publisher
-from schemas.event import CanonicalEvent
+from schemas.event import CanonicalEvent, event_to_json
 from schemas.normalizing import DeliveryContext, UnknownStatus
 from schemas.provider import ProviderSchemas
 from schemas.registry import PROVIDERS
@@ -81,9 +82,16 @@ def decode(
             failures.append(f"v{version.version}: {summarize_errors(exc)}")
             continue
         try:
-            return version.normalize(payload, ctx)
+            event = version.normalize(payload, ctx)
         except UnknownStatus as exc:
             raise Quarantine("unknown_status", str(exc)) from None
+        try:
+            # Values within the payload's bounds can still overflow once converted (seconds to
+            # milliseconds, input + output tokens): an event that cannot be written is not an event.
+            event_to_json(event)
+        except orjson.JSONEncodeError as exc:
+            raise Quarantine("number_out_of_range", f"the event cannot be serialized: {exc}") from None
+        return event
     raise Quarantine(
         "unknown_schema_version",
         f"the body matches no known {provider.name} schema version ({' | '.join(failures)})",
@@ -120,11 +128,26 @@ class Deferral(Protocol):
 
 class Pipeline:
     def __init__(
-        self, publisher: Publisher, deferral: Deferral | None = None, limits: LimitsConfig = DEFAULT_LIMITS
+        self,
+        publisher: Publisher,
+        deferral: Deferral | None = None,
+        limits: LimitsConfig = DEFAULT_LIMITS,
+        *,
+        providers: Mapping[str, ProviderSchemas] = PROVIDERS,
     ) -> None:
+        # The schema registry is a parameter so that a redrive (or its test) can decode with versions
+        # shipped after a delivery was quarantined.
         self.publisher = publisher
         self.deferral = deferral
         self.limits = limits
+        self.providers = providers
+
+    def decode_delivery(
+        self, source: SourceConfig, body: bytes, received_at: datetime, delivery_id: str | None
+    ) -> CanonicalEvent:
+        """The delivery's event under the current schemas; raises `Quarantine`. Shared with redrive."""
+        ctx = DeliveryContext(source.id, source.provider, received_at, delivery_id)
+        return decode(self.providers[source.provider], body, ctx, self.limits)
 
     async def deliver(
         self,
@@ -135,15 +158,26 @@ class Pipeline:
         delivery_id: str | None = None,
     ) -> Outcome:
         """Decode and publish one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
-        ctx = DeliveryContext(source.id, source.provider, received_at, delivery_id)
         try:
-            event = decode(PROVIDERS[source.provider], body, ctx, self.limits)
+            event = self.decode_delivery(source, body, received_at, delivery_id)
         except Quarantine as quarantine:
             await self.publisher.quarantine(
-                source.id, quarantine.reason, quarantine.detail, public_headers(headers), body, received_at
+                source.id,
+                quarantine.reason,
+                quarantine.detail,
+                public_headers(headers),
+                body,
+                received_at,
+                delivery_id,
             )
             metrics.QUARANTINED.labels(source.id, quarantine.reason).inc()
             return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
+        return await self.settle(source, event, headers)
+
+    async def settle(
+        self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str]
+    ) -> Outcome:
+        """Publish a decoded event, or defer it to a fetch: what a callback and a redrive share."""
         if self.deferral is not None and self.deferral.applies(source):
             return await self.deferral.defer(source, event, public_headers(headers))
         publication = await self.publisher.publish(event)

@@ -117,9 +117,11 @@ class Publisher:
         metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
         metrics.PUBLISH_BATCH_SIZE.observe(len(items))
         for item, result in zip(items, results, strict=True):
+            value = result.decode() if isinstance(result, bytes) else str(result)
+            outcome = value if value in ("duplicate", "stale") else "accepted"
+            metrics.PUBLICATIONS.labels(str(item.args[5]), outcome).inc()
             if item.future.done():  # the caller went away; the write stands all the same
                 continue
-            value = result.decode() if isinstance(result, bytes) else str(result)
             if value in ("duplicate", "stale"):
                 item.future.set_result(Publication(value))  # type: ignore[arg-type]
             else:
@@ -133,8 +135,13 @@ class Publisher:
         headers: Mapping[str, str],
         body: bytes,
         received_at: datetime,
+        delivery_id: str | None = None,
     ) -> str:
-        """Keep an authentic delivery that no schema accepts, whole, in the dead-letter stream."""
+        """Keep an authentic delivery that no schema accepts, whole, in the dead-letter stream.
+
+        The delivery id a verifier read from the headers is kept too: a redrive cannot verify again
+        (the signature's timestamp has expired by then) but its event must carry the same id.
+        """
         partition = zlib.crc32(body) % self._keys.partitions
         fields: dict[Any, Any] = {
             "source": source,
@@ -144,6 +151,8 @@ class Publisher:
             "body": body,
             "received_at": rfc3339(received_at),
         }
+        if delivery_id:
+            fields["delivery_id"] = delivery_id
         try:
             entry_id = await self._redis.xadd(self._keys.dlq(partition), fields)
         except (RedisError, OSError) as exc:

@@ -1,15 +1,18 @@
-"""The background work of a receiver process: the job runner (fetch and poll) and the watched-tasks gauge.
+"""The background work of a receiver process: the job runner (fetch and poll) and periodic upkeep.
 
 Started by the app's lifespan after the pipeline, stopped before Redis closes: the runner finishes the
 jobs it holds, then the API clients close. The jobs themselves live in Redis, so whatever is pending
 when a process stops is taken up by the next one (or by another process of the same deployment).
+
+Every loop here is stopped by setting an event, never by cancelling its task: a cancel landing in the
+middle of a redis-py command can leave the connection, and the app's shutdown, waiting forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from redis.exceptions import RedisError
@@ -21,6 +24,7 @@ from receiver.jobs import JobQueue, JobRunner
 from receiver.logs import logger
 from receiver.poll import POLL, Poller, refresh_watched_gauge
 from receiver.publisher import AnyRedis, Publisher
+from receiver.retention import check_all
 
 # Often enough for a dashboard, rarely enough that reading every job stays cheap.
 GAUGE_REFRESH_SECONDS = 15.0
@@ -33,27 +37,44 @@ def job_runner(config: Config, redis: AnyRedis, publisher: Publisher, clients: C
     )
 
 
-async def _refresh_gauges(queue: JobQueue, config: Config) -> None:
-    while True:
+async def every(
+    seconds: float, stop: asyncio.Event, step: Callable[[], Awaitable[object]], what: str
+) -> None:
+    """`step` now and every `seconds` until `stop` is set; a Redis outage only skips a pass."""
+    while not stop.is_set():
         try:
-            await refresh_watched_gauge(queue, config)
+            await step()
         except (RedisError, OSError) as exc:
-            logger.warning("poll.gauge_failed", error=exc.__class__.__name__)
-        await asyncio.sleep(GAUGE_REFRESH_SECONDS)
+            logger.warning(f"{what}_failed", error=f"{exc.__class__.__name__}: {exc}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
 
 
 @asynccontextmanager
 async def background_work(config: Config, redis: AnyRedis, publisher: Publisher) -> AsyncIterator[JobRunner]:
     clients = ClientPool()
     runner = job_runner(config, redis, publisher, clients)
-    running = asyncio.create_task(runner.run())
-    gauges = asyncio.create_task(_refresh_gauges(JobQueue(redis, config.redis.prefix), config))
+    queue = JobQueue(redis, config.redis.prefix)
+    retention = config.redis.retention
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(runner.run()),
+        asyncio.create_task(
+            every(GAUGE_REFRESH_SECONDS, stop, lambda: refresh_watched_gauge(queue, config), "poll.gauge")
+        ),
+        asyncio.create_task(
+            every(
+                retention.check_interval_seconds,
+                stop,
+                lambda: check_all(redis, publisher.keys, retention),
+                "retention_check",
+            )
+        ),
+    ]
     try:
         yield runner
     finally:
+        stop.set()
         runner.stop()
-        gauges.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await gauges
-        await running
+        await asyncio.gather(*tasks)
         await clients.aclose()

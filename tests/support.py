@@ -54,7 +54,7 @@ def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.05) ->
 class RedisServer:
     """A redis-server process of our own on a free loopback port; can be stopped and started again."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(
@@ -63,6 +63,8 @@ class RedisServer:
         self.binary = binary
         self.port = port or free_port()
         self.workdir = workdir
+        # Later arguments win: e.g. ("--appendonly", "yes") for a server whose data survives a restart.
+        self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -88,6 +90,7 @@ class RedisServer:
                 "no",
                 "--logfile",
                 str(self.workdir / "redis.log"),
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -98,9 +101,10 @@ class RedisServer:
         finally:
             client.close()
 
-    def stop(self) -> None:
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """SIGTERM: a clean shutdown; SIGKILL: a crash, with no chance to flush anything."""
         if self.process is not None:
-            self.process.terminate()
+            self.process.send_signal(sig)
             self.process.wait(timeout=10)
             self.process = None
 

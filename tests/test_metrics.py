@@ -52,6 +52,7 @@ def test_counters_add_up_to_the_published_events(client: TestClient, config: Con
         # One post at a time: each publish is one call of the publish script, a batch of one.
         expected[("videohooks_publish_duration_seconds_count", ())] += 1
         expected[("videohooks_publish_batch_size_count", ())] += 1
+        expected[("videohooks_publications_total", (("outcome", outcome), ("source", fixture.source)))] += 1
         assert fixture.expected is not None
         usage = fixture.expected["usage"]
         model = fixture.expected["model"] or "unknown"
@@ -66,6 +67,7 @@ def test_counters_add_up_to_the_published_events(client: TestClient, config: Con
     expected[("videohooks_request_duration_seconds_count", (("source", first.source),))] += 1
     expected[("videohooks_publish_duration_seconds_count", ())] += 1
     expected[("videohooks_publish_batch_size_count", ())] += 1
+    expected[("videohooks_publications_total", (("outcome", "duplicate"), ("source", first.source)))] += 1
 
     # A refused delivery is counted and timed as well, under its source.
     assert client.post("/v1/callbacks/memories-main/not-the-token", content=first.body).status_code == 401
