@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import itertools
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -24,10 +25,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from receiver import metrics, poll
 from receiver.config import Config, SourceConfig
@@ -87,18 +90,27 @@ class Runtime:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
+    return await read_limited(request.receive, request.headers, limit)
+
+
+async def read_limited(receive: Receive, headers: Headers, limit: int) -> bytes:
     """The body, refused as soon as it is known to exceed `limit`, never held whole beyond it."""
-    declared = request.headers.get("content-length", "")
+    declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise ErrorAnswer(413, "payload_too_large", f"the body exceeds {limit} bytes")
     chunks = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise ErrorAnswer(413, "payload_too_large", f"the body exceeds {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def callback_source(runtime: Runtime, source_id: str, token: str | None) -> SourceConfig:
@@ -112,53 +124,90 @@ def callback_source(runtime: Runtime, source_id: str, token: str | None) -> Sour
     return source
 
 
-async def callback(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    started = time.perf_counter()
-    request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
-    source_id: str = request.path_params["source_id"]
-    token: str | None = request.path_params.get("token")
-    log = logger.bind(request_id=request_id, source=source_id)
-    try:
-        source = callback_source(runtime, source_id, token)
-        body = await read_body(request, runtime.config.server.max_body_bytes)
-        now = time.time()
-        try:
-            delivery_id = runtime.verifiers[source.id].verify(request.headers, body, token, now)
-        except Unauthentic as exc:
-            check_rate(runtime, source.id, False, now)
-            raise ErrorAnswer(401, exc.code, exc.message) from None
-        check_rate(runtime, source.id, True, now)
-        try:
-            outcome = await runtime.pipeline.deliver(
-                source, body, request.headers, datetime.now(UTC), delivery_id
-            )
-        except RedisUnavailable as exc:
-            raise ErrorAnswer(
-                503,
-                "unavailable",
-                "the delivery could not be stored: retry later",
-                {"retry-after": str(RETRY_AFTER_SECONDS)},
-            ) from exc
-    except ErrorAnswer as error:
-        label = _ERROR_OUTCOMES.get(error.status, error.code)
-        # An unknown id is a sender's free text: it is counted under "" to keep the label set bounded.
-        metric_source = source_id if runtime.config.source(source_id) is not None else ""
-        metrics.DELIVERIES.labels(metric_source, label).inc()
-        # Refusals are timed too: a 503 that waited out the Redis timeout is what an operator looks for.
-        metrics.REQUEST_SECONDS.labels(metric_source).observe(time.perf_counter() - started)
-        log.warning("delivery", outcome=label, status=error.status, code=error.code, detail=error.message)
-        return error_response(error, request_id)
+class CallbackEndpoint:
+    """`POST /v1/callbacks/{source_id}[/{token}]`, as a plain ASGI app.
 
-    metrics.DELIVERIES.labels(source.id, outcome.status).inc()
-    metrics.REQUEST_SECONDS.labels(source.id).observe(time.perf_counter() - started)
-    log.info("delivery", outcome=outcome.status, event_id=outcome.event_id, reason=outcome.reason)
-    body_out: dict[str, Any] = {"status": outcome.status}
-    if outcome.event_id:
-        body_out["event_id"] = outcome.event_id
-    if outcome.reason:
-        body_out["reason"] = outcome.reason
-    return json_response(202, body_out, {"x-request-id": request_id})
+    The route on every provider's retry path skips Starlette's Request and the per-route wrapper
+    around it (about a fifth of a delivery's time in a profile under load); it reads the body from
+    `receive` and answers like every other route.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        runtime: Runtime = scope["app"].state.runtime
+        headers = Headers(scope=scope)
+        request_id = headers.get("x-request-id", "")[:64] or next_request_id()
+        source_id: str = scope["path_params"]["source_id"]
+        token: str | None = scope["path_params"].get("token")
+        try:
+            source = callback_source(runtime, source_id, token)
+            try:
+                body = await read_limited(receive, headers, runtime.config.server.max_body_bytes)
+            except ClientDisconnect:
+                return  # the sender left mid-body: nothing was stored and nobody waits for an answer
+            now = time.time()
+            try:
+                delivery_id = runtime.verifiers[source.id].verify(headers, body, token, now)
+            except Unauthentic as exc:
+                check_rate(runtime, source.id, False, now)
+                raise ErrorAnswer(401, exc.code, exc.message) from None
+            check_rate(runtime, source.id, True, now)
+            try:
+                outcome = await runtime.pipeline.deliver(
+                    source, body, headers, datetime.now(UTC), delivery_id
+                )
+            except RedisUnavailable as exc:
+                raise ErrorAnswer(
+                    503,
+                    "unavailable",
+                    "the delivery could not be stored: retry later",
+                    {"retry-after": str(RETRY_AFTER_SECONDS)},
+                ) from exc
+        except ErrorAnswer as error:
+            label = _ERROR_OUTCOMES.get(error.status, error.code)
+            # An unknown id is a sender's free text: it is counted under "" to keep the label set bounded.
+            metric_source = source_id if runtime.config.source(source_id) is not None else ""
+            metrics.DELIVERIES.labels(metric_source, label).inc()
+            # Refusals are timed too: a 503 that waited out the Redis timeout is what an operator looks for.
+            metrics.REQUEST_SECONDS.labels(metric_source).observe(time.perf_counter() - started)
+            logger.warning(
+                "delivery",
+                request_id=request_id,
+                source=source_id,
+                outcome=label,
+                status=error.status,
+                code=error.code,
+                detail=error.message,
+            )
+            await error_response(error, request_id)(scope, receive, send)
+            return
+
+        metrics.DELIVERIES.labels(source.id, outcome.status).inc()
+        metrics.REQUEST_SECONDS.labels(source.id).observe(time.perf_counter() - started)
+        logger.info(
+            "delivery",
+            request_id=request_id,
+            source=source.id,
+            outcome=outcome.status,
+            event_id=outcome.event_id,
+            reason=outcome.reason,
+        )
+        body_out: dict[str, Any] = {"status": outcome.status}
+        if outcome.event_id:
+            body_out["event_id"] = outcome.event_id
+        if outcome.reason:
+            body_out["reason"] = outcome.reason
+        await json_response(202, body_out, {"x-request-id": request_id})(scope, receive, send)
+
+
+# Request ids a process makes itself: a random per-process prefix and a counter, unique without
+# asking the OS for randomness on every request (uuid4 does).
+_REQUEST_ID_PREFIX = uuid.uuid4().hex[:12]
+_request_counter = itertools.count(1)
+
+
+def next_request_id() -> str:
+    return f"{_REQUEST_ID_PREFIX}{next(_request_counter):08x}"
 
 
 def check_rate(runtime: Runtime, source_id: str, authentic: bool, now: float) -> None:
@@ -194,7 +243,7 @@ MAX_WATCH_BODY_BYTES = 4096
 async def watch_task(request: Request) -> Response:
     """`POST /v1/sources/{source_id}/tasks`: start polling a task of a poll-only source (admin)."""
     runtime: Runtime = request.app.state.runtime
-    request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    request_id = request.headers.get("x-request-id", "")[:64] or next_request_id()
     source_id: str = request.path_params["source_id"]
     try:
         require_admin(request)
@@ -254,7 +303,7 @@ async def dlq_list(request: Request) -> Response:
             raise ErrorAnswer(400, "invalid_limit", "limit must be an integer from 1 to 1000")
         found = await letters.oldest(int(limit_text), request.query_params.get("source"))
     except ErrorAnswer as error:
-        return error_response(error, uuid.uuid4().hex)
+        return error_response(error, next_request_id())
     return json_response(200, {"entries": [letter.summary() for letter in found]})
 
 
@@ -267,7 +316,7 @@ async def dlq_show(request: Request) -> Response:
         if letter is None:
             raise ErrorAnswer(404, "not_found", f"no dead letter {entry_id!r}")
     except ErrorAnswer as error:
-        return error_response(error, uuid.uuid4().hex)
+        return error_response(error, next_request_id())
     return json_response(200, letter.full())
 
 
@@ -294,7 +343,7 @@ async def dlq_redrive(request: Request) -> Response:
                 503, "unavailable", str(exc), {"retry-after": str(RETRY_AFTER_SECONDS)}
             ) from exc
     except ErrorAnswer as error:
-        return error_response(error, uuid.uuid4().hex)
+        return error_response(error, next_request_id())
     return json_response(200, {"results": [dataclasses.asdict(result) for result in results]})
 
 
@@ -327,7 +376,7 @@ async def routing_error(request: Request, exc: Exception) -> Response:
         answer = ErrorAnswer(405, "method_not_allowed", f"this route does not take {request.method}")
     else:
         answer = ErrorAnswer(exc.status_code, "not_found", "no route matches this path")
-    response = error_response(answer, uuid.uuid4().hex)
+    response = error_response(answer, next_request_id())
     response.headers.update(exc.headers or {})
     return response
 
@@ -356,8 +405,8 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/v1/callbacks/{source_id}", callback, methods=["POST"]),
-            Route("/v1/callbacks/{source_id}/{token}", callback, methods=["POST"]),
+            Route("/v1/callbacks/{source_id}", CallbackEndpoint(), methods=["POST"]),
+            Route("/v1/callbacks/{source_id}/{token}", CallbackEndpoint(), methods=["POST"]),
             Route("/v1/sources/{source_id}/tasks", watch_task, methods=["POST"]),
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

@@ -29,10 +29,9 @@ from receiver.clients import CLIENTS, RemoteError
 from receiver.clients.pool import ClientPool
 from receiver.config import Config, SourceConfig
 from receiver.jobs import Done, Job, JobQueue, JobResult, RunAgain
-from receiver.keys import KeySpace
 from receiver.logs import logger
 from receiver.pipeline import Outcome, Quarantine, decode_resource
-from receiver.publisher import AnyRedis, Publisher, RedisUnavailable
+from receiver.publisher import Publisher, RedisUnavailable
 from schemas.event import CanonicalEvent, Error, event_from_json, event_to_json
 from schemas.normalizing import DeliveryContext
 from schemas.registry import PROVIDERS
@@ -59,10 +58,9 @@ def fetches(source: SourceConfig) -> bool:
 class FetchDeferral:
     """The pipeline's `Deferral` for thin webhooks: enqueue a fetch job instead of publishing."""
 
-    def __init__(self, redis: AnyRedis, queue: JobQueue, keys: KeySpace) -> None:
-        self._redis = redis
+    def __init__(self, publisher: Publisher, queue: JobQueue) -> None:
+        self._publisher = publisher
         self._queue = queue
-        self._keys = keys
 
     def applies(self, source: SourceConfig) -> bool:
         return fetches(source)
@@ -70,22 +68,12 @@ class FetchDeferral:
     async def defer(self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str]) -> Outcome:
         payload = {"notice": event_to_json(event).decode(), "headers": dict(headers)}
         try:
-            if await self._published(event):
+            if await self._publisher.published(event):
                 return Outcome("duplicate", event_id=event.event_id)
             created = await self._queue.enqueue(fetch_job_id(event), FETCH, payload, due=time.time())
         except (RedisError, OSError) as exc:
             raise RedisUnavailable(f"redis did not confirm the fetch job: {exc.__class__.__name__}") from exc
         return Outcome("accepted" if created else "duplicate", event_id=event.event_id)
-
-    async def _published(self, event: CanonicalEvent) -> bool:
-        """The publisher's own markers: this delivery, or this (source, task, status), is in the stream."""
-        partition = self._keys.partition(event.source, event.task_id)
-        if await self._redis.hexists(self._keys.task(partition, event.source, event.task_id), event.status):
-            return True
-        if event.delivery_id is None:
-            return False
-        delivery = self._keys.delivery(partition, event.source, event.delivery_id)
-        return bool(await self._redis.exists(delivery))
 
 
 class _GiveUp(Exception):

@@ -42,9 +42,6 @@ class KeySpace:
     def task(self, partition: int, source: str, task_id: str) -> str:
         return f"{self._name('task', partition)}:{source}:{task_id}"
 
-    def delivery(self, partition: int, source: str, delivery_id: str) -> str:
-        return f"{self._name('delivery', partition)}:{source}:{delivery_id}"
-
     def all_events(self) -> list[str]:
         return [self.events(partition) for partition in range(self.partitions)]
 

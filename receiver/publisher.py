@@ -46,7 +46,7 @@ class Publication:
 
 @dataclass(slots=True)
 class _Pending:
-    keys: tuple[str, str, str]
+    keys: tuple[str, str]
     args: tuple[str | bytes | int, ...]
     future: asyncio.Future[Publication]
 
@@ -68,13 +68,9 @@ class Publisher:
     async def publish(self, event: CanonicalEvent) -> Publication:
         """Resolve once Redis has appended the event, or found it a duplicate or stale."""
         partition = self._keys.partition(event.source, event.task_id)
-        task_key = self._keys.task(partition, event.source, event.task_id)
-        delivery_key = (
-            self._keys.delivery(partition, event.source, event.delivery_id) if event.delivery_id else task_key
-        )
         loop = asyncio.get_running_loop()
         pending = _Pending(
-            keys=(self._keys.events(partition), task_key, delivery_key),
+            keys=(self._keys.events(partition), self._keys.task(partition, event.source, event.task_id)),
             args=(
                 event.event_id,
                 event.status,
@@ -126,6 +122,15 @@ class Publisher:
                 item.future.set_result(Publication(value))  # type: ignore[arg-type]
             else:
                 item.future.set_result(Publication("accepted", value))
+
+    async def published(self, event: CanonicalEvent) -> bool:
+        """Whether this (source, task, status), or this delivery id, is already in the stream."""
+        partition = self._keys.partition(event.source, event.task_id)
+        seen = await self._redis.hmget(
+            self._keys.task(partition, event.source, event.task_id),
+            [event.status, f"~d:{event.delivery_id}" if event.delivery_id else "~rank"],
+        )
+        return seen[0] is not None or (event.delivery_id is not None and seen[1] is not None)
 
     async def quarantine(
         self,

@@ -7,6 +7,7 @@ including those uvicorn forks or spawns for `--workers`, loads the same file.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import threading
@@ -25,7 +26,14 @@ from receiver.logs import logger
 
 def create_app_from_env() -> Starlette:
     logs.configure(os.environ.get("VIDEOHOOKS_LOG_LEVEL", "info"))
-    return create_app(load_config(os.environ.get("VIDEOHOOKS_CONFIG")))
+    app = create_app(load_config(os.environ.get("VIDEOHOOKS_CONFIG")))
+    # Everything imported and built so far lives as long as the process: take it out of the cyclic
+    # collector's sight, and let the young generation grow before a collection. Each delivery
+    # allocates a few thousand short-lived objects; with the defaults, collections scanning the
+    # long-lived heap took about an eighth of a worker's time (measured with `make bench`).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    return app
 
 
 class GracefulServer(uvicorn.Server):
