@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from schemas.event import (
@@ -76,8 +77,11 @@ def total_tokens(input_tokens: int | None, output_tokens: int | None, total: int
     return input_tokens + output_tokens
 
 
+_BY_TIME = attrgetter("start_ms", "end_ms")
+
+
 def sorted_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
-    return tuple(sorted(segments, key=lambda segment: (segment.start_ms, segment.end_ms)))
+    return tuple(sorted(segments, key=_BY_TIME))
 
 
 def build_event(
