@@ -119,6 +119,7 @@ async def callback(request: Request) -> Response:
                 source, body, request.headers, datetime.now(UTC), delivery_id
             )
         except RedisUnavailable as exc:
+            log.warning("redis.unavailable", error=str(exc))
             raise ErrorAnswer(
                 503,
                 "unavailable",

@@ -59,7 +59,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
     workers: Annotated[
-        int, typer.Option(min=1, help="Worker processes (needs [redis] url when above 1).")
+        int, typer.Option(min=1, help="Worker processes (needs [redis] url or sentinel when above 1).")
     ] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
@@ -71,8 +71,8 @@ def serve(
 
     path = find_config_path(config).resolve()
     loaded = _config(path)
-    if workers > 1 and loaded.redis.url is None:
-        raise fail("--workers above 1 needs \\[redis] url: the embedded Redis serves one process")
+    if workers > 1 and loaded.redis.embedded:
+        raise fail("--workers above 1 needs \\[redis] url or sentinel: the embedded Redis serves one process")
     os.environ["VIDEOHOOKS_CONFIG"] = str(path)
     os.environ["VIDEOHOOKS_LOG_LEVEL"] = log_level
     uvicorn.run(

@@ -1,0 +1,278 @@
+"""A real Redis Cluster (three masters, three replicas) and a Sentinel set-up, on loopback ports.
+
+Each node is a `redis-server` process of the suite's own in a temp dir; nodes can be killed with
+SIGKILL (a crashed machine) and started again, so that the tests see real failovers, not simulated
+ones. Cluster nodes fail over after `NODE_TIMEOUT_MS` of silence.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from tests.support import free_port, wait_until
+
+NODE_TIMEOUT_MS = 1000
+
+
+def _binary(name: str) -> str:
+    binary = shutil.which(name)
+    if binary is None:
+        raise RuntimeError(f"{name} is not installed: run `make test`, which installs it")
+    return binary
+
+
+@dataclass
+class Node:
+    """One redis-server process; `args` are its extra settings, kept to start it again identically."""
+
+    workdir: Path
+    args: list[str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=2)
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                _binary("redis-server"),
+                *self.args,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.workdir),
+                "--save",
+                "",
+                "--logfile",
+                str(self.workdir / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = self.client()
+        try:
+            wait_until(lambda: _answers(client))
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to the cluster, no flush; as if the machine had died."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+class LocalCluster:
+    """Six cluster-enabled nodes joined by `redis-cli --cluster create --cluster-replicas 1`."""
+
+    def __init__(self, workdir: Path, size: int = 6) -> None:
+        self.nodes = []
+        for index in range(size):
+            bus_port = free_port()
+            self.nodes.append(
+                Node(
+                    workdir / f"node{index}",
+                    [
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--cluster-node-timeout",
+                        str(NODE_TIMEOUT_MS),
+                        "--cluster-port",
+                        str(bus_port),
+                        # A replica whose master died promotes itself however long the link was down.
+                        "--cluster-replica-validity-factor",
+                        "0",
+                        # Replicas sync at once rather than waiting 5 s for more replicas to batch with.
+                        "--repl-diskless-sync-delay",
+                        "0",
+                        "--appendonly",
+                        "yes",
+                        "--appendfsync",
+                        "always",
+                    ],
+                )
+            )
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.nodes[0].address}"
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        subprocess.run(
+            [
+                _binary("redis-cli"),
+                "--cluster",
+                "create",
+                *(node.address for node in self.nodes),
+                "--cluster-replicas",
+                "1",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        wait_until(self.healthy, timeout=30)
+        wait_until(self.replicated, timeout=30)
+
+    def replicated(self) -> bool:
+        """Every master has a replica online: what `wait_replicas = 1` needs."""
+        online = 0
+        for node in self.running():
+            client = node.client()
+            try:
+                info = client.info("replication")
+            finally:
+                client.close()
+            if info["role"] == "master":
+                online += info.get("slave0", {}).get("state") == "online"
+        return online == 3
+
+    def running(self) -> list[Node]:
+        return [node for node in self.nodes if node.process is not None]
+
+    def healthy(self) -> bool:
+        """Every running node says `cluster_state:ok` and sees three masters serving all slots."""
+        for node in self.running():
+            client = node.client()
+            try:
+                info = client.execute_command("CLUSTER", "INFO").decode()
+                nodes = client.execute_command("CLUSTER", "NODES").decode().splitlines()
+            except redis.RedisError:
+                return False
+            finally:
+                client.close()
+            flags = [set(line.split()[2].split(",")) for line in nodes]
+            masters = [node for node in flags if "master" in node and not node & {"fail", "fail?"}]
+            if "cluster_state:ok" not in info or len(masters) != 3:
+                return False
+        return True
+
+    def master_of(self, key: str) -> Node:
+        """The node that serves `key`'s slot now."""
+        client = self.running()[0].client()
+        try:
+            slot = int(client.execute_command("CLUSTER", "KEYSLOT", key))
+            for start, end, master, *_ in client.execute_command("CLUSTER", "SLOTS"):
+                if start <= slot <= end:
+                    port = int(master[1])
+                    return next(node for node in self.nodes if node.port == port)
+        finally:
+            client.close()
+        raise LookupError(f"no node serves the slot of {key!r}")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+class LocalSentinel:
+    """A master, one replica and one sentinel watching them as `service`; failover on request."""
+
+    def __init__(self, workdir: Path, service: str = "mymaster") -> None:
+        self.service = service
+        self.master = Node(workdir / "master", ["--appendonly", "yes", "--appendfsync", "always"])
+        self.replica = Node(
+            workdir / "replica",
+            [
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--replicaof",
+                "127.0.0.1",
+                str(self.master.port),
+            ],
+        )
+        conf = workdir / "sentinel.conf"
+        workdir.mkdir(parents=True, exist_ok=True)
+        conf.write_text(
+            f"sentinel monitor {service} 127.0.0.1 {self.master.port} 1\n"
+            f"sentinel down-after-milliseconds {service} 1000\n"
+            f"sentinel failover-timeout {service} 5000\n",
+            encoding="utf-8",
+        )
+        self.sentinel = Node(workdir / "sentinel", [str(conf), "--sentinel"])
+
+    @property
+    def address(self) -> str:
+        return self.sentinel.address
+
+    def start(self) -> None:
+        self.master.start()
+        self.replica.start()
+        wait_until(lambda: self._replicas_of(self.master) == 1, timeout=20)
+        self.sentinel.start()
+        wait_until(lambda: self.master_port() == self.master.port, timeout=20)
+        wait_until(self._sentinel_knows_replica, timeout=30)
+
+    def _sentinel_knows_replica(self) -> bool:
+        client = self.sentinel.client()
+        try:
+            replicas = client.execute_command("SENTINEL", "REPLICAS", self.service)
+        finally:
+            client.close()
+        return any(
+            replica[b"flags"] == b"slave" and replica[b"master-link-status"] == b"ok" for replica in replicas
+        )
+
+    def _replicas_of(self, node: Node) -> int:
+        client = node.client()
+        try:
+            return int(client.info("replication")["connected_slaves"])
+        finally:
+            client.close()
+
+    def master_port(self) -> int:
+        client = self.sentinel.client()
+        try:
+            _host, port = client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service)
+            return int(port)
+        finally:
+            client.close()
+
+    def failover(self) -> None:
+        """`SENTINEL FAILOVER`: the replica becomes master, the old master its replica."""
+        before = self.master_port()
+        client = self.sentinel.client()
+        try:
+            client.execute_command("SENTINEL", "FAILOVER", self.service)
+        finally:
+            client.close()
+        wait_until(lambda: self.master_port() != before, timeout=20)
+
+    def stop(self) -> None:
+        for node in (self.sentinel, self.replica, self.master):
+            node.stop()
