@@ -203,18 +203,10 @@ class LocalSentinel:
 
     def __init__(self, workdir: Path, service: str = "mymaster") -> None:
         self.service = service
-        self.master = Node(workdir / "master", ["--appendonly", "yes", "--appendfsync", "always"])
+        durable = ["--appendonly", "yes", "--appendfsync", "always", "--repl-diskless-sync-delay", "0"]
+        self.master = Node(workdir / "master", durable)
         self.replica = Node(
-            workdir / "replica",
-            [
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--replicaof",
-                "127.0.0.1",
-                str(self.master.port),
-            ],
+            workdir / "replica", [*durable, "--replicaof", "127.0.0.1", str(self.master.port)]
         )
         conf = workdir / "sentinel.conf"
         workdir.mkdir(parents=True, exist_ok=True)
@@ -237,6 +229,16 @@ class LocalSentinel:
         self.sentinel.start()
         wait_until(lambda: self.master_port() == self.master.port, timeout=20)
         wait_until(self._sentinel_knows_replica, timeout=30)
+        wait_until(self._replica_acknowledges, timeout=30)
+
+    def _replica_acknowledges(self) -> bool:
+        """A write on the master is confirmed by WAIT: the replica is past its start-up sync work."""
+        client = self.master.client()
+        try:
+            client.set("sentinel-probe", 1)
+            return int(client.wait(1, 200)) == 1
+        finally:
+            client.close()
 
     def _sentinel_knows_replica(self) -> bool:
         client = self.sentinel.client()
@@ -251,9 +253,12 @@ class LocalSentinel:
     def _replicas_of(self, node: Node) -> int:
         client = node.client()
         try:
-            return int(client.info("replication")["connected_slaves"])
+            info = client.info("replication")
         finally:
             client.close()
+        return sum(
+            1 for name, value in info.items() if name.startswith("slave") and value["state"] == "online"
+        )
 
     def master_port(self) -> int:
         client = self.sentinel.client()
