@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -179,7 +179,7 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_app(config: Config, redis_url: str | None = None) -> Starlette:
@@ -197,6 +197,7 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
             app.state.runtime = runtime
             yield
             runtime.shutting_down = True
+            metrics.process_exiting()
 
     return Starlette(
         routes=[

@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -75,18 +78,37 @@ def serve(
         raise fail("--workers above 1 needs \\[redis] url or sentinel: the embedded Redis serves one process")
     os.environ["VIDEOHOOKS_CONFIG"] = str(path)
     os.environ["VIDEOHOOKS_LOG_LEVEL"] = log_level
-    uvicorn.run(
-        "receiver.server:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level=log_level,
-        timeout_graceful_shutdown=30,
-    )
+    with worker_metrics_dir(workers):
+        uvicorn.run(
+            "receiver.server:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level=log_level,
+            timeout_graceful_shutdown=30,
+        )
+
+
+@contextmanager
+def worker_metrics_dir(workers: int) -> Iterator[None]:
+    """With several workers, a fresh directory for prometheus-client's multiprocess files, named in
+    the environment before any worker starts and removed after the last one stopped; stale files from
+    an earlier run would otherwise be counted again."""
+    if workers == 1:
+        yield
+        return
+    from receiver.metrics import MULTIPROC_DIR_ENV
+
+    with tempfile.TemporaryDirectory(prefix="videohooks-metrics-") as directory:
+        os.environ[MULTIPROC_DIR_ENV] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROC_DIR_ENV]
 
 
 @app.command("check-config")

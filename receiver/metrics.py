@@ -6,7 +6,14 @@ delivery id or anything a sender controls freely.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+# Set by `videohooks serve --workers N` (N > 1) before the workers start: each worker then writes its
+# samples to files there, and /metrics, whichever worker answers it, sums every worker's files.
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 DELIVERIES = Counter(
     "videohooks_deliveries",
@@ -39,4 +46,26 @@ TOKENS = Counter(
     "Tokens reported in published events, to check the provider's bill from the stream side",
     ["provider", "model", "direction"],
 )
-REDIS_UP = Gauge("videohooks_redis_up", "1 while the last Redis health check succeeded")
+# Across workers: 1 when any live worker's last check succeeded (they all reach the same Redis).
+REDIS_UP = Gauge(
+    "videohooks_redis_up", "1 while the last Redis health check succeeded", multiprocess_mode="livemax"
+)
+
+
+def multiprocess() -> bool:
+    return bool(os.environ.get(MULTIPROC_DIR_ENV))
+
+
+def exposition() -> bytes:
+    """The Prometheus text: this process's metrics, or with several workers, all workers' together."""
+    if not multiprocess():
+        return generate_latest()
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
+def process_exiting() -> None:
+    """Drop this worker's live gauges, so that a stopped worker's last values stop counting."""
+    if multiprocess():
+        mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -114,7 +114,10 @@ def write_config(path: Path, body: str) -> Path:
 class LiveReceiver:
     """`videohooks serve` as a real process, stopped with a real signal."""
 
-    def __init__(self, config_path: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, config_path: Path, env: Mapping[str, str] | None = None, extra_args: Sequence[str] = ()
+    ) -> None:
+        self.extra_args = list(extra_args)
         self.port = free_port()
         self.config_path = config_path
         self.log_path = config_path.with_suffix(".log")
@@ -137,6 +140,7 @@ class LiveReceiver:
                     str(self.config_path),
                     "--port",
                     str(self.port),
+                    *self.extra_args,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -166,8 +170,10 @@ class LiveReceiver:
 
 
 @contextmanager
-def live_receiver(config_path: Path, env: Mapping[str, str] | None = None) -> Iterator[LiveReceiver]:
-    receiver = LiveReceiver(config_path, env)
+def live_receiver(
+    config_path: Path, env: Mapping[str, str] | None = None, extra_args: Sequence[str] = ()
+) -> Iterator[LiveReceiver]:
+    receiver = LiveReceiver(config_path, env, extra_args)
     receiver.start()
     try:
         yield receiver
