@@ -1,93 +1,42 @@
 """A real Redis Cluster (three masters, three replicas) and a Sentinel set-up, on loopback ports.
 
-Each node is a `redis-server` process of the suite's own in a temp dir; nodes can be killed with
-SIGKILL (a crashed machine) and started again, so that the tests see real failovers, not simulated
-ones. Cluster nodes fail over after `NODE_TIMEOUT_MS` of silence.
+Each node is a `RedisServer` (a redis-server process of the suite's own in a temp dir); nodes can be
+killed with SIGKILL (a crashed machine) and started again, so that the tests see real failovers, not
+simulated ones. Cluster nodes fail over after `NODE_TIMEOUT_MS` of silence.
 """
 
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import redis
 
-from tests.support import free_port, wait_until
+from tests.support import RedisServer, free_port, wait_until
 
 NODE_TIMEOUT_MS = 1000
 
 
-def _binary(name: str) -> str:
-    binary = shutil.which(name)
-    if binary is None:
-        raise RuntimeError(f"{name} is not installed: run `make test`, which installs it")
-    return binary
+class Startable(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
 
 
-@dataclass
-class Node:
-    """One redis-server process; `args` are its extra settings, kept to start it again identically."""
-
-    workdir: Path
-    args: list[str]
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_timeout=2)
-
-    def start(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [
-                _binary("redis-server"),
-                *self.args,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.workdir),
-                "--save",
-                "",
-                "--logfile",
-                str(self.workdir / "redis.log"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = self.client()
-        try:
-            wait_until(lambda: _answers(client))
-        finally:
-            client.close()
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye to the cluster, no flush; as if the machine had died."""
-        if self.process is not None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-            self.process = None
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
+S = TypeVar("S", bound=Startable)
 
 
-def _answers(client: redis.Redis) -> bool:
+@contextmanager
+def running(server: S) -> Iterator[S]:
+    """`server` started, and stopped afterwards whatever happened."""
+    server.start()
     try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
+        yield server
+    finally:
+        server.stop()
 
 
 class LocalCluster:
@@ -98,9 +47,9 @@ class LocalCluster:
         for index in range(size):
             bus_port = free_port()
             self.nodes.append(
-                Node(
+                RedisServer(
                     workdir / f"node{index}",
-                    [
+                    extra_args=[
                         "--cluster-enabled",
                         "yes",
                         "--cluster-config-file",
@@ -132,7 +81,7 @@ class LocalCluster:
             node.start()
         subprocess.run(
             [
-                _binary("redis-cli"),
+                shutil.which("redis-cli") or "redis-cli",
                 "--cluster",
                 "create",
                 *(node.address for node in self.nodes),
@@ -160,7 +109,7 @@ class LocalCluster:
                 online += info.get("slave0", {}).get("state") == "online"
         return online == 3
 
-    def running(self) -> list[Node]:
+    def running(self) -> list[RedisServer]:
         return [node for node in self.nodes if node.process is not None]
 
     def healthy(self) -> bool:
@@ -180,7 +129,7 @@ class LocalCluster:
                 return False
         return True
 
-    def master_of(self, key: str) -> Node:
+    def master_of(self, key: str) -> RedisServer:
         """The node that serves `key`'s slot now."""
         client = self.running()[0].client()
         try:
@@ -204,9 +153,9 @@ class LocalSentinel:
     def __init__(self, workdir: Path, service: str = "mymaster") -> None:
         self.service = service
         durable = ["--appendonly", "yes", "--appendfsync", "always", "--repl-diskless-sync-delay", "0"]
-        self.master = Node(workdir / "master", durable)
-        self.replica = Node(
-            workdir / "replica", [*durable, "--replicaof", "127.0.0.1", str(self.master.port)]
+        self.master = RedisServer(workdir / "master", extra_args=durable)
+        self.replica = RedisServer(
+            workdir / "replica", extra_args=[*durable, "--replicaof", "127.0.0.1", str(self.master.port)]
         )
         conf = workdir / "sentinel.conf"
         workdir.mkdir(parents=True, exist_ok=True)
@@ -216,7 +165,7 @@ class LocalSentinel:
             f"sentinel failover-timeout {service} 5000\n",
             encoding="utf-8",
         )
-        self.sentinel = Node(workdir / "sentinel", [str(conf), "--sentinel"])
+        self.sentinel = RedisServer(workdir / "sentinel", extra_args=["--sentinel"], config_file=conf)
 
     @property
     def address(self) -> str:
@@ -250,7 +199,7 @@ class LocalSentinel:
             replica[b"flags"] == b"slave" and replica[b"master-link-status"] == b"ok" for replica in replicas
         )
 
-    def _replicas_of(self, node: Node) -> int:
+    def _replicas_of(self, node: RedisServer) -> int:
         client = node.client()
         try:
             info = client.info("replication")

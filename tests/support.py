@@ -48,7 +48,13 @@ def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.05) ->
 class RedisServer:
     """A redis-server process of our own on a free loopback port; can be stopped and started again."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        extra_args: Sequence[str] = (),
+        config_file: Path | None = None,
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(
@@ -57,17 +63,28 @@ class RedisServer:
         self.binary = binary
         self.port = port or free_port()
         self.workdir = workdir
+        # Settings after the defaults below override them; a config file (sentinel's) must come first.
+        self.extra_args = list(extra_args)
+        self.config_file = config_file
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=2)
+
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
                 self.binary,
+                *([str(self.config_file)] if self.config_file else []),
                 "--port",
                 str(self.port),
                 "--bind",
@@ -82,6 +99,7 @@ class RedisServer:
                 "no",
                 "--logfile",
                 str(self.workdir / "redis.log"),
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -95,6 +113,13 @@ class RedisServer:
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to a cluster, no flush; as if the machine had died."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
             self.process = None
 

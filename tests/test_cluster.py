@@ -31,7 +31,7 @@ from receiver.jobs import Done, Job, JobQueue, JobRunner
 from receiver.keys import KeySpace
 from schemas.event import CanonicalEvent, Status
 from schemas.normalizing import DeliveryContext, build_event
-from tests.cluster import LocalCluster
+from tests.cluster import LocalCluster, running
 from tests.conftest import config_dict
 from tests.support import WHSEC, live_receiver, wait_until, write_config
 from tests.test_app import memories_body, signed_headers
@@ -41,10 +41,8 @@ PARTITIONS = 6
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    local = LocalCluster(tmp_path_factory.mktemp("cluster"))
-    local.start()
-    yield local
-    local.stop()
+    with running(LocalCluster(tmp_path_factory.mktemp("cluster"))) as local:
+        yield local
 
 
 @pytest.fixture

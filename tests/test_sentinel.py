@@ -20,17 +20,15 @@ from starlette.testclient import TestClient
 
 from receiver.app import create_app
 from receiver.config import Config, parse_config
-from tests.cluster import LocalSentinel
+from tests.cluster import LocalSentinel, running
 from tests.conftest import config_dict
 from tests.test_app import memories_body, signed_headers
 
 
 @pytest.fixture(scope="module")
 def sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSentinel]:
-    local = LocalSentinel(tmp_path_factory.mktemp("sentinel"))
-    local.start()
-    yield local
-    local.stop()
+    with running(LocalSentinel(tmp_path_factory.mktemp("sentinel"))) as local:
+        yield local
 
 
 def deliver_until_accepted(client: TestClient, index: int, deadline: float) -> tuple[str, int]:
