@@ -21,7 +21,7 @@ from importlib.resources import files
 from typing import Any
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -365,7 +365,7 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def routing_error(request: Request, exc: Exception) -> Response:
@@ -402,6 +402,7 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
             async with background_work(config, redis, pipeline.publisher):
                 yield
                 runtime.shutting_down = True
+            metrics.process_exiting()
 
     return Starlette(
         routes=[

@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Awaitable, Callable
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -83,7 +85,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
     workers: Annotated[
-        int, typer.Option(min=1, help="Worker processes (needs [redis] url when above 1).")
+        int, typer.Option(min=1, help="Worker processes (needs [redis] url or sentinel when above 1).")
     ] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
@@ -95,8 +97,8 @@ def serve(
 
     path = find_config_path(config).resolve()
     loaded = _config(path)
-    if workers > 1 and loaded.redis.url is None:
-        raise fail("--workers above 1 needs \\[redis] url: the embedded Redis serves one process")
+    if workers > 1 and loaded.redis.embedded:
+        raise fail("--workers above 1 needs \\[redis] url or sentinel: the embedded Redis serves one process")
     os.environ["VIDEOHOOKS_CONFIG"] = str(path)
     os.environ["VIDEOHOOKS_LOG_LEVEL"] = log_level
     options: dict[str, Any] = {
@@ -115,7 +117,23 @@ def serve(
         asgi = create_app_from_env()
         GracefulServer(uvicorn.Config(asgi, **options), asgi, loaded.server.shutdown_delay_seconds).run()
         return
-    uvicorn.run("receiver.server:create_app_from_env", factory=True, workers=workers, **options)
+    with worker_metrics_dir():
+        uvicorn.run("receiver.server:create_app_from_env", factory=True, workers=workers, **options)
+
+
+@contextmanager
+def worker_metrics_dir() -> Iterator[None]:
+    """With several workers, a fresh directory for prometheus-client's multiprocess files, named in
+    the environment before any worker starts and removed after the last one stopped; stale files from
+    an earlier run would otherwise be counted again."""
+    from receiver.metrics import MULTIPROC_DIR_ENV
+
+    with tempfile.TemporaryDirectory(prefix="videohooks-metrics-") as directory:
+        os.environ[MULTIPROC_DIR_ENV] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROC_DIR_ENV]
 
 
 @app.command("check-config")

@@ -74,6 +74,13 @@ class RedisConfig(_Section):
     timeout_seconds: float = Field(default=1.0, gt=0, le=30)
     max_connections: int = Field(default=32, ge=1, le=1024)
     retention: RetentionConfig = RetentionConfig()
+    # Replicas that must hold a write before it is acknowledged (WAIT after each publish): 0 trusts the
+    # master alone, 1 survives a failover that promotes a replica which had not yet received the write.
+    wait_replicas: int = Field(default=0, ge=0, le=16)
+    wait_timeout_ms: int = Field(default=500, ge=1, le=30_000)
+    # High availability without a cluster: "host:port" of the sentinels that know `sentinel_service`.
+    sentinel: list[str] = Field(default_factory=list)
+    sentinel_service: str = Field(default="mymaster", min_length=1)
 
     @field_validator("url")
     @classmethod
@@ -81,6 +88,33 @@ class RedisConfig(_Section):
         if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return url
+
+    @field_validator("sentinel")
+    @classmethod
+    def _host_ports(cls, addresses: list[str]) -> list[str]:
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{address!r} is not host:port")
+        return addresses
+
+    @model_validator(mode="after")
+    def _one_topology(self) -> RedisConfig:
+        if self.sentinel and self.cluster:
+            raise ValueError("sentinel and cluster = true exclude each other: a cluster fails over by itself")
+        if self.sentinel and self.url is not None:
+            raise ValueError("give url or sentinel, not both: with sentinel the master's address is asked")
+        if self.wait_replicas and self.wait_timeout_ms >= self.timeout_seconds * 1000:
+            raise ValueError("wait_timeout_ms must be below timeout_seconds, which bounds every command")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """No server is configured: the receiver starts its own Redis (one process only)."""
+        return self.url is None and not self.sentinel
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        return [(host, int(port)) for host, _, port in (a.rpartition(":") for a in self.sentinel)]
 
 
 class SourceConfig(_Section):

@@ -15,14 +15,17 @@ from typing import Any
 import hiredis
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
 from receiver.config import Config
 from receiver.fetch import FetchDeferral
 from receiver.jobs import JobQueue
 from receiver.keys import KeySpace
+from receiver.logs import logger
 from receiver.pipeline import Pipeline
-from receiver.publisher import Publisher
+from receiver.publisher import REDIS_FAILURES, Publisher
+from receiver.replication import ReplicaWait
 
 AnyRedis = Redis | RedisCluster
 
@@ -47,7 +50,8 @@ class EmbeddedRedis(AbstractContextManager["EmbeddedRedis"]):
             self._server.shutdown()
 
 
-def connect(config: Config, url: str) -> AnyRedis:
+def connect(config: Config, url: str | None) -> AnyRedis:
+    """A client for `url`, or, with `[redis] sentinel` (url None), for the master the sentinels name."""
     settings = config.redis
     options: dict[str, Any] = {
         "socket_timeout": settings.timeout_seconds,
@@ -55,6 +59,8 @@ def connect(config: Config, url: str) -> AnyRedis:
         "retry": Retry(NoBackoff(), 0),
         "health_check_interval": 0,
     }
+    if url is None:
+        return sentinel_master(config, options)
     if settings.cluster:
         return RedisCluster.from_url(url, max_connections=settings.max_connections, **options)
     pool = BlockingConnectionPool.from_url(
@@ -83,6 +89,33 @@ def _packed_by_hiredis(connection_class: type[Any]) -> type[Any]:
     return type(f"HiredisPacked{connection_class.__name__}", (_HiredisPacking, connection_class), {})
 
 
+def sentinel_master(config: Config, options: dict[str, Any]) -> Redis:
+    """The current master of `sentinel_service`: each new connection asks the sentinels for its address,
+    and a connection that finds its server demoted to replica fails (503) and is replaced."""
+    settings = config.redis
+    sentinels = Sentinel(  # type: ignore[no-untyped-call]
+        settings.sentinel_addresses(),
+        sentinel_kwargs={
+            "socket_timeout": settings.timeout_seconds,
+            "socket_connect_timeout": settings.timeout_seconds,
+        },
+    )
+    master: Redis = sentinels.master_for(
+        settings.sentinel_service, max_connections=settings.max_connections, **options
+    )
+    return master
+
+
+async def learn_slots(redis: RedisCluster) -> None:
+    """Read the slot map before the first burst of writes rather than inside it, where concurrent
+    first commands would each find the client uninitialized. A cluster unreachable now is not fatal:
+    writes answer 503 and the client tries again on the next one."""
+    try:
+        await redis.initialize()
+    except REDIS_FAILURES as exc:
+        logger.warning("redis.cluster_unreachable", error=f"{exc.__class__.__name__}: {exc}")
+
+
 @asynccontextmanager
 async def open_pipeline(
     config: Config, redis_url: str | None = None
@@ -94,12 +127,25 @@ async def open_pipeline(
     """
     async with AsyncExitStack() as stack:
         url = redis_url or config.redis.url
-        if url is None:
+        if url is None and config.redis.embedded:
             url = stack.enter_context(EmbeddedRedis(config.server.data_dir)).url
         redis = connect(config, url)
         stack.push_async_callback(redis.aclose)
+        if isinstance(redis, RedisCluster):
+            await learn_slots(redis)
         keys = KeySpace(config.redis.prefix, config.redis.partitions, config.redis.cluster)
-        publisher = Publisher(redis, keys, config.redis.dedupe_ttl_seconds, config.redis.retention.maxlen)
+        replica_wait = (
+            ReplicaWait(config.redis.wait_replicas, config.redis.wait_timeout_ms)
+            if config.redis.wait_replicas
+            else None
+        )
+        publisher = Publisher(
+            redis,
+            keys,
+            config.redis.dedupe_ttl_seconds,
+            config.redis.retention.maxlen,
+            replica_wait=replica_wait,
+        )
         stack.push_async_callback(publisher.drain)
         # Thin webhooks become fetch jobs here, on every path that delivers (app, replay --direct).
         deferral = FetchDeferral(publisher, JobQueue(redis, config.redis.prefix))

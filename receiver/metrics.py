@@ -6,7 +6,14 @@ delivery id or anything a sender controls freely.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+# Set by `videohooks serve --workers N` (N > 1) before the workers start: each worker then writes its
+# samples to files there, and /metrics, whichever worker answers it, sums every worker's files.
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 DELIVERIES = Counter(
     "videohooks_deliveries",
@@ -39,7 +46,11 @@ TOKENS = Counter(
     "Tokens reported in published events, to check the provider's bill from the stream side",
     ["provider", "model", "direction"],
 )
-REDIS_UP = Gauge("videohooks_redis_up", "1 while the last Redis health check succeeded")
+# Across workers: 1 when any live worker's last check succeeded (they all reach the same Redis).
+REDIS_UP = Gauge(
+    "videohooks_redis_up", "1 while the last Redis health check succeeded", multiprocess_mode="livemax"
+)
+
 FETCH_FAILURES = Counter(
     "videohooks_fetch_failures",
     "Failed fetches of a thin webhook's task or video from the provider's API (each attempt)",
@@ -50,21 +61,54 @@ POLL_FAILURES = Counter(
     "Failed polls of a watched task (each attempt)",
     ["source"],
 )
-WATCHED_TASKS = Gauge("videohooks_watched_tasks", "Tasks being polled until a final status", ["source"])
+WATCHED_TASKS = Gauge(
+    "videohooks_watched_tasks",
+    "Tasks being polled until a final status",
+    ["source"],
+    multiprocess_mode="livemax",
+)
 PUBLICATIONS = Counter(
     "videohooks_publications",
     "Events offered to the stream by any path (callback, fetch, poll, replay, redrive), by outcome",
     ["source", "outcome"],
 )
-STREAM_LENGTH = Gauge("videohooks_stream_length", "Entries in a stream", ["stream"])
+STREAM_LENGTH = Gauge(
+    "videohooks_stream_length", "Entries in a stream", ["stream"], multiprocess_mode="livemax"
+)
 GROUP_LAG = Gauge(
-    "videohooks_consumer_group_lag", "Entries a consumer group has not yet read", ["stream", "group"]
+    "videohooks_consumer_group_lag",
+    "Entries a consumer group has not yet read",
+    ["stream", "group"],
+    multiprocess_mode="livemax",
 )
 GROUP_PENDING = Gauge(
-    "videohooks_consumer_group_pending", "Entries read by a group but not acknowledged", ["stream", "group"]
+    "videohooks_consumer_group_pending",
+    "Entries read by a group but not acknowledged",
+    ["stream", "group"],
+    multiprocess_mode="livemax",
 )
 TRIM_AT_RISK = Gauge(
     "videohooks_retention_at_risk",
     "1 while trimming could drop entries this consumer group has not read yet",
     ["stream", "group"],
+    multiprocess_mode="livemax",
 )
+
+
+def multiprocess() -> bool:
+    return bool(os.environ.get(MULTIPROC_DIR_ENV))
+
+
+def exposition() -> bytes:
+    """The Prometheus text: this process's metrics, or with several workers, all workers' together."""
+    if not multiprocess():
+        return generate_latest()
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
+def process_exiting() -> None:
+    """Drop this worker's live gauges, so that a stopped worker's last values stop counting."""
+    if multiprocess():
+        mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -20,10 +20,11 @@ from typing import Any, Literal
 
 import orjson
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from receiver import metrics
 from receiver.keys import KeySpace
+from receiver.replication import NotReplicated, ReplicaWait
 from schemas.event import STATUS_RANK, CanonicalEvent, event_to_json, rfc3339
 
 PUBLISH_SCRIPT = files("receiver").joinpath("publish.lua").read_text(encoding="utf-8")
@@ -32,6 +33,10 @@ PUBLISH_SCRIPT = files("receiver").joinpath("publish.lua").read_text(encoding="u
 MAX_BATCH = 256
 
 AnyRedis = Redis | RedisCluster
+
+# What a write to Redis can fail with: a cluster client that cannot map its slots raises an exception
+# outside redis-py's RedisError tree, and that must become a 503 all the same.
+REDIS_FAILURES = (RedisError, RedisClusterException, OSError)
 
 
 class RedisUnavailable(Exception):
@@ -52,8 +57,16 @@ class _Pending:
 
 
 class Publisher:
-    def __init__(self, redis: AnyRedis, keys: KeySpace, dedupe_ttl_seconds: int, maxlen: int = 0) -> None:
+    def __init__(
+        self,
+        redis: AnyRedis,
+        keys: KeySpace,
+        dedupe_ttl_seconds: int,
+        maxlen: int = 0,
+        replica_wait: ReplicaWait | None = None,
+    ) -> None:
         self._redis = redis
+        self._replica_wait = replica_wait
         self._keys = keys
         self._script = redis.register_script(PUBLISH_SCRIPT)
         self._header = (dedupe_ttl_seconds, maxlen)
@@ -103,8 +116,13 @@ class Publisher:
         args: list[Any] = [*self._header, *(arg for item in items for arg in item.args)]
         started = time.perf_counter()
         try:
-            results = await self._script(keys=keys, args=args)
-        except (RedisError, OSError) as exc:
+            if self._replica_wait is None:
+                results = await self._script(keys=keys, args=args)
+            else:
+                results = await self._replica_wait.evalsha(self._redis, self._script, keys, args)
+        except Exception as exc:
+            # Whatever failed (Redis, or the client library racing a topology change mid-failover), the
+            # write is unconfirmed and every caller must still get its answer: 503, and the retry dedupes.
             failure = RedisUnavailable(f"redis did not confirm the write: {exc.__class__.__name__}: {exc}")
             for item in items:
                 if not item.future.done():
@@ -159,8 +177,13 @@ class Publisher:
         if delivery_id:
             fields["delivery_id"] = delivery_id
         try:
-            entry_id = await self._redis.xadd(self._keys.dlq(partition), fields)
-        except (RedisError, OSError) as exc:
+            stream = self._keys.dlq(partition)
+            if self._replica_wait is None:
+                entry_id = await self._redis.xadd(stream, fields)
+            else:
+                flat = [item for pair in fields.items() for item in pair]
+                entry_id = await self._replica_wait.execute(self._redis, stream, "XADD", stream, "*", *flat)
+        except (*REDIS_FAILURES, NotReplicated) as exc:
             raise RedisUnavailable(
                 f"redis did not confirm the write: {exc.__class__.__name__}: {exc}"
             ) from exc

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,13 @@ def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.05) ->
 class RedisServer:
     """A redis-server process of our own on a free loopback port; can be stopped and started again."""
 
-    def __init__(self, workdir: Path, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        extra_args: Sequence[str] = (),
+        config_file: Path | None = None,
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(
@@ -63,19 +69,28 @@ class RedisServer:
         self.binary = binary
         self.port = port or free_port()
         self.workdir = workdir
-        # Later arguments win: e.g. ("--appendonly", "yes") for a server whose data survives a restart.
-        self.extra_args = extra_args
+        # Settings after the defaults below override them; a config file (sentinel's) must come first.
+        self.extra_args = list(extra_args)
+        self.config_file = config_file
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=2)
+
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
                 self.binary,
+                *([str(self.config_file)] if self.config_file else []),
                 "--port",
                 str(self.port),
                 "--bind",
@@ -108,6 +123,13 @@ class RedisServer:
             self.process.wait(timeout=10)
             self.process = None
 
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to a cluster, no flush; as if the machine had died."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+            self.process = None
+
 
 def _pings(client: redis.Redis) -> bool:
     try:
@@ -124,7 +146,10 @@ def write_config(path: Path, body: str) -> Path:
 class LiveReceiver:
     """`videohooks serve` as a real process, stopped with a real signal."""
 
-    def __init__(self, config_path: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, config_path: Path, env: Mapping[str, str] | None = None, extra_args: Sequence[str] = ()
+    ) -> None:
+        self.extra_args = list(extra_args)
         self.port = free_port()
         self.config_path = config_path
         self.log_path = config_path.with_suffix(".log")
@@ -147,6 +172,7 @@ class LiveReceiver:
                     str(self.config_path),
                     "--port",
                     str(self.port),
+                    *self.extra_args,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -176,8 +202,10 @@ class LiveReceiver:
 
 
 @contextmanager
-def live_receiver(config_path: Path, env: Mapping[str, str] | None = None) -> Iterator[LiveReceiver]:
-    receiver = LiveReceiver(config_path, env)
+def live_receiver(
+    config_path: Path, env: Mapping[str, str] | None = None, extra_args: Sequence[str] = ()
+) -> Iterator[LiveReceiver]:
+    receiver = LiveReceiver(config_path, env, extra_args)
     receiver.start()
     try:
         yield receiver

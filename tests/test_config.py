@@ -64,6 +64,14 @@ def test_defaults_and_env_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"sources": [{"id": "has space", "provider": "memories", "verify": "none"}]}, ["sources[0]", ".id"]),
         ({"redis": {"url": "http://localhost"}}, ["redis.url: must start with redis://"]),
         ({"redis": {"partitions": 0}}, ["redis.partitions"]),
+        ({"redis": {"sentinel": ["10.0.0.1"]}}, ["redis.sentinel: '10.0.0.1' is not host:port"]),
+        ({"redis": {"sentinel": ["s:26379"], "cluster": True}}, ["redis: sentinel and cluster"]),
+        ({"redis": {"sentinel": ["s:26379"], "url": "redis://x"}}, ["redis: give url or sentinel"]),
+        ({"redis": {"wait_replicas": -1}}, ["redis.wait_replicas"]),
+        (
+            {"redis": {"wait_replicas": 1, "wait_timeout_ms": 2000}},
+            ["redis: wait_timeout_ms must be below timeout_seconds"],
+        ),
         ({"server": {"max_body_bytes": "big"}}, ["server.max_body_bytes"]),
         (
             {"sources": [{"id": "a", "provider": "memories", "verify": "none", "tolerance_seconds": -1}]},

@@ -1,0 +1,59 @@
+"""`videohooks serve --workers 2`: several processes, one set of metrics.
+
+Each worker counts only what it answered; without prometheus-client's multiprocess mode a scrape
+would show whichever worker it reached. The serve command gives the workers a shared directory, and
+every scrape, whichever worker answers it, reports the deliveries of all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import live_receiver
+from tests.test_app import memories_body, signed_headers
+
+DELIVERIES = 40
+
+
+async def deliver_all(url: str) -> list[int]:
+    """Each delivery on a connection of its own, so that the kernel spreads them over the workers."""
+
+    async def one(index: int) -> int:
+        body = memories_body(f"worker-task-{index}")
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            answer = await client.post(
+                "/v1/callbacks/memories-signed", content=body, headers=signed_headers(body, f"wk-{index}")
+            )
+        return answer.status_code
+
+    return list(await asyncio.gather(*(one(index) for index in range(DELIVERIES))))
+
+
+def accepted_count(text: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "videohooks_deliveries_total"
+        and sample.labels == {"source": "memories-signed", "outcome": "accepted"}
+    )
+
+
+def test_metrics_count_every_workers_deliveries_whichever_worker_is_scraped(
+    config_file: Path, tmp_path: Path
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with live_receiver(config_file, env={"TMPDIR": str(scratch)}, extra_args=["--workers", "2"]) as receiver:
+        assert asyncio.run(deliver_all(receiver.url)) == [202] * DELIVERIES
+        [metrics_dir] = scratch.glob("videohooks-metrics-*")
+        pids = {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("*.db")}
+        assert len(pids) >= 2, "both workers wrote samples"
+        scrapes = [httpx.get(f"{receiver.url}/metrics", timeout=5).text for _ in range(10)]
+    assert [accepted_count(text) for text in scrapes] == [DELIVERIES] * 10
+    assert all("python_gc_objects_collected_total" not in text for text in scrapes), "multiprocess registry"
+    assert list(scratch.iterdir()) == [], "the metrics directory is removed when serve stops"
