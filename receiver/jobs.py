@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 
 from receiver.logs import logger
-from receiver.publisher import AnyRedis
+from receiver.publisher import REDIS_FAILURES, AnyRedis
 
 _CLAIM = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -174,7 +173,7 @@ class JobRunner:
         while not self._stopping.is_set():
             try:
                 jobs = await self._queue.claim(time.time(), self._lease, self._concurrency)
-            except (RedisError, OSError) as exc:
+            except REDIS_FAILURES as exc:
                 logger.warning("jobs.claim_failed", error=exc.__class__.__name__)
                 jobs = []
             if jobs:
@@ -206,5 +205,5 @@ class JobRunner:
                 await self._queue.complete(job)
             else:
                 await self._queue.reschedule(job, result)
-        except (RedisError, OSError) as exc:
+        except REDIS_FAILURES as exc:
             logger.warning("jobs.update_failed", job_id=job.id, error=exc.__class__.__name__)

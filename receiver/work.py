@@ -15,15 +15,13 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from redis.exceptions import RedisError
-
 from receiver.clients.pool import ClientPool
 from receiver.config import Config
 from receiver.fetch import FETCH, Fetcher
 from receiver.jobs import JobQueue, JobRunner
 from receiver.logs import logger
 from receiver.poll import POLL, Poller, refresh_watched_gauge
-from receiver.publisher import AnyRedis, Publisher
+from receiver.publisher import REDIS_FAILURES, AnyRedis, Publisher
 from receiver.retention import check_all
 
 # Often enough for a dashboard, rarely enough that reading every job stays cheap.
@@ -44,7 +42,7 @@ async def every(
     while not stop.is_set():
         try:
             await step()
-        except (RedisError, OSError) as exc:
+        except REDIS_FAILURES as exc:
             logger.warning(f"{what}_failed", error=f"{exc.__class__.__name__}: {exc}")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)
