@@ -545,6 +545,8 @@ def sign(
         raise fail(str(exc)) from None
     if callback_path(target) is None:
         raise fail(f"source {target.id!r} is poll-only: it takes no callbacks to sign")
+    if delivery.kind == "resource":
+        raise fail(f"{fixture} is the provider API's task object, not a callback: nothing to sign")
     signed = verifier_for(target).sign(delivery.body, time.time(), delivery.delivery_id)
     endpoint = f"{url.rstrip('/')}/v1/callbacks/{target.id}{signed.path_suffix}"
     if body_file is not None:

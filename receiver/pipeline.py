@@ -140,11 +140,24 @@ class Pipeline:
         self.providers = providers
 
     def decode_delivery(
-        self, source: SourceConfig, body: bytes, received_at: datetime, delivery_id: str | None
+        self,
+        source: SourceConfig,
+        body: bytes,
+        received_at: datetime,
+        delivery_id: str | None,
+        *,
+        resource: bool = False,
     ) -> CanonicalEvent:
-        """The delivery's event under the current schemas; raises `Quarantine`. Shared with redrive."""
+        """The delivery's event under the current schemas; raises `Quarantine`. Shared with redrive.
+
+        `resource`: the body is the provider API's task object (a stored poll or fetch result), decoded
+        against the provider's resource versions rather than its callback versions.
+        """
         ctx = DeliveryContext(source.id, source.provider, received_at, delivery_id)
-        return decode(self.providers[source.provider], body, ctx, self.limits)
+        provider = self.providers[source.provider]
+        if resource:
+            provider = replace(provider, versions=provider.resource_versions)
+        return decode(provider, body, ctx, self.limits)
 
     async def deliver(
         self,
@@ -153,10 +166,12 @@ class Pipeline:
         headers: Mapping[str, str],
         received_at: datetime,
         delivery_id: str | None = None,
+        *,
+        resource: bool = False,
     ) -> Outcome:
         """Decode and publish one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
         try:
-            event = self.decode_delivery(source, body, received_at, delivery_id)
+            event = self.decode_delivery(source, body, received_at, delivery_id, resource=resource)
         except Quarantine as quarantine:
             await self.publisher.quarantine(
                 source.id,
@@ -169,6 +184,8 @@ class Pipeline:
             )
             metrics.QUARANTINED.labels(source.id, quarantine.reason).inc()
             return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
+        if resource:  # a task object is the full result already: nothing to fetch
+            return await self.publish(event)
         return await self.settle(source, event, headers)
 
     async def settle(
@@ -177,6 +194,9 @@ class Pipeline:
         """Publish a decoded event, or defer it to a fetch: what a callback and a redrive share."""
         if self.deferral is not None and self.deferral.applies(source):
             return await self.deferral.defer(source, event, public_headers(headers))
+        return await self.publish(event)
+
+    async def publish(self, event: CanonicalEvent) -> Outcome:
         publication = await self.publisher.publish(event)
         if publication.outcome == "accepted":
             _count_tokens(event)

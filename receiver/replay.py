@@ -66,6 +66,12 @@ async def replay_http(
     limit = asyncio.Semaphore(HTTP_CONCURRENCY)
 
     async def send(client: httpx.AsyncClient, fixture: Fixture, source: SourceConfig) -> ReplayResult:
+        if fixture.kind == "resource":
+            # An API's answer to a poll or fetch is no callback: only --direct can publish it.
+            result = ReplayResult(fixture, NOT_A_CALLBACK)
+            if progress:
+                progress(result.outcome)
+            return result
         signed = verifiers[source.id].sign(fixture.body, time.time(), fixture.delivery_id)
         url = f"{base_url.rstrip('/')}/v1/callbacks/{source.id}{signed.path_suffix}"
         async with limit:
@@ -116,7 +122,12 @@ async def replay_direct(
             async with limit:
                 try:
                     outcome = await pipeline.deliver(
-                        source, fixture.body, fixture.headers, datetime.now(UTC), fixture.delivery_id
+                        source,
+                        fixture.body,
+                        fixture.headers,
+                        datetime.now(UTC),
+                        fixture.delivery_id,
+                        resource=fixture.kind == "resource",
                     )
                 except RedisUnavailable:
                     result = ReplayResult(fixture, "unavailable")
@@ -129,8 +140,11 @@ async def replay_direct(
         return list(await asyncio.gather(*(deliver(f, s) for f, s in zip(fixtures, sources, strict=True))))
 
 
-# Outcomes that mean the receiver took the delivery; anything else makes a replay exit non-zero.
-SETTLED_OUTCOMES = frozenset({"accepted", "duplicate", "stale", "quarantined"})
+# A resource fixture (the provider API's task object) sent with --to: skipped, not a failure.
+NOT_A_CALLBACK = "skipped_not_a_callback"
+# Outcomes that mean the receiver took the delivery (or it was rightly skipped); anything else makes a
+# replay exit non-zero.
+SETTLED_OUTCOMES = frozenset({"accepted", "duplicate", "stale", "quarantined", NOT_A_CALLBACK})
 
 
 def summarize(results: Sequence[ReplayResult]) -> Counter[str]:

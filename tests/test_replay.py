@@ -8,6 +8,7 @@ import redis
 from typer.testing import CliRunner
 
 from receiver.cli import app
+from receiver.fixtures import load_fixture
 from tests.support import FIXTURES, live_receiver, stream_entries
 
 MEMORIES = FIXTURES / "memories"
@@ -83,3 +84,42 @@ def test_replay_reports_refused_deliveries_with_exit_1(config_file: Path, tmp_pa
         )
     assert result.exit_code == 1
     assert "invalid_token" in result.output
+
+
+def test_replay_direct_publishes_api_task_objects_and_replay_to_skips_them(
+    tmp_path: Path, prefix: str, redis_url: str, rclient: redis.Redis
+) -> None:
+    """Resource fixtures (a provider API's answer to a poll) are decoded as such by --direct; over HTTP
+    they are no callback, so they are skipped without failing the run, and `sign` refuses them."""
+    config = tmp_path / "relay.toml"
+    config.write_text(
+        f'[redis]\nurl = "{redis_url}"\nprefix = "{prefix}"\n\n[[sources]]\nid = "veo-relay"\n'
+        'provider = "openai-compatible"\napi_base_url = "https://relay.example.com"\napi_key = "k"\n'
+    )
+    relay = FIXTURES / "openai-compatible"
+    accepted = sum(1 for path in relay.glob("*.json") if load_fixture(path).expected_outcome == "accepted")
+    direct = CliRunner().invoke(app, ["replay", str(relay), "--direct", "--config", str(config)])
+    assert direct.exit_code == 0, direct.output
+    # Several fixtures share a task and status: one event each, the rest duplicates.
+    published = {(entry["task_id"], entry["status"]) for entry in stream_entries(rclient, f"{prefix}:events")}
+    assert len(published) == len(stream_entries(rclient, f"{prefix}:events")) > 0
+    assert len(published) <= accepted
+    assert [entry["reason"] for entry in stream_entries(rclient, f"{prefix}:dlq")] == [b"unknown_status"]
+
+    over_http = CliRunner().invoke(
+        app, ["replay", str(relay / "queued.json"), "--to", "http://127.0.0.1:9", "--config", str(config)]
+    )
+    assert over_http.exit_code == 0, over_http.output
+    assert "skipped_not_a_callback" in over_http.output
+
+    with_twelvelabs = tmp_path / "tl.toml"
+    with_twelvelabs.write_text(
+        config.read_text()
+        + '\n[[sources]]\nid = "twelvelabs-main"\nprovider = "twelvelabs"\nsecrets = ["tl_test_secret"]\n'
+    )
+    task = FIXTURES / "twelvelabs" / "task-ready-stop.json"
+    signed = CliRunner().invoke(
+        app, ["sign", str(task), "--url", "http://x", "--config", str(with_twelvelabs)]
+    )
+    assert signed.exit_code == 2
+    assert "not a callback" in signed.output
