@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import psutil  # type: ignore[import-untyped]
 import redis
 
+from bench.servers import tree_sum
+
 
 @dataclass(frozen=True)
 class CpuSnapshot:
@@ -23,19 +25,7 @@ class CpuSnapshot:
 
 
 def _tree_cpu(pid: int) -> float:
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for proc in procs:
-        try:
-            times = proc.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
+    return tree_sum(pid, lambda proc: sum(proc.cpu_times()[:2]))
 
 
 def _redis_cpu(client: redis.Redis) -> float:

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -42,6 +43,22 @@ def uvicorn_argv(app: str, port: int) -> list[str]:
     return [PYTHON, "-m", "uvicorn", app, "--host", HOST, "--port", str(port), *UVICORN_FLAGS]
 
 
+def tree_sum(pid: int, measure: Callable[[psutil.Process], float]) -> float:
+    """`measure` summed over a process and all its descendants; processes that just ended count 0."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        try:
+            total += measure(proc)
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
 @dataclass
 class RssSampler:
     """Samples the summed RSS of a process tree in a background thread; keeps the peak."""
@@ -53,17 +70,7 @@ class RssSampler:
     _thread: threading.Thread | None = None
 
     def sample(self) -> int:
-        try:
-            root = psutil.Process(self.pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0
-        total = 0
-        for proc in procs:
-            try:
-                total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                continue
+        total = int(tree_sum(self.pid, lambda proc: proc.memory_info().rss))
         self.peak_bytes = max(self.peak_bytes, total)
         return total
 
