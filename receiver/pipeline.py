@@ -95,9 +95,11 @@ def decode(
     )
 
 
-def decode_resource(provider: ProviderSchemas, body: bytes, ctx: DeliveryContext) -> CanonicalEvent:
+def decode_resource(
+    provider: ProviderSchemas, body: bytes, ctx: DeliveryContext, limits: LimitsConfig = DEFAULT_LIMITS
+) -> CanonicalEvent:
     """A fetched or polled task object, decoded like a callback against the provider's resource versions."""
-    return decode(replace(provider, versions=provider.resource_versions), body, ctx)
+    return decode(replace(provider, versions=provider.resource_versions), body, ctx, limits)
 
 
 def public_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -154,10 +156,8 @@ class Pipeline:
         against the provider's resource versions rather than its callback versions.
         """
         ctx = DeliveryContext(source.id, source.provider, received_at, delivery_id)
-        provider = self.providers[source.provider]
-        if resource:
-            provider = replace(provider, versions=provider.resource_versions)
-        return decode(provider, body, ctx, self.limits)
+        decoder = decode_resource if resource else decode
+        return decoder(self.providers[source.provider], body, ctx, self.limits)
 
     async def deliver(
         self,
