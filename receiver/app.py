@@ -167,9 +167,9 @@ class CallbackEndpoint:
             label = _ERROR_OUTCOMES.get(error.status, error.code)
             # An unknown id is a sender's free text: it is counted under "" to keep the label set bounded.
             metric_source = source_id if runtime.config.source(source_id) is not None else ""
-            metrics.DELIVERIES.labels(metric_source, label).inc()
+            metrics.child(metrics.DELIVERIES, metric_source, label).inc()
             # Refusals are timed too: a 503 that waited out the Redis timeout is what an operator looks for.
-            metrics.REQUEST_SECONDS.labels(metric_source).observe(time.perf_counter() - started)
+            metrics.child(metrics.REQUEST_SECONDS, metric_source).observe(time.perf_counter() - started)
             logger.warning(
                 "delivery",
                 request_id=request_id,
@@ -182,8 +182,8 @@ class CallbackEndpoint:
             await error_response(error, request_id)(scope, receive, send)
             return
 
-        metrics.DELIVERIES.labels(source.id, outcome.status).inc()
-        metrics.REQUEST_SECONDS.labels(source.id).observe(time.perf_counter() - started)
+        metrics.child(metrics.DELIVERIES, source.id, outcome.status).inc()
+        metrics.child(metrics.REQUEST_SECONDS, source.id).observe(time.perf_counter() - started)
         logger.info(
             "delivery",
             request_id=request_id,

@@ -105,7 +105,7 @@ class Fetcher:
     async def _retry(
         self, job: Job, source: SourceConfig, notice: CanonicalEvent, error: RemoteError
     ) -> JobResult:
-        metrics.FETCH_FAILURES.labels(source.id).inc()
+        metrics.child(metrics.FETCH_FAILURES, source.id).inc()
         if not error.retryable:
             return await self._give_up(notice, str(error))
         now = time.time()
@@ -134,7 +134,7 @@ class Fetcher:
             await self._publisher.quarantine(
                 source.id, quarantine.reason, quarantine.detail, headers, body, notice.received_at
             )
-            metrics.QUARANTINED.labels(source.id, quarantine.reason).inc()
+            metrics.child(metrics.QUARANTINED, source.id, quarantine.reason).inc()
             raise _GiveUp(
                 f"the fetched object of {notice.task_id} is kept in the dead-letter stream "
                 f"({quarantine.reason}: {quarantine.detail})"

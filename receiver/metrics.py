@@ -6,9 +6,12 @@ delivery id or anything a sender controls freely.
 
 from __future__ import annotations
 
+import functools
 import os
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 # Set by `videohooks serve --workers N` (N > 1) before the workers start: each worker then writes its
@@ -93,6 +96,20 @@ TRIM_AT_RISK = Gauge(
     ["stream", "group"],
     multiprocess_mode="livemax",
 )
+
+
+Metric = TypeVar("Metric", bound=MetricWrapperBase)
+
+
+@functools.lru_cache(maxsize=4096)
+def child(metric: Metric, *labels: str) -> Metric:
+    """`metric.labels(*labels)`, looked up once per label set.
+
+    `labels()` takes a lock and validates its arguments on every call, a third of what counting a
+    delivery costs; the children are long-lived either way. The bound only caps memory should a label
+    set ever grow beyond what the module docstring promises.
+    """
+    return metric.labels(*labels)
 
 
 def multiprocess() -> bool:

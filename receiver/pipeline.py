@@ -182,7 +182,7 @@ class Pipeline:
                 received_at,
                 delivery_id,
             )
-            metrics.QUARANTINED.labels(source.id, quarantine.reason).inc()
+            metrics.child(metrics.QUARANTINED, source.id, quarantine.reason).inc()
             return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
         if resource:  # a task object is the full result already: nothing to fetch
             return await self.publish(event)
@@ -206,6 +206,6 @@ class Pipeline:
 def _count_tokens(event: CanonicalEvent) -> None:
     model = event.model or "unknown"
     if event.usage.input_tokens:
-        metrics.TOKENS.labels(event.provider, model, "input").inc(event.usage.input_tokens)
+        metrics.child(metrics.TOKENS, event.provider, model, "input").inc(event.usage.input_tokens)
     if event.usage.output_tokens:
-        metrics.TOKENS.labels(event.provider, model, "output").inc(event.usage.output_tokens)
+        metrics.child(metrics.TOKENS, event.provider, model, "output").inc(event.usage.output_tokens)

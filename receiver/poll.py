@@ -89,7 +89,7 @@ async def refresh_watched_gauge(queue: JobQueue, config: Config) -> None:
     counts = Counter(job.payload.get("source") for job in await queue.jobs(POLL))
     for source in config.sources:
         if not PROVIDERS[source.provider].accepts_callbacks:
-            metrics.WATCHED_TASKS.labels(source.id).set(counts[source.id])
+            metrics.child(metrics.WATCHED_TASKS, source.id).set(counts[source.id])
 
 
 class Poller:
@@ -114,7 +114,7 @@ class Poller:
             body = await self._clients.get(source).get_task(state["task_id"])
             event = decode_resource(PROVIDERS[source.provider], body, ctx)
         except RemoteError as exc:
-            metrics.POLL_FAILURES.labels(source.id).inc()
+            metrics.child(metrics.POLL_FAILURES, source.id).inc()
             logger.info("poll.failed", source=source.id, task_id=state["task_id"], error=str(exc))
             state["last_error"] = str(exc)
             retry_after = exc.retry_after
@@ -125,7 +125,7 @@ class Poller:
                 await self._publisher.quarantine(
                     source.id, quarantine.reason, quarantine.detail, {}, body, received_at
                 )
-                metrics.QUARANTINED.labels(source.id, quarantine.reason).inc()
+                metrics.child(metrics.QUARANTINED, source.id, quarantine.reason).inc()
                 state["quarantined"] = quarantine.detail
         else:
             if event.status != state.get("status"):

@@ -133,7 +133,7 @@ class Publisher:
         for item, result in zip(items, results, strict=True):
             value = result.decode() if isinstance(result, bytes) else str(result)
             outcome = value if value in ("duplicate", "stale") else "accepted"
-            metrics.PUBLICATIONS.labels(str(item.args[5]), outcome).inc()
+            metrics.child(metrics.PUBLICATIONS, str(item.args[5]), outcome).inc()
             if item.future.done():  # the caller went away; the write stands all the same
                 continue
             if value in ("duplicate", "stale"):

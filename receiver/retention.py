@@ -100,12 +100,12 @@ async def check_stream(
 
 
 def record(report: StreamReport) -> None:
-    metrics.STREAM_LENGTH.labels(report.stream).set(report.length)
+    metrics.child(metrics.STREAM_LENGTH, report.stream).set(report.length)
     for group in report.groups:
-        metrics.GROUP_PENDING.labels(group.stream, group.group).set(group.pending)
-        metrics.TRIM_AT_RISK.labels(group.stream, group.group).set(int(group.at_risk))
+        metrics.child(metrics.GROUP_PENDING, group.stream, group.group).set(group.pending)
+        metrics.child(metrics.TRIM_AT_RISK, group.stream, group.group).set(int(group.at_risk))
         if group.lag is not None:
-            metrics.GROUP_LAG.labels(group.stream, group.group).set(group.lag)
+            metrics.child(metrics.GROUP_LAG, group.stream, group.group).set(group.lag)
 
 
 async def check_all(redis: AnyRedis, keys: KeySpace, retention: RetentionConfig) -> list[StreamReport]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import orjson
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from receiver.cli import app
-from schemas.event import CanonicalEvent, event_id_for, event_json_schema
+from schemas.event import _EVENT_NAMESPACE, CanonicalEvent, event_id_for, event_json_schema
 from tests.support import ROOT
 
 SCHEMA_FILE = ROOT / "schemas" / "event.v1.schema.json"
@@ -66,3 +69,10 @@ def test_event_id_is_a_function_of_source_task_and_status() -> None:
     )
     # No ambiguity from concatenation.
     assert event_id_for("ab", "c", "queued") != event_id_for("a", "bc", "queued")
+
+
+@given(st.text(), st.text(), st.sampled_from(["queued", "running", "succeeded", "failed"]))
+def test_event_id_is_the_uuid5_of_the_three_joined(source: str, task_id: str, status: str) -> None:
+    """The hand-built id must stay the RFC 4122 name-based id that earlier releases published."""
+    expected = uuid.uuid5(_EVENT_NAMESPACE, f"{source}\x00{task_id}\x00{status}")
+    assert event_id_for(source, task_id, status) == str(expected)
