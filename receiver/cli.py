@@ -24,6 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from receiver import heap
 from receiver.config import Config, ConfigError, find_config_path, load_config
 from receiver.fixtures import FixtureError, load_fixture, load_fixtures
 from receiver.publisher import RedisUnavailable
@@ -173,6 +174,7 @@ def replay(
         fixtures = load_fixtures(paths)
     except FixtureError as exc:
         raise fail(str(exc)) from None
+    heap.freeze_long_lived()
 
     with Progress(
         TextColumn("replaying"),

@@ -99,11 +99,18 @@ def fixture_paths(paths: Iterable[Path]) -> Iterator[Path]:
     """Files as given; directories searched recursively for `*.json`, in a stable order."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(candidate for candidate in path.rglob("*.json") if candidate.is_file())
+            # Sorted by parts, which is how paths compare, without building each comparison's parts again.
+            yield from sorted(
+                (candidate for candidate in path.rglob("*.json") if candidate.is_file()), key=_parts
+            )
         elif path.is_file():
             yield path
         else:
             raise FixtureError(f"{path}: no such file or directory")
+
+
+def _parts(path: Path) -> tuple[str, ...]:
+    return path.parts
 
 
 def load_fixtures(paths: Iterable[Path]) -> list[Fixture]:

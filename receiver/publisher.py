@@ -1,10 +1,15 @@
 """Durable, deduplicated publishing of canonical events to Redis Streams.
 
-Concurrent deliveries share round trips: every event submitted during one turn of the event loop is
-sent in a single call of the `publish.lua` script per partition, which for each event checks the
-delivery and (source, task, status) markers, refuses a status that would move the task backwards,
-appends the event and records the markers, all in one atomic step. A caller's future resolves only
-once Redis has answered, so a 2xx is never sent before the event is in the stream.
+Concurrent deliveries share round trips: the events submitted to a partition are sent in one call of
+the `publish.lua` script, which for each event checks the delivery and (source, task, status) markers,
+refuses a status that would move the task backwards, appends the event and records the markers, all
+in one atomic step. A caller's future resolves only once Redis has answered, so a 2xx is never sent
+before the event is in the stream.
+
+Each partition has at most one call in flight; what is submitted meanwhile waits and goes out in the
+next one. Calls on separate connections could otherwise overtake each other, and a task's events,
+submitted in order (a replay's files, a poller's statuses), must reach the stream in that order. The
+wait costs nothing in throughput: Redis runs scripts one at a time anyway, and the batches grow.
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ class Publisher:
         self._script = redis.register_script(PUBLISH_SCRIPT)
         self._header = (dedupe_ttl_seconds, maxlen)
         self._pending: dict[int, list[_Pending]] = {}
+        self._sending: set[int] = set()  # partitions with a call in flight
         self._flush_scheduled = False
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -104,12 +110,22 @@ class Publisher:
         return await pending.future
 
     def _flush(self) -> None:
-        batches, self._pending, self._flush_scheduled = self._pending, {}, False
-        for items in batches.values():
+        self._flush_scheduled = False
+        for partition in [partition for partition in self._pending if partition not in self._sending]:
+            self._sending.add(partition)
+            task = asyncio.create_task(self._send_partition(partition, self._pending.pop(partition)))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _send_partition(self, partition: int, items: list[_Pending]) -> None:
+        try:
             for start in range(0, len(items), MAX_BATCH):
-                task = asyncio.create_task(self._send(items[start : start + MAX_BATCH]))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
+                await self._send(items[start : start + MAX_BATCH])
+        finally:
+            self._sending.discard(partition)
+            if partition in self._pending and not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
 
     async def _send(self, items: list[_Pending]) -> None:
         keys = [key for item in items for key in item.keys]

@@ -115,29 +115,35 @@ async def replay_direct(
     progress: Progress | None = None,
 ) -> list[ReplayResult]:
     sources = [source_for(config, fixture, source_override) for fixture in fixtures]
-    limit = asyncio.Semaphore(DIRECT_CONCURRENCY)
     async with open_pipeline(config, redis_url) as (_, pipeline):
 
         async def deliver(fixture: Fixture, source: SourceConfig) -> ReplayResult:
-            async with limit:
-                try:
-                    outcome = await pipeline.deliver(
-                        source,
-                        fixture.body,
-                        fixture.headers,
-                        datetime.now(UTC),
-                        fixture.delivery_id,
-                        resource=fixture.kind == "resource",
-                    )
-                except RedisUnavailable:
-                    result = ReplayResult(fixture, "unavailable")
-                else:
-                    result = ReplayResult(fixture, outcome.status, outcome.event_id)
-            if progress:
-                progress(result.outcome)
-            return result
+            try:
+                outcome = await pipeline.deliver(
+                    source,
+                    fixture.body,
+                    fixture.headers,
+                    datetime.now(UTC),
+                    fixture.delivery_id,
+                    resource=fixture.kind == "resource",
+                )
+            except RedisUnavailable:
+                return ReplayResult(fixture, "unavailable")
+            return ReplayResult(fixture, outcome.status, outcome.event_id)
 
-        return list(await asyncio.gather(*(deliver(f, s) for f, s in zip(fixtures, sources, strict=True))))
+        # A fixed set of workers taking the fixtures in order: each decodes one, then waits for its
+        # publish while the others decode theirs, so that publishes share round trips, in file order.
+        work = iter(enumerate(zip(fixtures, sources, strict=True)))
+        slots: list[ReplayResult | None] = [None] * len(fixtures)
+
+        async def worker() -> None:
+            for index, (fixture, source) in work:
+                slots[index] = result = await deliver(fixture, source)
+                if progress:
+                    progress(result.outcome)
+
+        await asyncio.gather(*(worker() for _ in range(min(DIRECT_CONCURRENCY, len(fixtures)))))
+        return [result for result in slots if result is not None]
 
 
 # A resource fixture (the provider API's task object) sent with --to: skipped, not a failure.

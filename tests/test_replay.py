@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import redis
 from typer.testing import CliRunner
 
@@ -123,3 +124,32 @@ def test_replay_direct_publishes_api_task_objects_and_replay_to_skips_them(
     )
     assert signed.exit_code == 2
     assert "not a callback" in signed.output
+
+
+def test_replay_direct_keeps_file_order_within_a_task(
+    tmp_path: Path, prefix: str, redis_url: str, rclient: redis.Redis
+) -> None:
+    """Many fixtures in flight at once must still reach the stream in file order: a task's life replayed
+    from its stored polls is queued, running, succeeded, never a `stale` from overtaking."""
+    config = tmp_path / "relay.toml"
+    config.write_text(
+        f'[redis]\nurl = "{redis_url}"\nprefix = "{prefix}"\n\n[[sources]]\nid = "veo-relay"\n'
+        'provider = "openai-compatible"\napi_base_url = "https://relay.example.com"\napi_key = "k"\n'
+    )
+    lives = tmp_path / "lives"
+    lives.mkdir()
+    statuses = ["queued", "in_progress", "completed"]
+    for task in range(300):
+        for step, status in enumerate(statuses):
+            body = {"id": f"video_{task:04d}", "object": "video", "model": "veo3.1", "status": status}
+            fixture = {"source": "veo-relay", "provider": "openai-compatible", "kind": "resource"}
+            fixture["body"] = body
+            (lives / f"{task:04d}-{step}.json").write_bytes(orjson.dumps(fixture))
+    result = CliRunner().invoke(app, ["replay", str(lives), "--direct", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    entries = stream_entries(rclient, f"{prefix}:events")
+    assert len(entries) == 900
+    by_task: dict[bytes, list[bytes]] = {}
+    for entry in entries:
+        by_task.setdefault(entry["task_id"], []).append(entry["status"])
+    assert set(map(tuple, by_task.values())) == {(b"queued", b"running", b"succeeded")}

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
 from receiver.keys import KeySpace
-from receiver.publisher import Publisher
+from receiver.publisher import Publication, Publisher
 from schemas.event import CanonicalEvent, Status
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support import stream_events
@@ -59,6 +59,28 @@ async def test_one_at_a_time_backwards_is_stale_terminal_is_final(
     published = [item["status"] for item in stream_events(rclient, f"{prefix}:events")]
     assert published == ["running", "succeeded"]
     assert stale_count("order-src") - stale_before == 4
+
+
+async def test_across_batches_order_of_submission_decides(
+    publisher: Publisher, rclient: redis.Redis, prefix: str
+) -> None:
+    """Later batches wait for the one in flight: on separate connections they could overtake it, and a
+    task's `running` would then land before its `queued` and make it stale."""
+    pending: list[asyncio.Future[Publication]] = []
+    for status in ("queued", "running", "succeeded"):
+        # More than one script call's worth per turn, each turn submitted while the last is in flight.
+        pending += [
+            asyncio.ensure_future(publisher.publish(event(f"x{n}", status, f"{status}{n}")))
+            for n in range(300)
+        ]
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+    outcomes = {publication.outcome for publication in await asyncio.gather(*pending)}
+    assert outcomes == {"accepted"}
+    by_task: dict[str, list[str]] = {}
+    for item in stream_events(rclient, f"{prefix}:events"):
+        by_task.setdefault(item["task_id"], []).append(item["status"])
+    assert set(map(tuple, by_task.values())) == {("queued", "running", "succeeded")}
 
 
 async def test_within_one_batch_order_of_submission_decides(

@@ -6,10 +6,19 @@ Each provider with an API has one module here with a class satisfying `ResourceC
 
 from __future__ import annotations
 
-from receiver.clients.bailian import BailianClient
 from receiver.clients.base import ClientFactory, RemoteError, ResourceClient
 from receiver.clients.openai import VideosClient
 from receiver.clients.twelvelabs import TwelveLabsClient
+from receiver.config import SourceConfig
+
+
+def bailian_client(source: SourceConfig) -> ResourceClient:
+    """Imported on first use: Alibaba Cloud's SDK takes about a third of a second to import, which
+    every command (and every replay's wall time) would pay without a bailian source to poll."""
+    from receiver.clients.bailian import BailianClient
+
+    return BailianClient(source)
+
 
 __all__ = ["CLIENTS", "ClientFactory", "RemoteError", "ResourceClient"]
 
@@ -18,5 +27,5 @@ CLIENTS: dict[str, ClientFactory] = {
     "openai": VideosClient,
     "openai-compatible": VideosClient,
     "twelvelabs": TwelveLabsClient,
-    "bailian": BailianClient,
+    "bailian": bailian_client,
 }
