@@ -108,6 +108,9 @@ def serve(
         "loop": "uvloop",
         "http": "httptools",
         "access_log": False,
+        # Nothing reads the client's address (no access log; rate limits are per source): uvicorn's
+        # X-Forwarded-* middleware would be a step on every request for nobody.
+        "proxy_headers": False,
         "log_level": log_level,
         "timeout_graceful_shutdown": 30,
     }
