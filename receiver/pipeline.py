@@ -19,7 +19,7 @@ from receiver.config import LimitsConfig, SourceConfig
 from receiver.json_gate import Refused, screen
 from receiver.publisher import Publisher
 from schemas.event import CanonicalEvent, event_to_json
-from schemas.normalizing import DeliveryContext, UnknownStatus
+from schemas.normalizing import DeliveryContext, OutOfRange, UnknownStatus
 from schemas.provider import ProviderSchemas
 from schemas.registry import PROVIDERS
 
@@ -82,6 +82,8 @@ def decode(
             event = version.normalize(payload, ctx)
         except UnknownStatus as exc:
             raise Quarantine("unknown_status", str(exc)) from None
+        except OutOfRange as exc:
+            raise Quarantine("number_out_of_range", str(exc)) from None
         try:
             # Values within the payload's bounds can still overflow once converted (seconds to
             # milliseconds, input + output tokens): an event that cannot be written is not an event.

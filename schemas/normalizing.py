@@ -49,6 +49,11 @@ class DeliveryContext:
     api_base_url: str | None = None
 
 
+class OutOfRange(ValueError):
+    """The payload validated, but a value cannot be converted into the event (a timestamp past the
+    year 9999): quarantine it with `number_out_of_range`, as the gate does a number beyond 64 bits."""
+
+
 def map_status(provider: str, word: str, mapping: Mapping[str, Status]) -> Status:
     try:
         return mapping[word]
@@ -66,7 +71,10 @@ def utc_from_unix(seconds: float | None) -> datetime | None:
         return None
     if seconds > 1e12:
         seconds = seconds / 1000
-    return datetime.fromtimestamp(seconds, tz=UTC)
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise OutOfRange(f"the unix time {seconds!r} is not a date the event can carry") from None
 
 
 def total_tokens(input_tokens: int | None, output_tokens: int | None, total: int | None = None) -> int | None:
