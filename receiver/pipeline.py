@@ -18,8 +18,8 @@ from receiver import metrics
 from receiver.config import LimitsConfig, SourceConfig
 from receiver.json_gate import Refused, screen
 from receiver.publisher import Publisher
-from schemas.event import CanonicalEvent, event_to_json
-from schemas.normalizing import DeliveryContext, OutOfRange, UnknownStatus
+from schemas.event import CanonicalEvent, OutOfRange, event_to_json
+from schemas.normalizing import DeliveryContext, UnknownStatus
 from schemas.provider import ProviderSchemas
 from schemas.registry import PROVIDERS
 

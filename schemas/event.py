@@ -63,6 +63,11 @@ def event_id_for(source: str, task_id: str, status: str) -> str:
     return f"{hex_[:8]}-{hex_[8:12]}-{hex_[12:16]}-{hex_[16:20]}-{hex_[20:]}"
 
 
+class OutOfRange(ValueError):
+    """A validated value the event cannot carry (a time outside years 1 to 9999 once in UTC): the
+    delivery is quarantined with `number_out_of_range`, as the gate does a number beyond 64 bits."""
+
+
 @overload
 def as_utc(moment: datetime) -> datetime: ...
 @overload
@@ -73,7 +78,12 @@ def as_utc(moment: datetime | None) -> datetime | None:
         return None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment if moment.utcoffset() == UTC.utcoffset(None) else moment.astimezone(UTC)
+    if moment.utcoffset() == UTC.utcoffset(None):
+        return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise OutOfRange(f"the time {moment.isoformat()} is outside years 1 to 9999 in UTC") from None
 
 
 def rfc3339(moment: datetime) -> str:

@@ -18,6 +18,7 @@ from schemas.event import (
     Asset,
     CanonicalEvent,
     Error,
+    OutOfRange,
     Segment,
     Status,
     TaskType,
@@ -47,11 +48,6 @@ class DeliveryContext:
     # The source's `api_base_url`, for links into the provider's API that a payload names only by id
     # (OpenAI's video content), so that normalizers stay pure.
     api_base_url: str | None = None
-
-
-class OutOfRange(ValueError):
-    """The payload validated, but a value cannot be converted into the event (a timestamp past the
-    year 9999): quarantine it with `number_out_of_range`, as the gate does a number beyond 64 bits."""
 
 
 def map_status(provider: str, word: str, mapping: Mapping[str, Status]) -> Status:
