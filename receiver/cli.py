@@ -337,14 +337,18 @@ def tail(
                 if subscriber is None
                 else subscriber.events()
             )
-            async for received in stream:
-                if source is None or received.event.source == source:
-                    show(received)
-                    shown += 1
+            try:
+                async for received in stream:
+                    if source is None or received.event.source == source:
+                        show(received)
+                        shown += 1
+                    if subscriber is not None:
+                        await subscriber.ack(received)
+                    if count is not None and shown >= count:
+                        return
+            finally:
                 if subscriber is not None:
-                    await subscriber.ack(received)
-                if count is not None and shown >= count:
-                    return
+                    await subscriber.leave()
 
     try:
         with contextlib.suppress(KeyboardInterrupt):

@@ -12,6 +12,12 @@ created again from `0` too, rather than failing on NOGROUP: re-reading what is r
 events, which at-least-once consumers handle, while starting from `$` could silently skip events
 published in between.
 
+An entry that is not a readable version 1 event (written by something else, or by a newer receiver
+whose event version this consumer does not know) is never handed back: it is logged
+(`unreadable_entry`, with its stream, id and why) and skipped. In a group it stays pending, unacked:
+the group's pending count (`videohooks_consumer_group_pending`) shows it, and the events around it
+flow on. One such entry must not stall a consumer, nor be lost by an ack.
+
 The Redis client must allow a blocking read: its socket timeout has to exceed `block_ms`.
 """
 
@@ -21,10 +27,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from redis.exceptions import ResponseError
 
 from receiver.connection import AnyRedis
 from receiver.keys import KeySpace
+from receiver.logs import logger
 from schemas.event import CanonicalEvent, event_from_json
 
 
@@ -41,9 +49,17 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def parse_entry(stream: Any, entry_id: Any, fields: Mapping[Any, Any]) -> Received:
+def parse_entry(stream: Any, entry_id: Any, fields: Mapping[Any, Any]) -> Received | None:
+    """The entry's event; None, once logged, when the entry holds no readable version 1 event."""
     named = {_text(name): value for name, value in fields.items()}
-    return Received(_text(stream), _text(entry_id), event_from_json(named["event"]))
+    try:
+        return Received(_text(stream), _text(entry_id), event_from_json(named["event"]))
+    except KeyError:
+        why = "the entry has no event field"
+    except ValidationError as exc:
+        why = f"not a version 1 event: {exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}"
+    logger.warning("unreadable_entry", stream=_text(stream), entry_id=_text(entry_id), detail=why)
+    return None
 
 
 class Subscriber:
@@ -86,6 +102,25 @@ class Subscriber:
 
     async def ack(self, received: Received) -> None:
         await self._redis.xack(received.stream, self.group, received.entry_id)
+
+    async def leave(self) -> None:
+        """Remove this consumer from the group, where it holds no pending entry, once it reads no more.
+
+        A short-lived consumer (each `tail --group` run has a name of its own) would otherwise stay
+        listed in the group for good. One that leaves entries pending stays: deleting it would drop
+        them from the group's pending list, where XAUTOCLAIM finds them for another consumer.
+        """
+        for stream in self._streams:
+            try:
+                held = await self._redis.xpending_range(
+                    stream, self.group, min="-", max="+", count=1, consumername=self.consumer
+                )
+            except ResponseError as exc:  # no group (or stream) any more: nothing to leave
+                if not str(exc).startswith("NOGROUP"):
+                    raise
+                continue
+            if not held:
+                await self._redis.xgroup_delconsumer(stream, self.group, self.consumer)
 
     async def events(self) -> AsyncIterator[Received]:
         """Endless: every event for this consumer; the caller acks each once it is handled."""
@@ -140,13 +175,15 @@ def read_batches(keys: KeySpace, streams: Sequence[str], block_ms: int) -> tuple
 
 
 def parse_reply(replies: Any) -> list[Received]:
-    """An XREAD/XREADGROUP reply (`[[stream, [(id, fields), ...]], ...]`, or None on timeout) as events."""
-    return [
+    """An XREAD/XREADGROUP reply (`[[stream, [(id, fields), ...]], ...]`, or None on timeout) as events,
+    without the unreadable entries."""
+    parsed = (
         parse_entry(stream, entry_id, fields)
         for stream, entries in replies or []
         for entry_id, fields in entries
         if fields
-    ]
+    )
+    return [received for received in parsed if received is not None]
 
 
 async def _last_id(redis: AnyRedis, stream: str) -> str:
@@ -168,9 +205,14 @@ async def follow(
     batches, block = read_batches(keys, streams, block_ms)
     while True:
         for batch in batches:
-            replies = await redis.xread(
+            replies: Any = await redis.xread(
                 {stream: positions[stream] for stream in batch}, count=count, block=block
             )
-            for received in parse_reply(replies):
-                positions[received.stream] = received.entry_id
-                yield received
+            for stream, entries in replies or []:
+                for entry_id, fields in entries:
+                    # Past every entry read, the unreadable too: reading from before one would return it
+                    # at once, again and again.
+                    positions[_text(stream)] = _text(entry_id)
+                    received = parse_entry(stream, entry_id, fields) if fields else None
+                    if received is not None:
+                        yield received

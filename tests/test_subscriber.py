@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 import redis
 from redis.asyncio import Redis
@@ -16,7 +17,7 @@ from receiver.cli import app as cli
 from receiver.keys import KeySpace
 from receiver.publisher import Publisher
 from receiver.subscriber import Subscriber, follow
-from schemas.event import CanonicalEvent, Segment, Usage, event_from_json
+from schemas.event import CanonicalEvent, Segment, Usage, event_from_json, event_to_json
 from schemas.normalizing import DeliveryContext, build_event
 
 
@@ -152,3 +153,53 @@ def test_tail_prints_json_lines_and_acks_with_a_group(
     assert filtered.stdout.count("sub-src") == 8 and "succeeded" in filtered.stdout
     for stream in KeySpace(prefix, partitions=3).all_events():
         assert rclient.xpending(stream, "audit")["pending"] == 0
+        assert rclient.xinfo_consumers(stream, "audit") == []  # the run's consumer left the group
+
+
+async def test_a_consumer_leaves_only_streams_where_it_holds_nothing_pending(
+    aredis: Redis, keys: KeySpace, published: list[CanonicalEvent]
+) -> None:
+    subscriber = Subscriber(aredis, keys, "workers", "short-lived", block_ms=100)
+    await subscriber.ensure_groups()
+    taken = await subscriber.read()
+    kept = taken[0]
+    for item in taken[1:]:
+        if item.stream != kept.stream:
+            await subscriber.ack(item)
+    await subscriber.leave()
+    for stream in keys.all_events():
+        names = [consumer["name"] for consumer in await aredis.xinfo_consumers(stream, "workers")]
+        # Where it still holds an entry it stays, so that the entry can be reclaimed.
+        assert names == ([b"short-lived"] if stream == kept.stream else [])
+
+
+async def test_unreadable_entries_are_skipped_left_pending_and_never_stall_a_reader(
+    aredis: Redis, keys: KeySpace, published: list[CanonicalEvent], rclient: redis.Redis
+) -> None:
+    """An entry that is no version 1 event (a newer receiver's, or another writer's) is not handed
+    back, is not acked (it stays pending for the operator to see), and the events around it flow."""
+    stream = keys.all_events()[0]
+    newer = orjson.loads(event_to_json(rich_event(50)))
+    newer["schema_version"] = 2
+    await aredis.xadd(stream, {"event": orjson.dumps(newer), "schema_version": 2})
+    await aredis.xadd(stream, {"note": "no event field"})
+
+    subscriber = Subscriber(aredis, keys, "workers", "c1", block_ms=100)
+    await subscriber.ensure_groups()
+    received = await subscriber.read()
+    assert sorted(item.event.task_id for item in received) == sorted(e.task_id for e in published)
+    for item in received:
+        await subscriber.ack(item)
+    assert (await aredis.xpending(stream, "workers"))["pending"] == 2
+    assert await subscriber.read() == []
+
+    # Without a group: past the unreadable entries, then blocked waiting, not re-reading them.
+    reader = follow(aredis, keys, from_start=True, block_ms=100)
+    seen = [await anext(reader) for _ in published]
+    assert sorted(item.event.task_id for item in seen) == sorted(e.task_id for e in published)
+    reads_before = rclient.info("commandstats")["cmdstat_xread"]["calls"]
+    waiting = asyncio.ensure_future(anext(reader))
+    await asyncio.sleep(0.5)
+    assert not waiting.done()
+    assert rclient.info("commandstats")["cmdstat_xread"]["calls"] - reads_before <= 10
+    waiting.cancel()
