@@ -81,6 +81,10 @@ class RedisConfig(_Section):
     # High availability without a cluster: "host:port" of the sentinels that know `sentinel_service`.
     sentinel: list[str] = Field(default_factory=list)
     sentinel_service: str = Field(default="mymaster", min_length=1)
+    # With `sentinel`: the password of the master and its replicas (with `url`, it belongs in the URL),
+    # and that of the sentinels themselves when they require one (`requirepass` in sentinel.conf).
+    password: Secret | None = None
+    sentinel_password: Secret | None = None
 
     @field_validator("url")
     @classmethod
@@ -104,6 +108,10 @@ class RedisConfig(_Section):
             raise ValueError("sentinel and cluster = true exclude each other: a cluster fails over by itself")
         if self.sentinel and self.url is not None:
             raise ValueError("give url or sentinel, not both: with sentinel the master's address is asked")
+        if not self.sentinel and (self.password is not None or self.sentinel_password is not None):
+            raise ValueError(
+                "password and sentinel_password go with sentinel; with url, the URL holds the password"
+            )
         if self.wait_replicas and self.wait_timeout_ms >= self.timeout_seconds * 1000:
             raise ValueError("wait_timeout_ms must be below timeout_seconds, which bounds every command")
         return self

@@ -93,13 +93,15 @@ def sentinel_master(config: Config, options: dict[str, Any]) -> Redis:
     """The current master of `sentinel_service`: each new connection asks the sentinels for its address,
     and a connection that finds its server demoted to replica fails (503) and is replaced."""
     settings = config.redis
-    sentinels = Sentinel(  # type: ignore[no-untyped-call]
-        settings.sentinel_addresses(),
-        sentinel_kwargs={
-            "socket_timeout": settings.timeout_seconds,
-            "socket_connect_timeout": settings.timeout_seconds,
-        },
-    )
+    sentinel_options: dict[str, Any] = {
+        "socket_timeout": settings.timeout_seconds,
+        "socket_connect_timeout": settings.timeout_seconds,
+    }
+    if settings.sentinel_password is not None:
+        sentinel_options["password"] = settings.sentinel_password.get_secret_value()
+    if settings.password is not None:
+        options = {**options, "password": settings.password.get_secret_value()}
+    sentinels = Sentinel(settings.sentinel_addresses(), sentinel_kwargs=sentinel_options)  # type: ignore[no-untyped-call]
     master: Redis = sentinels.master_for(
         settings.sentinel_service, max_connections=settings.max_connections, **options
     )

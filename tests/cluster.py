@@ -150,22 +150,37 @@ class LocalCluster:
 class LocalSentinel:
     """A master, one replica and one sentinel watching them as `service`; failover on request."""
 
-    def __init__(self, workdir: Path, service: str = "mymaster") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        service: str = "mymaster",
+        password: str | None = None,
+        sentinel_password: str | None = None,
+    ) -> None:
+        """`password`: the master's and replica's `requirepass` (and the replica's `masterauth`);
+        `sentinel_password`: the sentinel's own."""
         self.service = service
         durable = ["--appendonly", "yes", "--appendfsync", "always", "--repl-diskless-sync-delay", "0"]
-        self.master = RedisServer(workdir / "master", extra_args=durable)
+        if password:
+            durable += ["--masterauth", password]
+        self.master = RedisServer(workdir / "master", extra_args=durable, password=password)
         self.replica = RedisServer(
-            workdir / "replica", extra_args=[*durable, "--replicaof", "127.0.0.1", str(self.master.port)]
+            workdir / "replica",
+            extra_args=[*durable, "--replicaof", "127.0.0.1", str(self.master.port)],
+            password=password,
         )
         conf = workdir / "sentinel.conf"
         workdir.mkdir(parents=True, exist_ok=True)
         conf.write_text(
             f"sentinel monitor {service} 127.0.0.1 {self.master.port} 1\n"
             f"sentinel down-after-milliseconds {service} 1000\n"
-            f"sentinel failover-timeout {service} 5000\n",
+            f"sentinel failover-timeout {service} 5000\n"
+            + (f"sentinel auth-pass {service} {password}\n" if password else ""),
             encoding="utf-8",
         )
-        self.sentinel = RedisServer(workdir / "sentinel", extra_args=["--sentinel"], config_file=conf)
+        self.sentinel = RedisServer(
+            workdir / "sentinel", extra_args=["--sentinel"], config_file=conf, password=sentinel_password
+        )
 
     @property
     def address(self) -> str:

@@ -60,6 +60,7 @@ class RedisServer:
         port: int | None = None,
         extra_args: Sequence[str] = (),
         config_file: Path | None = None,
+        password: str | None = None,
     ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
@@ -72,6 +73,8 @@ class RedisServer:
         # Settings after the defaults below override them; a config file (sentinel's) must come first.
         self.extra_args = list(extra_args)
         self.config_file = config_file
+        # `requirepass`: every client, this class's own included, must authenticate.
+        self.password = password
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,8 +85,8 @@ class RedisServer:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_timeout=2)
+    def client(self, socket_timeout: float = 2) -> redis.Redis:
+        return redis.Redis(port=self.port, password=self.password, socket_timeout=socket_timeout)
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -105,12 +108,13 @@ class RedisServer:
                 "no",
                 "--logfile",
                 str(self.workdir / "redis.log"),
+                *(["--requirepass", self.password] if self.password else []),
                 *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(port=self.port, socket_timeout=0.5)
+        client = self.client(socket_timeout=0.5)
         try:
             wait_until(lambda: _pings(client))
         finally:

@@ -19,7 +19,7 @@ import redis
 from starlette.testclient import TestClient
 
 from receiver.app import create_app
-from receiver.config import Config, parse_config
+from receiver.config import Config, ConfigError, parse_config
 from tests.cluster import LocalSentinel, running
 from tests.conftest import config_dict
 from tests.test_app import memories_body, signed_headers
@@ -94,3 +94,50 @@ def test_deliveries_are_accepted_before_and_after_a_sentinel_failover(
     finally:
         new_master.close()
     assert tasks == [f"sentinel-task-{index}" for index in range(10)]
+
+
+@pytest.fixture(scope="module")
+def guarded_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSentinel]:
+    with running(
+        LocalSentinel(
+            tmp_path_factory.mktemp("guarded-sentinel"),
+            password="master-secret-1",
+            sentinel_password="sentinel-secret-2",
+        )
+    ) as local:
+        yield local
+
+
+def test_password_protected_master_and_sentinels(guarded_sentinel: LocalSentinel, prefix: str) -> None:
+    """`password` reaches the master through the sentinels' answer, `sentinel_password` the sentinels;
+    without either, nothing is acknowledged: 503, and /readyz says why."""
+    both = sentinel_config(
+        guarded_sentinel, prefix, password="master-secret-1", sentinel_password="sentinel-secret-2"
+    )
+    with TestClient(create_app(both)) as client:
+        assert client.get("/readyz").status_code == 200
+        assert deliver_until_accepted(client, 0, time.monotonic() + 5) == ("accepted", 0)
+    master = guarded_sentinel.master.client()
+    try:
+        assert master.xlen(f"{prefix}:events") == 1
+    finally:
+        master.close()
+
+    body = memories_body("no-password")
+    for missing in (
+        {"sentinel_password": "sentinel-secret-2"},
+        {"password": "master-secret-1"},
+    ):
+        with TestClient(create_app(sentinel_config(guarded_sentinel, prefix, **missing))) as client:
+            assert client.get("/readyz").status_code == 503
+            answer = client.post(
+                "/v1/callbacks/memories-signed", content=body, headers=signed_headers(body, "np")
+            )
+            assert answer.status_code == 503
+
+
+def test_passwords_without_sentinel_are_refused(prefix: str) -> None:
+    data = config_dict(prefix, "redis://127.0.0.1:6379/0")
+    data["redis"]["password"] = "x"  # type: ignore[index]
+    with pytest.raises(ConfigError, match="the URL holds the password"):
+        parse_config(data)
