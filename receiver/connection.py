@@ -105,6 +105,8 @@ def sentinel_master(config: Config, options: dict[str, Any]) -> Redis:
     master: Redis = sentinels.master_for(
         settings.sentinel_service, max_connections=settings.max_connections, **options
     )
+    pool = master.connection_pool
+    pool.connection_class = _packed_by_hiredis(pool.connection_class)
     return master
 
 
