@@ -110,6 +110,7 @@ def _server_json(result: ServerResult) -> dict[str, Any]:
             "requests": m.requests,
             "answered_2xx": m.ok,
             "non_2xx": m.non_2xx,
+            "non_2xx_all_rounds": sum(run.non_2xx for run in result.rounds),
             "statuses": m.statuses,
             "socket_errors": m.socket_errors,
             "duration_s": m.duration_s,
@@ -122,6 +123,10 @@ def _server_json(result: ServerResult) -> dict[str, Any]:
             "warmup": {"requests_per_s": round(result.warmup.rps, 1), "requests": result.warmup.requests}
             if result.warmup
             else None,
+            "rounds": [
+                {"requests_per_s": round(run.rps, 1), "p50_ms": run.p50_ms, "p99_ms": run.p99_ms}
+                for run in result.rounds
+            ],
         }
     if result.check is not None:
         data["stream_check"] = asdict(result.check) | {"passed": result.check.passed}
@@ -152,6 +157,8 @@ def results_json(suite: SuiteResult, info: dict[str, Any]) -> dict[str, Any]:
             "threads": WRK_THREADS,
             "connections": WRK_CONNECTIONS,
             "duration_s": suite.options.duration_s,
+            "rounds": suite.options.rounds,
+            "figures": "per server, the median of its interleaved rounds by requests/s",
             "warmup_s": suite.options.warmup_s,
             "body_bytes": len(prefix) + len(suffix) + len(f"{suite.run_tag}-videohooks-m-0000000"),
             "payload": "memories.ai callback, 20 segments, Standard Webhooks signed, every delivery unique",
@@ -187,8 +194,8 @@ def _check_text(check: StreamCheck | None) -> str:
 
 def _server_rows(suite: SuiteResult) -> list[str]:
     header = (
-        f"{'server':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'RSS MB':>9}{'noise':>7}"
-        "  stream check"
+        f"{'server':<26}{'req/s':>9}{'rounds req/s':>22}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}"
+        f"{'RSS MB':>9}{'noise':>7}  stream check"
     )
     rows = [header, "-" * len(header)]
     for result in suite.servers.values():
@@ -200,14 +207,23 @@ def _server_rows(suite: SuiteResult) -> list[str]:
         check = _check_text(result.check)
         if result.cycled:
             check += " (set cycled)" if result.kind is Kind.CEILING else " (deliveries REPEATED)"
-        errors = {name: n for name, n in m.socket_errors.items() if n}
+        errors = {
+            name: total
+            for name in m.socket_errors
+            if (total := sum(run.socket_errors.get(name, 0) for run in result.rounds))
+        }
         if errors:
             check += " (socket errors: " + ", ".join(f"{name} {n}" for name, n in errors.items()) + ")"
+        spread = " ".join(f"{run.rps:,.0f}" for run in result.rounds)
+        non_2xx = sum(run.non_2xx for run in result.rounds)
         rows.append(
-            f"{result.label:<26}{m.rps:>9,.0f}{m.p50_ms:>9.1f}{m.p99_ms:>9.1f}{m.non_2xx:>9,}"
+            f"{result.label:<26}{m.rps:>9,.0f}{spread:>22}{m.p50_ms:>9.1f}{m.p99_ms:>9.1f}{non_2xx:>9,}"
             f"{_fmt(result.rss_peak_mb, '.1f'):>9}{_fmt(result.other_cpu_cores, '.2f'):>7}  {check}"
         )
-    rows.append("noise: cores busy with processes outside the bench during the measured run (0 = quiet)")
+    rows.append("req/s, p50, p99: the server's median round; rounds: each interleaved round in order")
+    rows.append(
+        "noise: most cores busy with processes outside the bench during one of its rounds (0 = quiet)"
+    )
     noisy = noisy_runs(suite)
     if noisy:
         rows.append(f"WARNING: the machine was busy during {', '.join(noisy)}: figures and ratios are skewed")

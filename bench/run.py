@@ -22,7 +22,10 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("--duration", type=int, default=10, help="whole seconds of each measured run")
+    parser.add_argument("--duration", type=int, default=5, help="whole seconds of each measured round")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved measured rounds per server (the median is kept)"
+    )
     parser.add_argument("--warmup", type=int, default=2, help="whole seconds of warm-up before each run")
     parser.add_argument(
         "--servers",
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     wrk = ensure_wrk()
     options = Options(
         duration_s=args.duration,
+        rounds=args.rounds,
         warmup_s=args.warmup,
         kinds=tuple(Kind(name.strip()) for name in args.servers.split(",") if name.strip()),
         replay_events=args.replay_events,

@@ -1,11 +1,18 @@
 """One bench run: the three servers under the same load, then replay --direct, then the checks.
 
-Every server gets its own Redis key prefix and its own freshly signed deliveries; each key the run
-made is deleted at the end, whatever happened.
+The servers run side by side (an idle one takes no CPU) and are measured in interleaved rounds:
+ceiling, by hand, videohooks, then again, `rounds` times. This machine's speed drifts by tens of
+percent over a minute (it is a shared VM); measured one after the other, a server measured in a slow
+minute would carry that into the ratios. Interleaved, each server sees the same drift, and the figure
+kept per server is its median round.
+
+Every server gets its own Redis key prefix and freshly signed deliveries for each round; each key the
+run made is deleted at the end, whatever happened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import secrets
@@ -19,7 +26,7 @@ from bench.latency import LatencyResult, consumer_latency
 from bench.noise import other_cores, snapshot, wait_for_quiet
 from bench.redis_keys import count_by_prefix, delete_prefix
 from bench.replay import ReplayRun, run_replay, write_fixtures
-from bench.servers import Server, ServerFailed
+from bench.servers import RssSampler, Server, ServerFailed
 from bench.settings import CALLBACK_PATH, WORK_DIR, redis_url
 from bench.targets import Kind, Target, videohooks_binary, write_config
 from bench.wrk import WrkResult, run_wrk
@@ -32,7 +39,8 @@ CEILING_SET_CAP = 100_000
 
 @dataclass(frozen=True)
 class Options:
-    duration_s: int = 10
+    duration_s: int = 5  # of each round
+    rounds: int = 3
     warmup_s: int = 2
     kinds: tuple[Kind, ...] = (Kind.CEILING, Kind.BYHAND, Kind.VIDEOHOOKS)
     replay_events: int = 20_000
@@ -60,15 +68,26 @@ class ServerResult:
     status: str  # "ok", "missing" or "failed"
     detail: str | None = None
     warmup: WrkResult | None = None
-    measured: WrkResult | None = None
+    rounds: list[WrkResult] = field(default_factory=list)
     deliveries: int = 0
     cycled: bool = False  # the ceiling may repeat deliveries; the others must not
     rss_peak_mb: float | None = None
     loadavg_1m_before: float | None = None
-    other_cpu_cores: float | None = None  # CPU other processes took during the measured run
-    quiet_wait_s: float | None = None  # how long the run waited for the machine to calm down
+    other_cpu_cores: float | None = None  # the most CPU other processes took during one of its rounds
+    quiet_wait_s: float | None = None  # how long its rounds waited for the machine to calm down, in all
     check: StreamCheck | None = None
     latency: LatencyResult | None = None
+
+    @property
+    def measured(self) -> WrkResult | None:
+        """The median round by requests/s: the figure the table and the ratios use."""
+        if not self.rounds:
+            return None
+        return sorted(self.rounds, key=lambda run: run.rps)[len(self.rounds) // 2]
+
+    @property
+    def answered_2xx(self) -> int:
+        return (self.warmup.ok if self.warmup else 0) + sum(run.ok for run in self.rounds)
 
 
 @dataclass
@@ -103,46 +122,23 @@ def check_stream(
     return StreamCheck(answered_2xx=answered_2xx, entries=entries, duplicates=duplicates)
 
 
-@dataclass(frozen=True)
-class Prefixes:
-    """Task-id prefixes of one server's deliveries, one per phase, to count them in the stream."""
+@dataclass
+class Running:
+    """One server under test, started, with what its rounds need."""
 
-    warmup: str
-    measured: str
-    latency: str
+    target: Target
+    server: Server
+    result: ServerResult
+    sampler: RssSampler
+    url: str
 
-
-def _apply_load(
-    server: Server, result: ServerResult, wrk: str, options: Options, prefixes: Prefixes, client: redis.Redis
-) -> None:
-    """Warm-up, then the measured run, with RSS sampled over both."""
-    name = result.kind.value
-    url = server.base_url + CALLBACK_PATH
-    sampler = server.rss_sampler()
-    sampler.start()
-    try:
-        warm_count = math.ceil(WARMUP_RATE_BOUND * options.warmup_s)
-        warm_set = write_deliveries(WORK_DIR, f"{name}-warmup", prefixes.warmup, warm_count)
-        warmup = result.warmup = run_wrk(wrk, url, options.warmup_s, warm_set)
-        result.quiet_wait_s = round(wait_for_quiet(options.quiet_wait_s), 1)
-        # Signed right before the measured run: timestamps must be fresh for the receiver.
-        count = measured_set_size(result.kind, warmup.rps, options.duration_s)
-        measured_set = write_deliveries(WORK_DIR, f"{name}-measured", prefixes.measured, count)
-        print(f"[{name}] warm-up {warmup.rps:,.0f} req/s; measuring with {count:,} deliveries", flush=True)
-        before = snapshot(server.pid, client)
-        measured = result.measured = run_wrk(wrk, url, options.duration_s, measured_set)
-        result.other_cpu_cores = round(other_cores(before, snapshot(server.pid, client)), 2)
-        result.deliveries = count
-        result.cycled = measured.wraps > 0
-    finally:
-        sampler.stop()
-        result.rss_peak_mb = sampler.peak_bytes / 2**20
+    def task_prefix(self, run_tag: str, phase: str) -> str:
+        return f"{run_tag}-{self.target.kind.value}-{phase}-"
 
 
-def bench_server(kind: Kind, run_tag: str, wrk: str, options: Options, client: redis.Redis) -> ServerResult:
+def _start(kind: Kind, run_tag: str, stack: contextlib.ExitStack) -> Running | ServerResult:
     target = Target(kind, prefix=f"bench-{run_tag}-{kind.value}")
     result = ServerResult(kind, target.label, status="ok")
-    prefixes = Prefixes(*(f"{run_tag}-{kind.value}-{phase}-" for phase in ("w", "m", "l")))
     try:
         server = target.server()
     except FileNotFoundError as exc:
@@ -151,22 +147,90 @@ def bench_server(kind: Kind, run_tag: str, wrk: str, options: Options, client: r
     print(f"[{kind.value}] starting", flush=True)
     result.loadavg_1m_before = round(os.getloadavg()[0], 2)
     try:
-        with server:
-            _apply_load(server, result, wrk, options, prefixes, client)
-            if target.stream and options.latency_deliveries:
-                result.latency = consumer_latency(
-                    server.base_url, target.stream, prefixes.latency, options.latency_deliveries
-                )
-        # Checked after the server stopped: its graceful shutdown has finished the requests in flight.
-        if target.stream and result.warmup and result.measured:
-            answered = result.warmup.ok + result.measured.ok
-            result.check = check_stream(client, target.stream, answered, [prefixes.warmup, prefixes.measured])
-    except (ServerFailed, RuntimeError, subprocess.TimeoutExpired) as exc:
-        # RuntimeError: wrk could not run against it (the server died mid-run, say).
+        stack.enter_context(server)
+    except ServerFailed as exc:
         result.status, result.detail = "failed", str(exc)
-    finally:
-        delete_prefix(client, target.prefix)
-    return result
+        return result
+    sampler = server.rss_sampler()
+    sampler.start()
+    return Running(target, server, result, sampler, server.base_url + CALLBACK_PATH)
+
+
+def _warm_up(running: Running, run_tag: str, wrk: str, options: Options) -> None:
+    name = running.target.kind.value
+    count = math.ceil(WARMUP_RATE_BOUND * options.warmup_s)
+    warm_set = write_deliveries(WORK_DIR, f"{name}-warmup", running.task_prefix(run_tag, "w"), count)
+    warmup = running.result.warmup = run_wrk(wrk, running.url, options.warmup_s, warm_set)
+    print(f"[{name}] warm-up {warmup.rps:,.0f} req/s", flush=True)
+
+
+def _measure_round(
+    running: Running, run_tag: str, number: int, wrk: str, options: Options, client: redis.Redis
+) -> None:
+    result = running.result
+    name = result.kind.value
+    result.quiet_wait_s = round((result.quiet_wait_s or 0.0) + wait_for_quiet(options.quiet_wait_s), 1)
+    # Signed right before the round: timestamps must be fresh for the receiver.
+    assert result.warmup is not None
+    count = measured_set_size(result.kind, result.warmup.rps, options.duration_s)
+    prefix = running.task_prefix(run_tag, f"m{number}")
+    measured_set = write_deliveries(WORK_DIR, f"{name}-measured", prefix, count)
+    before = snapshot(running.server.pid, client)
+    run = run_wrk(wrk, running.url, options.duration_s, measured_set)
+    other = round(other_cores(before, snapshot(running.server.pid, client)), 2)
+    result.other_cpu_cores = max(result.other_cpu_cores or 0.0, other)
+    result.rounds.append(run)
+    result.deliveries += count
+    result.cycled = result.cycled or run.wraps > 0
+    print(f"[{name}] round {number + 1}/{options.rounds}: {run.rps:,.0f} req/s", flush=True)
+
+
+def _fail(running: Running, exc: Exception) -> None:
+    running.result.status, running.result.detail = "failed", str(exc)
+
+
+def bench_servers(run_tag: str, wrk: str, options: Options, client: redis.Redis) -> dict[Kind, ServerResult]:
+    """Start every server, warm each up, measure them in interleaved rounds, then check the streams."""
+    results: dict[Kind, ServerResult] = {}
+    runs: list[Running] = []
+    with contextlib.ExitStack() as stack:
+        for kind in options.kinds:
+            started = _start(kind, run_tag, stack)
+            if isinstance(started, ServerResult):
+                results[kind] = started
+                continue
+            results[kind] = started.result
+            runs.append(started)
+        for number in range(-1, options.rounds):
+            for running in runs:
+                if running.result.status != "ok":
+                    continue
+                try:
+                    if number < 0:
+                        _warm_up(running, run_tag, wrk, options)
+                    else:
+                        _measure_round(running, run_tag, number, wrk, options, client)
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    _fail(running, exc)  # wrk could not run against it (the server died, say)
+        for running in runs:
+            running.sampler.stop()
+            running.result.rss_peak_mb = running.sampler.peak_bytes / 2**20
+            if running.result.status == "ok" and running.target.stream and options.latency_deliveries:
+                running.result.latency = consumer_latency(
+                    running.server.base_url,
+                    running.target.stream,
+                    running.task_prefix(run_tag, "l"),
+                    options.latency_deliveries,
+                )
+    # Checked after the servers stopped: each graceful shutdown has finished the requests in flight.
+    for running in runs:
+        result = running.result
+        if running.target.stream and result.status == "ok":
+            phases = ["w", *(f"m{number}" for number in range(len(result.rounds)))]
+            prefixes = [running.task_prefix(run_tag, phase) for phase in phases]
+            result.check = check_stream(client, running.target.stream, result.answered_2xx, prefixes)
+        delete_prefix(client, running.target.prefix)
+    return results
 
 
 def bench_replay(run_tag: str, options: Options, client: redis.Redis) -> ReplayResult:
@@ -202,8 +266,7 @@ def run_suite(wrk: str, options: Options) -> SuiteResult:
     client = redis.Redis.from_url(redis_url())
     try:
         client.ping()
-        for kind in options.kinds:
-            suite.servers[kind] = bench_server(kind, run_tag, wrk, options, client)
+        suite.servers = bench_servers(run_tag, wrk, options, client)
         if options.replay_events:
             suite.replay = bench_replay(run_tag, options, client)
     finally:
