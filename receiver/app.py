@@ -36,6 +36,7 @@ from receiver import metrics, poll
 from receiver.config import Config, SourceConfig
 from receiver.connection import AnyRedis, open_pipeline
 from receiver.dlq import DeadLetters
+from receiver.draining import drain_on_signals
 from receiver.jobs import JobQueue
 from receiver.logs import logger
 from receiver.pipeline import Pipeline, summarize_errors
@@ -445,8 +446,13 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
                 rate_limits=RateLimits(config.sources),
             )
             app.state.runtime = runtime
+
+            def start_draining() -> None:
+                runtime.shutting_down = True
+
             async with background_work(config, redis, pipeline.publisher):
-                yield
+                with drain_on_signals(start_draining, config.server.shutdown_delay_seconds):
+                    yield
                 runtime.shutting_down = True
             metrics.process_exiting()
 

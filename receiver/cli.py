@@ -115,11 +115,10 @@ def serve(
         "timeout_graceful_shutdown": 30,
     }
     if workers == 1:
-        # One process: the app is built here so that the server's signal handler can flip its readiness.
+        # One process, no supervisor: this process is the server, and exits 0 after a clean stop.
         from receiver.server import GracefulServer, create_app_from_env
 
-        asgi = create_app_from_env()
-        GracefulServer(uvicorn.Config(asgi, **options), asgi, loaded.server.shutdown_delay_seconds).run()
+        GracefulServer(uvicorn.Config(create_app_from_env(), **options)).run()
         return
     with worker_metrics_dir():
         uvicorn.run("receiver.server:create_app_from_env", factory=True, workers=workers, **options)

@@ -10,9 +10,7 @@ import contextlib
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
-from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
@@ -20,7 +18,6 @@ from starlette.applications import Starlette
 from receiver import heap, logs
 from receiver.app import create_app
 from receiver.config import load_config
-from receiver.logs import logger
 
 
 def create_app_from_env() -> Starlette:
@@ -31,21 +28,13 @@ def create_app_from_env() -> Starlette:
 
 
 class GracefulServer(uvicorn.Server):
-    """uvicorn's server, with a shutdown a load balancer can follow and an exit code of 0.
+    """uvicorn's server, exiting 0 after a clean shutdown on a signal.
 
-    On SIGTERM (or SIGINT) the app's `Runtime.shutting_down` flips at once, so `/readyz` answers 503,
-    while callbacks are still served for `[server] shutdown_delay_seconds`; then uvicorn's own graceful
-    shutdown runs: the listening socket closes, in-flight requests finish (each one answered only once
-    its write is in Redis), and the lifespan waits for every batch already sent. A second signal skips
-    the delay. Unlike plain uvicorn, the signal is not raised again after a clean shutdown, so the
-    process exits 0 and a supervisor can tell a clean stop from a crash.
+    Plain uvicorn raises the signal again once it has shut down, so the process dies of it and a
+    supervisor cannot tell a clean stop from a crash. The drain before the shutdown (`/readyz` 503,
+    then `[server] shutdown_delay_seconds` of serving on) is the app's, in `receiver/draining.py`,
+    and works with any number of workers.
     """
-
-    def __init__(self, config: uvicorn.Config, app: Starlette, delay_seconds: float) -> None:
-        super().__init__(config)
-        self._app = app
-        self._delay_seconds = delay_seconds
-        self._draining_since: float | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -58,21 +47,3 @@ class GracefulServer(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        runtime = getattr(self._app.state, "runtime", None)
-        if runtime is not None:
-            runtime.shutting_down = True
-        if self._draining_since is None and self._delay_seconds > 0:
-            self._draining_since = time.monotonic()
-            logger.info("draining", signal=signal.Signals(sig).name, delay_seconds=self._delay_seconds)
-        else:
-            self.should_exit = True
-
-    async def on_tick(self, counter: int) -> bool:
-        if (
-            self._draining_since is not None
-            and time.monotonic() - self._draining_since >= self._delay_seconds
-        ):
-            self.should_exit = True
-        return await super().on_tick(counter)

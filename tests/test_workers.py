@@ -8,12 +8,14 @@ every scrape, whichever worker answers it, reports the deliveries of all of them
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import live_receiver
+from tests.support import LiveReceiver, live_receiver
 from tests.test_app import memories_body, signed_headers
 
 DELIVERIES = 40
@@ -57,3 +59,28 @@ def test_metrics_count_every_workers_deliveries_whichever_worker_is_scraped(
     assert [accepted_count(text) for text in scrapes] == [DELIVERIES] * 10
     assert all("python_gc_objects_collected_total" not in text for text in scrapes), "multiprocess registry"
     assert list(scratch.iterdir()) == [], "the metrics directory is removed when serve stops"
+
+
+def test_sigterm_drains_every_worker_before_the_server_stops(config_file: Path, tmp_path: Path) -> None:
+    """With several workers too: /readyz turns 503 in each at once, callbacks are still accepted
+    during `shutdown_delay_seconds`, then the workers stop and serve exits 0."""
+    with config_file.open("a", encoding="utf-8") as extra:
+        extra.write("\n[server]\nshutdown_delay_seconds = 3\n")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    receiver = LiveReceiver(config_file, env={"TMPDIR": str(scratch)}, extra_args=["--workers", "2"])
+    receiver.start()
+    assert receiver.process is not None
+    try:
+        receiver.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        # A connection each, so that the kernel spreads them over both workers.
+        ready = [httpx.get(f"{receiver.url}/readyz", timeout=2) for _ in range(10)]
+        assert {(answer.status_code, answer.json()["status"]) for answer in ready} == {(503, "shutting_down")}
+        assert asyncio.run(deliver_all(receiver.url)) == [202] * DELIVERIES
+        assert receiver.process.wait(timeout=30) == 0
+        receiver.process = None
+    finally:
+        if receiver.process is not None:
+            receiver.stop(signal.SIGKILL)
+    assert receiver.log().count('"event":"draining"') == 2  # one line per worker
