@@ -58,7 +58,10 @@ def map_status(provider: str, word: str, mapping: Mapping[str, Status]) -> Statu
 
 
 def seconds_to_ms(seconds: float) -> int:
-    return round(seconds * 1000)
+    try:
+        return round(seconds * 1000)
+    except OverflowError:  # near the largest float, milliseconds are infinite
+        raise OutOfRange(f"{seconds!r} seconds is no finite number of milliseconds") from None
 
 
 def utc_from_unix(seconds: float | None) -> datetime | None:

@@ -20,6 +20,7 @@ from schemas.registry import PROVIDERS
 from tests.support import FIXTURES
 
 EXTREMES: list[Any] = [
+    1.7e308,
     1e300,
     -1e300,
     9.2e18,
