@@ -134,7 +134,6 @@ class Fetcher:
             await self._publisher.quarantine(
                 source.id, quarantine.reason, quarantine.detail, headers, body, notice.received_at
             )
-            metrics.child(metrics.QUARANTINED, source.id, quarantine.reason).inc()
             raise _GiveUp(
                 f"the fetched object of {notice.task_id} is kept in the dead-letter stream "
                 f"({quarantine.reason}: {quarantine.detail})"

@@ -184,7 +184,6 @@ class Pipeline:
                 received_at,
                 delivery_id,
             )
-            metrics.child(metrics.QUARANTINED, source.id, quarantine.reason).inc()
             return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
         if resource:  # a task object is the full result already: nothing to fetch
             return await self.publish(event)

@@ -125,7 +125,6 @@ class Poller:
                 await self._publisher.quarantine(
                     source.id, quarantine.reason, quarantine.detail, {}, body, received_at
                 )
-                metrics.child(metrics.QUARANTINED, source.id, quarantine.reason).inc()
                 state["quarantined"] = quarantine.detail
         else:
             if event.status != state.get("status"):

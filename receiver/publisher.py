@@ -179,7 +179,8 @@ class Publisher:
         """Keep an authentic delivery that no schema accepts, whole, in the dead-letter stream.
 
         The delivery id a verifier read from the headers is kept too: a redrive cannot verify again
-        (the signature's timestamp has expired by then) but its event must carry the same id.
+        (the signature's timestamp has expired by then) but its event must carry the same id. Counted
+        in `videohooks_quarantined_total` once Redis has confirmed it, whichever path quarantined.
         """
         partition = zlib.crc32(body) % self._keys.partitions
         fields: dict[Any, Any] = {
@@ -203,6 +204,7 @@ class Publisher:
             raise RedisUnavailable(
                 f"redis did not confirm the write: {exc.__class__.__name__}: {exc}"
             ) from exc
+        metrics.child(metrics.QUARANTINED, source, reason).inc()
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
     async def drain(self) -> None:
