@@ -14,7 +14,6 @@ from typing import Literal, Protocol
 import orjson
 from pydantic import ValidationError
 
-from receiver import metrics
 from receiver.config import LimitsConfig, SourceConfig
 from receiver.json_gate import Refused, screen
 from receiver.publisher import Publisher
@@ -199,14 +198,4 @@ class Pipeline:
 
     async def publish(self, event: CanonicalEvent) -> Outcome:
         publication = await self.publisher.publish(event)
-        if publication.outcome == "accepted":
-            _count_tokens(event)
         return Outcome(publication.outcome, event_id=event.event_id)
-
-
-def _count_tokens(event: CanonicalEvent) -> None:
-    model = event.model or "unknown"
-    if event.usage.input_tokens:
-        metrics.child(metrics.TOKENS, event.provider, model, "input").inc(event.usage.input_tokens)
-    if event.usage.output_tokens:
-        metrics.child(metrics.TOKENS, event.provider, model, "output").inc(event.usage.output_tokens)

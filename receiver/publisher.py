@@ -56,6 +56,7 @@ class Publication:
 
 @dataclass(slots=True)
 class _Pending:
+    event: CanonicalEvent
     keys: tuple[str, str]
     args: tuple[str | bytes | int, ...]
     future: asyncio.Future[Publication]
@@ -89,6 +90,7 @@ class Publisher:
         partition = self._keys.partition(event.source, event.task_id)
         loop = asyncio.get_running_loop()
         pending = _Pending(
+            event=event,
             keys=(self._keys.events(partition), self._keys.task(partition, event.source, event.task_id)),
             args=(
                 event.event_id,
@@ -149,7 +151,9 @@ class Publisher:
         for item, result in zip(items, results, strict=True):
             value = result.decode() if isinstance(result, bytes) else str(result)
             outcome = value if value in ("duplicate", "stale") else "accepted"
-            metrics.child(metrics.PUBLICATIONS, str(item.args[5]), outcome).inc()
+            metrics.child(metrics.PUBLICATIONS, item.event.source, outcome).inc()
+            if outcome == "accepted":
+                _count_tokens(item.event)
             if item.future.done():  # the caller went away; the write stands all the same
                 continue
             if value in ("duplicate", "stale"):
@@ -213,3 +217,12 @@ class Publisher:
             await asyncio.sleep(0)
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+
+def _count_tokens(event: CanonicalEvent) -> None:
+    """`videohooks_tokens_total` for an event now in the stream, whichever path published it."""
+    model = event.model or "unknown"
+    if event.usage.input_tokens:
+        metrics.child(metrics.TOKENS, event.provider, model, "input").inc(event.usage.input_tokens)
+    if event.usage.output_tokens:
+        metrics.child(metrics.TOKENS, event.provider, model, "output").inc(event.usage.output_tokens)

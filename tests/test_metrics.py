@@ -5,12 +5,19 @@ bill can be checked from the receiver's side."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
 from receiver.config import Config
 from receiver.fixtures import load_fixtures
+from receiver.keys import KeySpace
+from receiver.publisher import Publisher
+from schemas.event import Usage
+from schemas.normalizing import DeliveryContext, build_event
 from tests.support import FIXTURES
 from tests.test_fixtures import post_fixture
 
@@ -76,3 +83,31 @@ def test_counters_add_up_to_the_published_events(client: TestClient, config: Con
 
     assert any(name == "videohooks_tokens_total" for name, _ in expected)
     assert increase(before, scrape(client)) == expected
+
+
+async def test_tokens_count_events_published_by_any_path(redis_url: str, prefix: str) -> None:
+    """A fetched or polled result (a TwelveLabs analysis, whose webhook carries no usage) is published
+    straight through the publisher: its tokens count too, and a duplicate's do not count again."""
+    client = Redis.from_url(redis_url)
+    publisher = Publisher(client, KeySpace(prefix), dedupe_ttl_seconds=3600)
+    ctx = DeliveryContext("twelvelabs-main", "twelvelabs", datetime.now(UTC), "whe_tokens")
+    event = build_event(
+        ctx,
+        task_id="task-tokens",
+        task_type="analysis",
+        status="succeeded",
+        model="pegasus1.2",
+        usage=Usage(input_tokens=700, output_tokens=90, total_tokens=790),
+    )
+    labels = {"provider": "twelvelabs", "model": "pegasus1.2"}
+
+    def tokens(direction: str) -> float:
+        return REGISTRY.get_sample_value("videohooks_tokens_total", {**labels, "direction": direction}) or 0.0
+
+    before = (tokens("input"), tokens("output"))
+    try:
+        assert (await publisher.publish(event)).outcome == "accepted"
+        assert (await publisher.publish(event)).outcome == "duplicate"
+    finally:
+        await client.aclose()
+    assert (tokens("input") - before[0], tokens("output") - before[1]) == (700, 90)
