@@ -22,7 +22,7 @@ import orjson
 
 from receiver.config import Config
 from receiver.connection import AnyRedis
-from receiver.keys import KeySpace, entry_id_order
+from receiver.keys import KeySpace, as_text, entry_id_order
 from receiver.pipeline import Pipeline, Quarantine
 
 # Entries read per XRANGE call while listing or redriving.
@@ -75,28 +75,24 @@ class RedriveResult:
     detail: str | None = None
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _dead_letter(
     stream: str, partition: int, entry_id: Any, fields: Mapping[Any, Any], redriven: Any
 ) -> DeadLetter:
-    named = {_text(name): value for name, value in fields.items()}
+    named = {as_text(name): value for name, value in fields.items()}
     headers = orjson.loads(named.get("headers", b"{}"))
     delivery_id = named.get("delivery_id")
     return DeadLetter(
         stream=stream,
         partition=partition,
-        entry_id=_text(entry_id),
-        source=_text(named.get("source", "")),
-        reason=_text(named.get("reason", "")),
-        detail=_text(named.get("detail", "")),
+        entry_id=as_text(entry_id),
+        source=as_text(named.get("source", "")),
+        reason=as_text(named.get("reason", "")),
+        detail=as_text(named.get("detail", "")),
         headers=headers if isinstance(headers, dict) else {},
         body=bytes(named.get("body", b"")),
-        received_at=_text(named.get("received_at", "")),
-        delivery_id=None if delivery_id is None else _text(delivery_id),
-        redriven=None if redriven is None else _text(redriven),
+        received_at=as_text(named.get("received_at", "")),
+        delivery_id=None if delivery_id is None else as_text(delivery_id),
+        redriven=None if redriven is None else as_text(redriven),
     )
 
 
@@ -113,7 +109,7 @@ class DeadLetters:
         if not entries:
             return []
         marks = await self._redis.hmget(
-            self._keys.dlq_redriven(partition), [_text(entry_id) for entry_id, _ in entries]
+            self._keys.dlq_redriven(partition), [as_text(entry_id) for entry_id, _ in entries]
         )
         return [
             _dead_letter(stream, partition, entry_id, fields or {}, mark)

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from receiver.config import Config
 from receiver.connection import AnyRedis, open_pipeline
-from receiver.keys import KeySpace
+from receiver.keys import KeySpace, as_text
 
 Level = Literal["ok", "warn", "fail"]
 
@@ -77,7 +77,7 @@ async def _clock(redis: AnyRedis, config: Config) -> Check:
 
 
 def _group_line(group: dict[str, Any]) -> str:
-    name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
+    name = as_text(group["name"])
     # Redis before 7.0 does not report lag.
     lag = group.get("lag")
     return (

@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from receiver.keys import as_text
 from receiver.logs import logger
 from receiver.publisher import REDIS_FAILURES, AnyRedis
 
@@ -103,7 +104,7 @@ class JobQueue:
         )
         jobs = []
         for index in range(0, len(flat), 2):
-            job_id = flat[index].decode() if isinstance(flat[index], bytes) else str(flat[index])
+            job_id = as_text(flat[index])
             record = orjson.loads(flat[index + 1])
             jobs.append(Job(job_id, record["kind"], record["payload"]))
         return jobs
@@ -134,7 +135,7 @@ class JobQueue:
         for raw_id, raw in (await self._redis.hgetall(self._data)).items():
             record = orjson.loads(raw)
             if record["kind"] == kind:
-                job_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+                job_id = as_text(raw_id)
                 jobs.append(Job(job_id, kind, record["payload"]))
         return jobs
 

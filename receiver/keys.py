@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +54,8 @@ def entry_id_order(entry_id: str) -> tuple[int, int]:
     """A stream entry id (`<ms>-<seq>`) as a sortable pair: ids compare numerically, not as text."""
     millis, _, sequence = entry_id.partition("-")
     return int(millis), int(sequence or 0)
+
+
+def as_text(value: Any) -> str:
+    """A value of a Redis reply (a key, an entry id, a field) as text: bytes decoded, the rest str()."""
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -28,7 +28,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
 from receiver import metrics
-from receiver.keys import KeySpace
+from receiver.keys import KeySpace, as_text
 from receiver.replication import NotReplicated, ReplicaWait
 from schemas.event import STATUS_RANK, CanonicalEvent, event_to_json, rfc3339
 
@@ -149,7 +149,7 @@ class Publisher:
         metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
         metrics.PUBLISH_BATCH_SIZE.observe(len(items))
         for item, result in zip(items, results, strict=True):
-            value = result.decode() if isinstance(result, bytes) else str(result)
+            value = as_text(result)
             outcome = value if value in ("duplicate", "stale") else "accepted"
             metrics.child(metrics.PUBLICATIONS, item.event.source, outcome).inc()
             if outcome == "accepted":
@@ -209,7 +209,7 @@ class Publisher:
                 f"redis did not confirm the write: {exc.__class__.__name__}: {exc}"
             ) from exc
         metrics.child(metrics.QUARANTINED, source, reason).inc()
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        return as_text(entry_id)
 
     async def drain(self) -> None:
         """Wait for every batch already sent, so that shutdown loses no acknowledged write."""

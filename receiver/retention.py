@@ -24,7 +24,7 @@ from redis.exceptions import ResponseError
 from receiver import metrics
 from receiver.config import RetentionConfig
 from receiver.connection import AnyRedis
-from receiver.keys import KeySpace, entry_id_order
+from receiver.keys import KeySpace, as_text, entry_id_order
 from receiver.logs import logger
 
 # With `MAXLEN ~ N`, a group whose unread backlog passes this share of N is about to lose entries.
@@ -48,12 +48,8 @@ class StreamReport:
     groups: tuple[GroupReport, ...]
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _info(raw: Mapping[Any, Any]) -> dict[str, Any]:
-    return {_text(name): value for name, value in raw.items()}
+    return {as_text(name): value for name, value in raw.items()}
 
 
 async def _unread_before(redis: AnyRedis, stream: str, last_delivered: str, min_id: str) -> bool:
@@ -77,11 +73,11 @@ async def check_stream(
     for raw in raw_groups:
         info = _info(raw)
         lag = None if info.get("lag") is None else int(info["lag"])
-        last_delivered = _text(info["last-delivered-id"])
+        last_delivered = as_text(info["last-delivered-id"])
         at_risk = (
             min_id is not None and trim and await _unread_before(redis, stream, last_delivered, min_id)
         ) or (retention.maxlen > 0 and (lag is None or lag > retention.maxlen * MAXLEN_HEADROOM))
-        group = GroupReport(stream, _text(info["name"]), lag, int(info["pending"]), at_risk)
+        group = GroupReport(stream, as_text(info["name"]), lag, int(info["pending"]), at_risk)
         groups.append(group)
         if at_risk:
             logger.warning(

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from redis.exceptions import ResponseError
 
 from receiver.connection import AnyRedis
-from receiver.keys import KeySpace
+from receiver.keys import KeySpace, as_text
 from receiver.logs import logger
 from schemas.event import CanonicalEvent, event_from_json
 
@@ -45,20 +45,16 @@ class Received:
     event: CanonicalEvent
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def parse_entry(stream: Any, entry_id: Any, fields: Mapping[Any, Any]) -> Received | None:
     """The entry's event; None, once logged, when the entry holds no readable version 1 event."""
-    named = {_text(name): value for name, value in fields.items()}
+    named = {as_text(name): value for name, value in fields.items()}
     try:
-        return Received(_text(stream), _text(entry_id), event_from_json(named["event"]))
+        return Received(as_text(stream), as_text(entry_id), event_from_json(named["event"]))
     except KeyError:
         why = "the entry has no event field"
     except ValidationError as exc:
         why = f"not a version 1 event: {exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}"
-    logger.warning("unreadable_entry", stream=_text(stream), entry_id=_text(entry_id), detail=why)
+    logger.warning("unreadable_entry", stream=as_text(stream), entry_id=as_text(entry_id), detail=why)
     return None
 
 
@@ -149,7 +145,7 @@ class Subscriber:
                 start_id=self._claim_cursors[stream],
                 count=self._count,
             )
-            self._claim_cursors[stream] = _text(cursor)
+            self._claim_cursors[stream] = as_text(cursor)
             claimed += parse_reply([(stream, entries)])
         return claimed
 
@@ -188,7 +184,7 @@ def parse_reply(replies: Any) -> list[Received]:
 
 async def _last_id(redis: AnyRedis, stream: str) -> str:
     newest = await redis.xrevrange(stream, count=1)
-    return _text(newest[0][0]) if newest else "0-0"
+    return as_text(newest[0][0]) if newest else "0-0"
 
 
 async def follow(
@@ -212,7 +208,7 @@ async def follow(
                 for entry_id, fields in entries:
                     # Past every entry read, the unreadable too: reading from before one would return it
                     # at once, again and again.
-                    positions[_text(stream)] = _text(entry_id)
+                    positions[as_text(stream)] = as_text(entry_id)
                     received = parse_entry(stream, entry_id, fields) if fields else None
                     if received is not None:
                         yield received
