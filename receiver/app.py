@@ -65,6 +65,11 @@ class ErrorAnswer(Exception):
         self.headers = dict(headers or {})
 
 
+def unavailable(message: str) -> ErrorAnswer:
+    """503 with `Retry-After`: nothing could be stored, and the caller should try again later."""
+    return ErrorAnswer(503, "unavailable", message, {"retry-after": str(RETRY_AFTER_SECONDS)})
+
+
 def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
@@ -170,12 +175,7 @@ class CallbackEndpoint:
                     source, body, headers, datetime.now(UTC), delivery_id
                 )
             except RedisUnavailable as exc:
-                raise ErrorAnswer(
-                    503,
-                    "unavailable",
-                    "the delivery could not be stored: retry later",
-                    {"retry-after": str(RETRY_AFTER_SECONDS)},
-                ) from exc
+                raise unavailable("the delivery could not be stored: retry later") from exc
         except ErrorAnswer as error:
             label = _ERROR_OUTCOMES.get(error.status, error.code)
             # An unknown id is a sender's free text: it is counted under "" to keep the label set bounded.
@@ -280,12 +280,7 @@ async def watch_task(request: Request) -> Response:
                 JobQueue(runtime.redis, runtime.config.redis.prefix), source, task_id, time.time()
             )
         except RedisUnavailable as exc:
-            raise ErrorAnswer(
-                503,
-                "unavailable",
-                "the watch could not be stored: retry later",
-                {"retry-after": str(RETRY_AFTER_SECONDS)},
-            ) from exc
+            raise unavailable("the watch could not be stored: retry later") from exc
     except ErrorAnswer as error:
         return error_response(error, request_id)
     status = "watching" if created else "already_watching"
@@ -354,9 +349,7 @@ async def dlq_redrive(request: Request) -> Response:
         try:
             results = await letters.redrive(runtime.config, runtime.pipeline, ids, delete)
         except RedisUnavailable as exc:
-            raise ErrorAnswer(
-                503, "unavailable", str(exc), {"retry-after": str(RETRY_AFTER_SECONDS)}
-            ) from exc
+            raise unavailable(str(exc)) from exc
     except ErrorAnswer as error:
         return error_response(error, next_request_id())
     return json_response(200, {"results": [dataclasses.asdict(result) for result in results]})
