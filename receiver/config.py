@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -242,7 +243,12 @@ class Config(_Section):
         return sources
 
     def source(self, source_id: str) -> SourceConfig | None:
-        return next((source for source in self.sources if source.id == source_id), None)
+        return self._sources_by_id.get(source_id)
+
+    @cached_property
+    def _sources_by_id(self) -> dict[str, SourceConfig]:
+        """Looked up on every callback: a dict, built once (the config is frozen, the ids unique)."""
+        return {source.id: source for source in self.sources}
 
 
 def _key_path(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
