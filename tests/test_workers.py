@@ -15,24 +15,29 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import LiveReceiver, live_receiver
+from tests.support import LiveReceiver, live_receiver, wait_until
 from tests.test_app import memories_body, signed_headers
 
 DELIVERIES = 40
 
 
+# No connection is kept for reuse: each request opens its own, and the kernel spreads them over the
+# workers. One client for all of them, because building a client costs a tenth of a second or more here.
+FRESH_CONNECTIONS = httpx.Limits(max_keepalive_connections=0)
+
+
 async def deliver_all(url: str) -> list[int]:
     """Each delivery on a connection of its own, so that the kernel spreads them over the workers."""
 
-    async def one(index: int) -> int:
+    async def one(client: httpx.AsyncClient, index: int) -> int:
         body = memories_body(f"worker-task-{index}")
-        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-            answer = await client.post(
-                "/v1/callbacks/memories-signed", content=body, headers=signed_headers(body, f"wk-{index}")
-            )
+        answer = await client.post(
+            "/v1/callbacks/memories-signed", content=body, headers=signed_headers(body, f"wk-{index}")
+        )
         return answer.status_code
 
-    return list(await asyncio.gather(*(one(index) for index in range(DELIVERIES))))
+    async with httpx.AsyncClient(base_url=url, timeout=10, limits=FRESH_CONNECTIONS) as client:
+        return list(await asyncio.gather(*(one(client, index) for index in range(DELIVERIES))))
 
 
 def accepted_count(text: str) -> float:
@@ -72,10 +77,12 @@ def test_sigterm_drains_every_worker_before_the_server_stops(config_file: Path, 
     receiver.start()
     assert receiver.process is not None
     try:
+        # /livez answered as soon as one worker was up: the signal must find both serving.
+        wait_until(lambda: receiver.log().count("Application startup complete") == 2, timeout=20)
         receiver.process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
-        # A connection each, so that the kernel spreads them over both workers.
-        ready = [httpx.get(f"{receiver.url}/readyz", timeout=2) for _ in range(10)]
+        with httpx.Client(base_url=receiver.url, timeout=2, limits=FRESH_CONNECTIONS) as client:
+            ready = [client.get("/readyz") for _ in range(10)]
         assert {(answer.status_code, answer.json()["status"]) for answer in ready} == {(503, "shutting_down")}
         assert asyncio.run(deliver_all(receiver.url)) == [202] * DELIVERIES
         assert receiver.process.wait(timeout=30) == 0
