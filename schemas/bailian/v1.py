@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.alias_generators import to_camel
 
 from schemas.event import TERMINAL_STATUSES, CanonicalEvent, Error, Segment, Status, Usage
@@ -82,6 +82,9 @@ class CaptionResult(Part):
 
 class GenerateResult(Part):
     model_id: str | None = None
+    # Which of several requested generations this is (`videoGenerateResults`), and the model's reasoning.
+    index: int | None = None
+    reason_text: str | None = None
 
 
 class MindMapNode(_Camel):
@@ -100,6 +103,8 @@ class Output(_Camel):
     video_generate_results: list[GenerateResult] = Field(default_factory=list)
     video_title_generate_result: Part | None = None
     video_mind_mapping_generate_result: MindMapResult | None = None
+    # Who appears in the video, as the SDK models it: kept whole in `extensions.role_recognition`.
+    video_role_recognition_result: JsonValue = None
     result_json_file_url: str | None = None
 
     def parts(self) -> Iterator[Part]:
@@ -203,6 +208,12 @@ def _extensions(output: Output, main_text: str | None) -> dict[str, Any]:
     mind_map = output.video_mind_mapping_generate_result
     if mind_map is not None and mind_map.video_mind_mappings:
         extensions["mind_map"] = [node.model_dump(by_alias=True) for node in mind_map.video_mind_mappings]
+    if output.video_generate_results:
+        extensions["generate_results"] = [
+            result.model_dump(by_alias=True, exclude_none=True) for result in output.video_generate_results
+        ]
+    if output.video_role_recognition_result is not None:
+        extensions["role_recognition"] = output.video_role_recognition_result
     if output.result_json_file_url is not None:
         extensions["result_json_file_url"] = output.result_json_file_url
     return extensions

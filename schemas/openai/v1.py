@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field
 from schemas.event import Asset, CanonicalEvent, Error, Status
 from schemas.normalizing import DeliveryContext, build_event, map_status, utc_from_unix
 
+# The error of a thin `video.failed` published without a fetch: the webhook says nothing more.
+THIN_FAILURE = "the video failed; the webhook says no more (fetch it for the error)"
 WEBHOOK_STATUSES: dict[str, Status] = {"video.completed": "succeeded", "video.failed": "failed"}
 VIDEO_STATUSES: dict[str, Status] = {
     "queued": "queued",
@@ -41,12 +43,20 @@ class Webhook(BaseModel):
 
 
 def normalize(payload: Webhook, ctx: DeliveryContext) -> CanonicalEvent:
-    """The thin event: what the webhook alone says (published as is only when nothing is fetched)."""
+    """The thin event: what the webhook alone says (published as is only when nothing is fetched).
+
+    A failed event always carries an error: the webhook says only that the video failed.
+    """
+    status = map_status("openai", payload.type, WEBHOOK_STATUSES)
+    error = None
+    if status == "failed":
+        error = Error(code=None, message=THIN_FAILURE)
     return build_event(
         ctx,
         task_id=payload.data.id,
         task_type="generation",
-        status=map_status("openai", payload.type, WEBHOOK_STATUSES),
+        status=status,
+        error=error,
         occurred_at=utc_from_unix(payload.created_at),
         delivery_id=ctx.delivery_id or payload.id,
     )
@@ -55,6 +65,9 @@ def normalize(payload: Webhook, ctx: DeliveryContext) -> CanonicalEvent:
 class VideoError(BaseModel):
     code: str | None = None
     message: str
+    # OpenAI's error objects also say which kind of error and which request parameter it concerns.
+    type: str | None = None
+    param: str | None = None
 
 
 class Video(BaseModel):
@@ -86,6 +99,8 @@ def normalize_video(payload: Video, ctx: DeliveryContext) -> CanonicalEvent:
         url = f"{ctx.api_base_url}/v1/videos/{payload.id}/content" if ctx.api_base_url else None
         assets = (Asset(kind="video", url=url, expires_at=utc_from_unix(payload.expires_at)),)
     extras: dict[str, Any] = {
+        "error_type": payload.error.type if payload.error else None,
+        "error_param": payload.error.param if payload.error else None,
         "size": payload.size,
         "seconds": payload.seconds,
         "progress": payload.progress,

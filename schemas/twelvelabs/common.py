@@ -29,6 +29,9 @@ STATUSES: dict[str, Status] = {
 
 class TaskError(BaseModel):
     message: str
+    # Why the task ended when it did: `user_canceled`, `batch_canceled`, `batch_expired`,
+    # `batch_processing_timeout`, ... (an open set, kept as it is).
+    code: str | None = None
 
 
 def status_of(word: str) -> Status:
@@ -53,7 +56,6 @@ def outcome(status: Status, error: TaskError | None) -> Outcome:
         if error is None:
             return Outcome(None, False, {})
         return Outcome(None, True, {"truncation_message": error.message})
-    if status == "failed":
-        message = error.message if error else "TwelveLabs reported the task failed"
-        return Outcome(Error(code=None, message=message), False, {})
-    return Outcome(None if error is None else Error(code=None, message=error.message), False, {})
+    if status == "failed" and error is None:
+        return Outcome(Error(code=None, message="TwelveLabs reported the task failed"), False, {})
+    return Outcome(None if error is None else Error(code=error.code, message=error.message), False, {})

@@ -33,6 +33,15 @@ class AnalyzeTaskData(TaskData):
     video_source: JsonValue = None
 
 
+class IndexTaskData(TaskData):
+    """An index task names where the video went; TwelveLabs' task object carries these."""
+
+    index_id: str | None = None
+    video_id: str | None = None
+    system_metadata: JsonValue = None
+    user_metadata: JsonValue = None
+
+
 class AnalyzeWebhook(BaseModel):
     id: str = Field(min_length=1)
     created_at: AwareDatetime
@@ -44,7 +53,7 @@ class IndexWebhook(BaseModel):
     id: str = Field(min_length=1)
     created_at: AwareDatetime
     type: str = Field(pattern=r"^index\.task\.[a-z_]+$")
-    data: TaskData
+    data: IndexTaskData
 
 
 class Webhook(RootModel[AnalyzeWebhook | IndexWebhook]):
@@ -63,6 +72,14 @@ def normalize(payload: Webhook, ctx: DeliveryContext) -> CanonicalEvent:
             extensions["video_source"] = webhook.data.video_source
     else:
         task_type = "indexing"
+        index = webhook.data
+        metadata = {
+            "index_id": index.index_id,
+            "video_id": index.video_id,
+            "system_metadata": index.system_metadata,
+            "user_metadata": index.user_metadata,
+        }
+        extensions.update({name: value for name, value in metadata.items() if value is not None})
     return build_event(
         ctx,
         task_id=webhook.data.id,
