@@ -1,8 +1,11 @@
-"""The HTTP surface: signed callback endpoints, health, and metrics.
+"""The HTTP surface: signed callback endpoints, the admin routes, health, and metrics.
 
 A callback is answered only after its outcome is settled in Redis: 202 `accepted`, `duplicate`,
 `stale` or `quarantined` once Redis confirmed the write (or found nothing to write), 401 when it is not
 authentic (nothing stored), 503 with `Retry-After` when Redis could not confirm a write in time.
+
+Errors are the framework's: routes raise from the tree in receiver/errors.py, one handler per branch
+answers it, and the `SafetyNet` around everything answers what nobody expected.
 """
 
 from __future__ import annotations
@@ -23,51 +26,38 @@ from typing import Any
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
-from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from receiver import metrics, poll
-from receiver.config import Config, SourceConfig
+from receiver.config import Config
 from receiver.connection import AnyRedis, open_pipeline
 from receiver.dlq import DeadLetters
 from receiver.draining import drain_on_signals
+from receiver.errors import (
+    REDIS_FAILURES,
+    ErrorAnswer,
+    Quarantine,
+    RedisUnavailable,
+    Unauthentic,
+    unavailable,
+)
 from receiver.jobs import JobQueue
 from receiver.logs import logger
 from receiver.pipeline import Pipeline, summarize_errors
-from receiver.publisher import RedisUnavailable
+from receiver.providers import PROVIDERS
 from receiver.ratelimit import RateLimits
-from receiver.verifiers import Unauthentic, Verifier, verifier_for
+from receiver.sources import SourceConfig
+from receiver.verifiers import SCHEMES, Verifier, verifier_for
 from receiver.work import background_work
-from schemas.registry import PROVIDERS
-
-RETRY_AFTER_SECONDS = 5
 
 # The committed description of this HTTP surface; a test keeps it in step with the routes below.
 OPENAPI_DOCUMENT = files("receiver").joinpath("openapi.json").read_bytes()
-
-
-class ErrorAnswer(Exception):
-    """An answer that ends a request early: HTTP status, error code, readable message."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = dict(headers or {})
-
-
-def unavailable(message: str) -> ErrorAnswer:
-    """503 with `Retry-After`: nothing could be stored, and the caller should try again later."""
-    return ErrorAnswer(503, "unavailable", message, {"retry-after": str(RETRY_AFTER_SECONDS)})
 
 
 def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
@@ -76,7 +66,10 @@ def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, st
 
 async def send_json(send: Send, status: int, body: Mapping[str, Any], headers: Mapping[str, str]) -> None:
     """What `json_response(...)` would send, sent without building a Response, for the callback route."""
-    content = orjson.dumps(body)
+    await send_raw_json(send, status, orjson.dumps(body), headers)
+
+
+async def send_raw_json(send: Send, status: int, content: bytes, headers: Mapping[str, str] = {}) -> None:
     raw_headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(content)).encode()),
@@ -90,10 +83,6 @@ def error_body(error: ErrorAnswer) -> dict[str, Any]:
     return {"error": {"code": error.code, "message": error.message}}
 
 
-def error_response(error: ErrorAnswer, request_id: str) -> Response:
-    return json_response(error.status, error_body(error), {**error.headers, "x-request-id": request_id})
-
-
 @dataclass
 class Runtime:
     """What the routes share: built in the lifespan, torn down after the last request."""
@@ -103,7 +92,6 @@ class Runtime:
     pipeline: Pipeline
     verifiers: dict[str, Verifier]
     shutting_down: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
     rate_limits: RateLimits = field(default_factory=RateLimits)
 
 
@@ -135,9 +123,9 @@ def callback_source(runtime: Runtime, source_id: str, token: str | None) -> Sour
     source = runtime.config.source(source_id)
     if source is None:
         raise ErrorAnswer(404, "unknown_source", f"no source {source_id!r} is configured")
-    if not PROVIDERS[source.provider].accepts_callbacks:
+    if PROVIDERS[source.provider].callbacks is None:
         raise ErrorAnswer(404, "unknown_source", f"source {source_id!r} is poll-only and takes no callbacks")
-    if token is not None and source.scheme != "url-token":
+    if token is not None and not SCHEMES[source.verify].token_in_path:
         raise ErrorAnswer(404, "unknown_source", f"source {source_id!r} takes no token in its callback URL")
     return source
 
@@ -147,33 +135,47 @@ class CallbackEndpoint:
 
     The route on every provider's retry path skips Starlette's Request and the per-route wrapper
     around it (about a fifth of a delivery's time in a profile under load); it reads the body from
-    `receive` and answers like every other route.
+    `receive` and answers like every other route. What it does not expect is the safety net's
+    (`SafetyNet`), as for every other route.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         runtime: Runtime = scope["app"].state.runtime
         headers = Headers(scope=scope)
-        request_id = headers.get("x-request-id", "")[:64] or next_request_id()
+        request_id: str = scope["state"]["request_id"]
         source_id: str = scope["path_params"]["source_id"]
         token: str | None = scope["path_params"].get("token")
         try:
             source = callback_source(runtime, source_id, token)
             try:
-                body = await read_limited(receive, headers, runtime.config.server.max_body_bytes)
+                body = await read_limited(
+                    receive, headers, source.max_body_bytes or runtime.config.server.max_body_bytes
+                )
             except ClientDisconnect:
                 return  # the sender left mid-body: nothing was stored and nobody waits for an answer
             now = time.time()
+            provider = PROVIDERS[source.provider]
             try:
-                delivery_id = runtime.verifiers[source.id].verify(headers, body, token, now)
-            except Unauthentic as exc:
-                check_rate(runtime, source.id, False, now)
-                raise ErrorAnswer(401, exc.code, exc.message) from None
-            check_rate(runtime, source.id, True, now)
-            try:
-                outcome = await runtime.pipeline.deliver(
-                    source, body, headers, datetime.now(UTC), delivery_id
-                )
+                try:
+                    delivery_id = await runtime.verifiers[source.id].verify(headers, body, token, now)
+                except Unauthentic:
+                    check_rate(runtime, source.id, False, now)
+                    raise
+                except Quarantine as unproven:
+                    # A form the scheme can neither prove nor disprove: kept for an operator, never
+                    # published (and never redriven, see receiver/dlq.py).
+                    outcome = await runtime.pipeline.keep(
+                        source, body, headers, datetime.now(UTC), None, unproven
+                    )
+                else:
+                    check_rate(runtime, source.id, True, now)
+                    if provider.handshake is not None and (answer := provider.handshake(body)) is not None:
+                        await send_raw_json(send, 200, answer)
+                        return
+                    outcome = await runtime.pipeline.deliver(
+                        source, body, headers, datetime.now(UTC), delivery_id
+                    )
             except RedisUnavailable as exc:
                 raise unavailable("the delivery could not be stored: retry later") from exc
         except ErrorAnswer as error:
@@ -192,9 +194,7 @@ class CallbackEndpoint:
                 code=error.code,
                 detail=error.message,
             )
-            await send_json(
-                send, error.status, error_body(error), {**error.headers, "x-request-id": request_id}
-            )
+            await send_json(send, error.status, error_body(error), error.headers)
             return
 
         metrics.child(metrics.DELIVERIES, source.id, outcome.status).inc()
@@ -212,7 +212,7 @@ class CallbackEndpoint:
             body_out["event_id"] = outcome.event_id
         if outcome.reason:
             body_out["reason"] = outcome.reason
-        await send_json(send, 202, body_out, {"x-request-id": request_id})
+        await send_json(send, provider.success_status, body_out, {})
 
 
 # Request ids a process makes itself: a random per-process prefix and a counter, unique without
@@ -223,6 +223,49 @@ _request_counter = itertools.count(1)
 
 def next_request_id() -> str:
     return f"{_REQUEST_ID_PREFIX}{next(_request_counter):08x}"
+
+
+class SafetyNet:
+    """Around every request, the fast callback path included: an `x-request-id` on every answer
+    (the sender's own, if it gave one), and for anything no handler expected, a JSON 500 with that
+    id, a `request.failed` log line with the traceback, and `videohooks_internal_errors_total`.
+
+    It sits outside Starlette's own error middleware, so that no request can ever get a bare 500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = Headers(scope=scope).get("x-request-id", "")[:64] or next_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = False
+        id_header = (b"x-request-id", request_id.encode("latin-1"))
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", ()), id_header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            metrics.child(metrics.INTERNAL_ERRORS, exc.__class__.__name__).inc()
+            logger.exception(
+                "request.failed",
+                request_id=request_id,
+                method=scope.get("method"),
+                error=exc.__class__.__name__,
+            )
+            if started:
+                raise  # the answer is half sent: only the server can end the connection now
+            answer = ErrorAnswer(500, "internal_error", "the receiver failed unexpectedly: see its logs")
+            await send_json(send_with_id, 500, error_body(answer), {})
 
 
 def check_rate(runtime: Runtime, source_id: str, authentic: bool, now: float) -> None:
@@ -237,7 +280,7 @@ def check_rate(runtime: Runtime, source_id: str, authentic: bool, now: float) ->
         )
 
 
-def require_admin(request: Request) -> None:
+def require_admin(request: Request) -> Runtime:
     """Admin routes take `Authorization: Bearer <[admin] token>`; with no token configured: off (404)."""
     runtime: Runtime = request.app.state.runtime
     configured = runtime.config.admin.token
@@ -249,6 +292,7 @@ def require_admin(request: Request) -> None:
     expected = hashlib.sha256(configured.get_secret_value().encode()).digest()
     if not hmac.compare_digest(expected, hashlib.sha256(presented.strip().encode()).digest()):
         raise ErrorAnswer(401, "invalid_token", "the bearer token is not the admin token")
+    return runtime
 
 
 # A watch request is a task id in a small JSON object.
@@ -256,37 +300,27 @@ MAX_WATCH_BODY_BYTES = 4096
 
 
 async def watch_task(request: Request) -> Response:
-    """`POST /v1/sources/{source_id}/tasks`: start polling a task of a poll-only source (admin)."""
-    runtime: Runtime = request.app.state.runtime
-    request_id = request.headers.get("x-request-id", "")[:64] or next_request_id()
+    """`POST /v1/sources/{source_id}/tasks`: start watching a task (admin)."""
+    runtime = require_admin(request)
     source_id: str = request.path_params["source_id"]
+    source = runtime.config.source(source_id)
+    if source is None:
+        raise ErrorAnswer(404, "unknown_source", f"no source {source_id!r} is configured")
+    problem = poll.unpollable(source)
+    if problem is not None:
+        raise ErrorAnswer(409, "not_pollable", problem)
+    body = await read_body(request, MAX_WATCH_BODY_BYTES)
     try:
-        require_admin(request)
-        source = runtime.config.source(source_id)
-        if source is None:
-            raise ErrorAnswer(404, "unknown_source", f"no source {source_id!r} is configured")
-        problem = poll.unpollable(source)
-        if problem is not None:
-            raise ErrorAnswer(409, "not_pollable", problem)
-        body = await read_body(request, MAX_WATCH_BODY_BYTES)
-        try:
-            task_id = poll.WatchRequest.model_validate_json(body).task_id
-        except ValidationError as exc:
-            raise ErrorAnswer(
-                400, "invalid_request", f'expected {{"task_id": "..."}}: {summarize_errors(exc)}'
-            ) from None
-        try:
-            created = await poll.watch(
-                JobQueue(runtime.redis, runtime.config.redis.prefix), source, task_id, time.time()
-            )
-        except RedisUnavailable as exc:
-            raise unavailable("the watch could not be stored: retry later") from exc
-    except ErrorAnswer as error:
-        return error_response(error, request_id)
-    status = "watching" if created else "already_watching"
-    return json_response(
-        202, {"status": status, "source": source.id, "task_id": task_id}, {"x-request-id": request_id}
+        task_id = poll.WatchRequest.model_validate_json(body).task_id
+    except ValidationError as exc:
+        raise ErrorAnswer(
+            400, "invalid_request", f'expected {{"task_id": "..."}}: {summarize_errors(exc)}'
+        ) from None
+    created = await poll.watch(
+        JobQueue(runtime.redis, runtime.config.redis.prefix), source, task_id, time.time()
     )
+    status = "watching" if created else "already_watching"
+    return json_response(202, {"status": status, "source": source.id, "task_id": task_id})
 
 
 _ERROR_OUTCOMES = {
@@ -298,60 +332,47 @@ _ERROR_OUTCOMES = {
 }
 
 
-async def _dead_letters(request: Request) -> tuple[Runtime, DeadLetters]:
-    require_admin(request)
-    runtime: Runtime = request.app.state.runtime
+def _dead_letters(request: Request) -> tuple[Runtime, DeadLetters]:
+    runtime = require_admin(request)
     return runtime, DeadLetters(runtime.redis, runtime.pipeline.publisher.keys)
 
 
 async def dlq_list(request: Request) -> Response:
     """`GET /v1/dlq?limit=N&source=S`: the oldest quarantined deliveries, without their bodies."""
-    try:
-        _, letters = await _dead_letters(request)
-        limit_text = request.query_params.get("limit", "50")
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
-            raise ErrorAnswer(400, "invalid_limit", "limit must be an integer from 1 to 1000")
-        found = await letters.oldest(int(limit_text), request.query_params.get("source"))
-    except ErrorAnswer as error:
-        return error_response(error, next_request_id())
+    _, letters = _dead_letters(request)
+    limit_text = request.query_params.get("limit", "50")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
+        raise ErrorAnswer(400, "invalid_limit", "limit must be an integer from 1 to 1000")
+    found = await letters.oldest(int(limit_text), request.query_params.get("source"))
     return json_response(200, {"entries": [letter.summary() for letter in found]})
 
 
 async def dlq_show(request: Request) -> Response:
     """`GET /v1/dlq/{entry_id}`: one quarantined delivery with its kept headers and exact body."""
-    try:
-        _, letters = await _dead_letters(request)
-        entry_id: str = request.path_params["entry_id"]
-        letter = await letters.get(entry_id)
-        if letter is None:
-            raise ErrorAnswer(404, "not_found", f"no dead letter {entry_id!r}")
-    except ErrorAnswer as error:
-        return error_response(error, next_request_id())
+    _, letters = _dead_letters(request)
+    entry_id: str = request.path_params["entry_id"]
+    letter = await letters.get(entry_id)
+    if letter is None:
+        raise ErrorAnswer(404, "not_found", f"no dead letter {entry_id!r}")
     return json_response(200, letter.full())
 
 
 async def dlq_redrive(request: Request) -> Response:
     """`POST /v1/dlq/redrive` with `{"ids": [...]?, "delete": bool?}`: no ids redrives every entry."""
+    runtime, letters = _dead_letters(request)
     try:
-        runtime, letters = await _dead_letters(request)
-        try:
-            asked = orjson.loads(await read_body(request, 65536) or b"{}")
-        except orjson.JSONDecodeError:
-            raise ErrorAnswer(400, "invalid_json", "the body must be a JSON object") from None
-        ids = asked.get("ids") if isinstance(asked, dict) else None
-        delete = asked.get("delete", False) if isinstance(asked, dict) else None
-        if (
-            not isinstance(asked, dict)
-            or not isinstance(delete, bool)
-            or (ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)))
-        ):
-            raise ErrorAnswer(400, "invalid_request", 'expected {"ids": [entry ids]?, "delete": bool?}')
-        try:
-            results = await letters.redrive(runtime.config, runtime.pipeline, ids, delete)
-        except RedisUnavailable as exc:
-            raise unavailable(str(exc)) from exc
-    except ErrorAnswer as error:
-        return error_response(error, next_request_id())
+        asked = orjson.loads(await read_body(request, 65536) or b"{}")
+    except orjson.JSONDecodeError:
+        raise ErrorAnswer(400, "invalid_json", "the body must be a JSON object") from None
+    ids = asked.get("ids") if isinstance(asked, dict) else None
+    delete = asked.get("delete", False) if isinstance(asked, dict) else None
+    if (
+        not isinstance(asked, dict)
+        or not isinstance(delete, bool)
+        or (ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)))
+    ):
+        raise ErrorAnswer(400, "invalid_request", 'expected {"ids": [entry ids]?, "delete": bool?}')
+    results = await letters.redrive(runtime.config, runtime.pipeline, ids, delete)
     return json_response(200, {"results": [dataclasses.asdict(result) for result in results]})
 
 
@@ -365,7 +386,7 @@ async def readyz(request: Request) -> Response:
         return json_response(503, {"status": "shutting_down"})
     try:
         await runtime.redis.ping()
-    except (RedisError, OSError) as exc:
+    except REDIS_FAILURES as exc:
         metrics.REDIS_UP.set(0)
         return json_response(503, {"status": "redis_unreachable", "detail": exc.__class__.__name__})
     metrics.REDIS_UP.set(1)
@@ -376,6 +397,21 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
+async def openapi_document(request: Request) -> Response:
+    return Response(OPENAPI_DOCUMENT, media_type="application/json")
+
+
+async def answer_error(request: Request, exc: Exception) -> Response:
+    """Every `ErrorAnswer` a route raises, as the JSON error shape."""
+    assert isinstance(exc, ErrorAnswer)
+    return json_response(exc.status, error_body(exc), exc.headers)
+
+
+async def answer_unavailable(request: Request, exc: Exception) -> Response:
+    """Redis did not confirm a write the route needed: 503, try again later."""
+    return await answer_error(request, unavailable(f"{exc}: retry later"))
+
+
 async def routing_error(request: Request, exc: Exception) -> Response:
     """No route or no such method: the same JSON error shape as every other refusal, not Starlette's text."""
     assert isinstance(exc, HTTPException)
@@ -384,13 +420,7 @@ async def routing_error(request: Request, exc: Exception) -> Response:
         answer = ErrorAnswer(405, "method_not_allowed", f"this route does not take {request.method}")
     else:
         answer = ErrorAnswer(exc.status_code, "not_found", "no route matches this path")
-    response = error_response(answer, next_request_id())
-    response.headers.update(exc.headers or {})
-    return response
-
-
-async def openapi_document(request: Request) -> Response:
-    return Response(OPENAPI_DOCUMENT, media_type="application/json")
+    return json_response(answer.status, error_body(answer), exc.headers)
 
 
 # The one endpoint object behind both callback routes, and behind ReceiverApp's shortcut to them.
@@ -413,9 +443,16 @@ class ReceiverApp(Starlette):
     endpoint. The middleware, exception wrappers and route matching it skips, with the Response object
     the endpoint no longer builds, were 3.4% of a delivery's instructions (callgrind, in process).
     Every other request, a callback's other methods included, goes through Starlette and its routes,
-    which name the same endpoint."""
+    which name the same endpoint. Both go through the `SafetyNet`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._dispatch = SafetyNet(self._route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._dispatch(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             params = callback_path_params(scope["path"])
             if params is not None:
@@ -444,10 +481,14 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
             def start_draining() -> None:
                 runtime.shutting_down = True
 
-            async with background_work(config, redis, pipeline.publisher):
-                with drain_on_signals(start_draining, config.server.shutdown_delay_seconds):
-                    yield
-                runtime.shutting_down = True
+            try:
+                async with background_work(config, redis, pipeline):
+                    with drain_on_signals(start_draining, config.server.shutdown_delay_seconds):
+                        yield
+                    runtime.shutting_down = True
+            finally:
+                for verifier in runtime.verifiers.values():
+                    await verifier.aclose()
             metrics.process_exiting()
 
     return ReceiverApp(
@@ -464,5 +505,9 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
             Route("/v1/dlq/{entry_id}", dlq_show, methods=["GET"]),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPException: routing_error},
+        exception_handlers={
+            HTTPException: routing_error,
+            ErrorAnswer: answer_error,
+            RedisUnavailable: answer_unavailable,
+        },
     )

@@ -26,8 +26,8 @@ from rich.table import Table
 
 from receiver import heap
 from receiver.config import Config, ConfigError, find_config_path, load_config
+from receiver.errors import RedisUnavailable
 from receiver.fixtures import FixtureError, load_fixture, load_fixtures
-from receiver.publisher import RedisUnavailable
 from schemas.event import event_to_json
 
 if TYPE_CHECKING:
@@ -242,7 +242,6 @@ def watch(
     from receiver.pipeline import summarize_errors
     from receiver.poll import WatchRequest, unpollable
     from receiver.poll import watch as register
-    from receiver.publisher import RedisUnavailable
 
     loaded = _config(config)
     source = loaded.source(source_id)

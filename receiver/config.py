@@ -1,7 +1,8 @@
 """The TOML configuration: loaded once, validated whole, refused with a message naming every bad key.
 
-Secrets may be written inline or as `env:NAME`, read from the environment at load time; they are held
-as `SecretStr` so that no repr, log line or error message can show them.
+`[[sources]]` entries are a union discriminated on `provider`: each is validated by its provider's
+own settings model (receiver/sources.py, receiver/providers/), so a key that belongs to another
+provider is refused like any unknown key.
 """
 
 from __future__ import annotations
@@ -10,49 +11,29 @@ import os
 import tomllib
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
-from schemas.registry import PROVIDERS
+from receiver.errors import ConfigError
+from receiver.providers import PROVIDERS
+from receiver.sources import Secret, Section, SourceConfig, resolve_env
 
-ProviderName = Literal["memories", "twelvelabs", "openai", "openai-compatible", "bailian"]
-VerifyScheme = Literal["standard-webhooks", "twelvelabs", "url-token", "none"]
+__all__ = ["Config", "ConfigError", "Secret", "SourceConfig", "load_config", "parse_config"]
 
 DEFAULT_CONFIG_FILES = ("videohooks.toml", "videohooks.example.toml")
 
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the message names the file, each bad key and its problem."""
-
-
-def _resolve_env(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith("env:"):
-        name = value.removeprefix("env:")
-        resolved = os.environ.get(name)
-        if not resolved:
-            raise ValueError(f"environment variable {name} is not set or empty")
-        return resolved
-    return value
+if TYPE_CHECKING:
+    AnySource = SourceConfig
+else:
+    # Each provider's settings validated by its own model: a key of another provider is an unknown key.
+    AnySource = Annotated[
+        Union[tuple(provider.settings for provider in PROVIDERS.values())],  # noqa: UP007
+        Field(discriminator="provider"),
+    ]
 
 
-Secret = Annotated[SecretStr, BeforeValidator(_resolve_env)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RetentionConfig(_Section):
+class RetentionConfig(Section):
     """How much of each stream Redis keeps: consumers must read within it, or entries are gone."""
 
     # Approximate cap (`XADD ... MAXLEN ~`) applied on every append; 0: no cap.
@@ -63,9 +44,9 @@ class RetentionConfig(_Section):
     check_interval_seconds: float = Field(default=15.0, gt=0, le=3600)
 
 
-class RedisConfig(_Section):
+class RedisConfig(Section):
     # May be "env:NAME": a managed Redis URL carries its password.
-    url: Annotated[str | None, BeforeValidator(_resolve_env)] = None
+    url: Annotated[str | None, BeforeValidator(resolve_env)] = None
     prefix: str = Field(default="videohooks", pattern=r"^[A-Za-z0-9_.:-]+$")
     cluster: bool = False
     partitions: int = Field(default=1, ge=1, le=1024)
@@ -126,80 +107,7 @@ class RedisConfig(_Section):
         return [(host, int(port)) for host, _, port in (a.rpartition(":") for a in self.sentinel)]
 
 
-class SourceConfig(_Section):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    provider: ProviderName
-    verify: VerifyScheme | None = None
-    secrets: list[Secret] = Field(default_factory=list)
-    tolerance_seconds: int = Field(default=300, ge=1, le=3600)
-    api_base_url: str | None = None
-    api_key: Secret | None = None
-    workspace_id: str | None = None
-    access_key_id: Secret | None = None
-    access_key_secret: Secret | None = None
-    poll_interval_seconds: float = Field(default=5.0, gt=0)
-    deadline_seconds: float = Field(default=86400.0, gt=0)
-    # The longest wait between two calls to the provider's API (polls back off by x1.5 from
-    # poll_interval_seconds, fetch retries double from fetch_retry_seconds), unless it says Retry-After.
-    max_interval_seconds: float = Field(default=300.0, gt=0)
-    # Fetch-on-notify: the first retry after a failed fetch, doubling from there, and how long after the
-    # webhook to keep trying before the webhook's own event is published with error `fetch_failed`.
-    fetch_retry_seconds: float = Field(default=2.0, gt=0)
-    fetch_deadline_seconds: float = Field(default=3600.0, gt=0)
-    # Upper bound on one request to the provider's API.
-    api_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
-    # Per-process token bucket on the callback route (see receiver/ratelimit.py); None: no limit.
-    rate_limit_per_second: float | None = Field(default=None, gt=0)
-    rate_limit_burst: int | None = Field(default=None, ge=1)
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return None if url is None else url.rstrip("/")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_scheme(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("verify") is None and data.get("provider") in PROVIDERS:
-            return {**data, "verify": PROVIDERS[data["provider"]].default_verify}
-        return data
-
-    @model_validator(mode="after")
-    def _secrets_fit_scheme(self) -> SourceConfig:
-        if self.verify is None:
-            raise ValueError(f"provider {self.provider!r} has no default verify scheme: set verify")
-        scheme = self.verify
-        if scheme != "none" and not self.secrets:
-            raise ValueError(f"verify = {scheme!r} needs at least one entry in secrets")
-        if scheme == "standard-webhooks":
-            from receiver.verifiers.standard_webhooks import decode_secret
-
-            for secret in self.secrets:
-                decode_secret(secret.get_secret_value())
-        return self
-
-    @model_validator(mode="after")
-    def _bailian_can_poll(self) -> SourceConfig:
-        """Bailian is poll only, with AccessKey-signed requests: without these keys it can never work."""
-        if self.provider == "bailian":
-            needed = ("workspace_id", "access_key_id", "access_key_secret")
-            missing = [name for name in needed if getattr(self, name) is None]
-            if missing:
-                raise ValueError(f"provider 'bailian' polls its API and needs {', '.join(missing)}")
-        return self
-
-    @property
-    def scheme(self) -> VerifyScheme:
-        assert self.verify is not None  # filled in by the validator above
-        return self.verify
-
-    def secret_values(self) -> list[str]:
-        return [secret.get_secret_value() for secret in self.secrets]
-
-
-class ServerConfig(_Section):
+class ServerConfig(Section):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     data_dir: str = "var"
     # After SIGTERM, /readyz answers 503 for this long while callbacks are still served, so that a
@@ -207,7 +115,7 @@ class ServerConfig(_Section):
     shutdown_delay_seconds: float = Field(default=1.0, ge=0, le=300)
 
 
-class LimitsConfig(_Section):
+class LimitsConfig(Section):
     """What an authentic body may hold before it is quarantined instead of parsed into an event.
 
     The defaults are far above anything a provider sends (a memories.ai result of a long video has a
@@ -221,13 +129,13 @@ class LimitsConfig(_Section):
     max_string_bytes: int = Field(default=256 * 1024, ge=64)
 
 
-class AdminConfig(_Section):
+class AdminConfig(Section):
     token: Secret | None = None
 
 
-class Config(_Section):
+class Config(Section):
     redis: RedisConfig = RedisConfig()
-    sources: list[SourceConfig] = Field(default_factory=list)
+    sources: list[AnySource] = Field(default_factory=list)
     server: ServerConfig = ServerConfig()
     admin: AdminConfig = AdminConfig()
     limits: LimitsConfig = LimitsConfig()
@@ -261,6 +169,8 @@ def _key_path(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
             node = node[part] if isinstance(node, list) and part < len(node) else None
             if isinstance(node, dict) and isinstance(node.get("id"), str):
                 path += f' (id "{node["id"]}")'
+        elif isinstance(node, dict) and part not in node and part == node.get("provider"):
+            continue  # the union's tag: the provider's own model, not a key in the file
         else:
             path += f".{part}" if path else part
             node = node.get(part) if isinstance(node, dict) else None
@@ -274,9 +184,13 @@ def parse_config(data: dict[str, Any], origin: str = "config") -> Config:
         problems = []
         for error in exc.errors(include_url=False, include_input=False):
             message = error["msg"].removeprefix("Value error, ")
+            loc = error["loc"]
             if error["type"] == "extra_forbidden":
                 message = "unknown key"
-            problems.append(f"  {_key_path(error['loc'], data)}: {message}")
+            elif error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                loc = (*loc, "provider")
+                message = f"must be one of {', '.join(PROVIDERS)}"
+            problems.append(f"  {_key_path(loc, data)}: {message}")
         raise ConfigError(f"{origin}: invalid configuration\n" + "\n".join(problems)) from None
 
 

@@ -19,12 +19,13 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
 from receiver.config import Config
+from receiver.errors import REDIS_FAILURES
 from receiver.fetch import FetchDeferral
 from receiver.jobs import JobQueue
 from receiver.keys import KeySpace
 from receiver.logs import logger
 from receiver.pipeline import Pipeline
-from receiver.publisher import REDIS_FAILURES, Publisher
+from receiver.publisher import Publisher
 from receiver.replication import ReplicaWait
 
 AnyRedis = Redis | RedisCluster

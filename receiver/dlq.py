@@ -22,8 +22,9 @@ import orjson
 
 from receiver.config import Config
 from receiver.connection import AnyRedis
+from receiver.errors import Quarantine
 from receiver.keys import KeySpace, as_text, entry_id_order
-from receiver.pipeline import Pipeline, Quarantine
+from receiver.pipeline import Pipeline
 
 # Entries read per XRANGE call while listing or redriving.
 PAGE = 200
@@ -94,6 +95,12 @@ def _dead_letter(
         delivery_id=None if delivery_id is None else as_text(delivery_id),
         redriven=None if redriven is None else as_text(redriven),
     )
+
+
+# Dead letters whose body no scheme proved authentic (a signature form the receiver cannot check, a
+# notification naming a task the provider's API does not know): kept for an operator to see, never
+# redriven into the events stream.
+UNPROVEN_REASONS = frozenset({"unverified_signature", "unknown_task"})
 
 
 class DeadLetters:
@@ -167,6 +174,11 @@ class DeadLetters:
     async def _redrive_one(
         self, config: Config, pipeline: Pipeline, letter: DeadLetter, delete: bool
     ) -> RedriveResult:
+        if letter.reason in UNPROVEN_REASONS:
+            detail = (
+                f"{letter.reason}: the body was never proven to be the provider's, so it is not published"
+            )
+            return RedriveResult(letter.entry_id, letter.source, "not_redrivable", detail=detail)
         source = config.source(letter.source)
         if source is None:
             detail = f"source {letter.source!r} is no longer configured"
@@ -175,7 +187,7 @@ class DeadLetters:
             event = pipeline.decode_delivery(source, letter.body, _received_at(letter), letter.delivery_id)
         except Quarantine as still:
             return RedriveResult(letter.entry_id, source.id, "still_quarantined", detail=still.detail)
-        outcome = await pipeline.settle(source, event, letter.headers)
+        outcome = await pipeline.settle(source, event, letter.headers, letter.body)
         if delete:
             await self._redis.xdel(letter.stream, letter.entry_id)
             await self._redis.hdel(self._keys.dlq_redriven(letter.partition), letter.entry_id)

@@ -1,10 +1,11 @@
 """Fetch-on-notify: a thin webhook is acknowledged once a fetch job is durable, and published when fetched.
 
-A callback whose provider has `resource_versions`, from a source with an `api_key`, is not published
-as it is: its (thin) event is kept as the payload of a fetch job in the durable `JobQueue`, and the
-callback is answered 202 `accepted` once Redis confirmed the enqueue, without waiting for the provider's
-API. The job id is derived from the event id, so a webhook retry while the job is pending finds it and
-answers `duplicate`; a retry after the event is published finds the publisher's markers and does too.
+A callback that its provider says is only a notification (`Provider.fetches`: a thin webhook, or an
+unsigned one, from a source with API credentials) is not published as it is: its event is kept as the
+payload of a fetch job in the durable `JobQueue`, and the callback is answered 202 `accepted` once Redis
+confirmed the enqueue, without waiting for the provider's API. The job id is derived from the event id,
+so a webhook retry while the job is pending finds it and answers `duplicate`; a retry after the event is
+published finds the publisher's markers and does too.
 
 The job fetches the object, decodes it against the provider's `resource_versions` (with the webhook's
 event as `ctx.notice`) and publishes it under the webhook's delivery id. A fetch that fails in a way
@@ -21,38 +22,50 @@ import time
 from collections.abc import Mapping
 from dataclasses import replace
 
-from redis.exceptions import RedisError
+from pydantic import BaseModel, ConfigDict
 
 from receiver import metrics
 from receiver.backoff import next_due, next_interval
-from receiver.clients import CLIENTS, RemoteError
 from receiver.clients.pool import ClientPool
-from receiver.config import Config, SourceConfig
+from receiver.config import Config
+from receiver.errors import Quarantine, RemoteError, redis_errors
 from receiver.jobs import Done, Job, JobQueue, JobResult, RunAgain
 from receiver.logs import logger
-from receiver.pipeline import Outcome, Quarantine, decode_resource
-from receiver.publisher import Publisher, RedisUnavailable
+from receiver.pipeline import Outcome, Pipeline
+from receiver.providers import PROVIDERS
+from receiver.publisher import Publisher
+from receiver.sources import SourceConfig
+from receiver.verifiers import SCHEMES
 from schemas.event import CanonicalEvent, Error, event_from_json, event_to_json
-from schemas.normalizing import DeliveryContext
-from schemas.registry import PROVIDERS
 
 FETCH = "fetch"
 FETCH_FAILED = "fetch_failed"
+UNKNOWN_TASK = "unknown_task"
 # Fetch retries double: a provider in trouble is given room quickly, and the deadline bounds the total.
 RETRY_FACTOR = 2.0
 
 
+class FetchJob(BaseModel):
+    """A fetch job's payload, as stored in the job queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The callback's own event, as JSON: what is published if the fetch of a proven callback never
+    # succeeds.
+    notice: str
+    # The callback's headers without credentials, kept with the fetched object if it is quarantined.
+    headers: dict[str, str] = {}
+    # The wait before the next retry; None until a fetch has failed.
+    interval: float | None = None
+    # Whether the callback's scheme proved its body (a signature). An unproven one (a URL token) is a
+    # notification only: its own event is never published, and its body is kept here, to be put in
+    # the dead-letter stream if the API never confirms the task.
+    proven: bool = True
+    body: str | None = None
+
+
 def fetch_job_id(event: CanonicalEvent) -> str:
     return f"fetch:{event.event_id}"
-
-
-def fetches(source: SourceConfig) -> bool:
-    """Whether a callback of this source is fetched in full before it is published."""
-    return (
-        bool(PROVIDERS[source.provider].resource_versions)
-        and source.api_key is not None
-        and source.provider in CLIENTS
-    )
 
 
 class FetchDeferral:
@@ -63,16 +76,24 @@ class FetchDeferral:
         self._queue = queue
 
     def applies(self, source: SourceConfig) -> bool:
-        return fetches(source)
+        return PROVIDERS[source.provider].fetches(source)
 
-    async def defer(self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str]) -> Outcome:
-        payload = {"notice": event_to_json(event).decode(), "headers": dict(headers)}
-        try:
+    async def defer(
+        self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str], body: bytes
+    ) -> Outcome:
+        proven = SCHEMES[source.verify].proves_body
+        job = FetchJob(
+            notice=event_to_json(event).decode(),
+            headers=dict(headers),
+            proven=proven,
+            body=None if proven else body.decode(),
+        )
+        with redis_errors("the fetch job"):
             if await self._publisher.published(event):
                 return Outcome("duplicate", event_id=event.event_id)
-            created = await self._queue.enqueue(fetch_job_id(event), FETCH, payload, due=time.time())
-        except (RedisError, OSError) as exc:
-            raise RedisUnavailable(f"redis did not confirm the fetch job: {exc.__class__.__name__}") from exc
+            created = await self._queue.enqueue(
+                fetch_job_id(event), FETCH, job.model_dump(mode="json"), due=time.time()
+            )
         return Outcome("accepted" if created else "duplicate", event_id=event.event_id)
 
 
@@ -83,69 +104,84 @@ class _GiveUp(Exception):
 class Fetcher:
     """The `fetch` job handler."""
 
-    def __init__(self, config: Config, publisher: Publisher, clients: ClientPool) -> None:
+    def __init__(self, config: Config, pipeline: Pipeline, clients: ClientPool) -> None:
         self._config = config
-        self._publisher = publisher
+        self._pipeline = pipeline
+        self._publisher = pipeline.publisher
         self._clients = clients
 
     async def __call__(self, job: Job) -> JobResult:
-        notice = event_from_json(job.payload["notice"])
+        state = FetchJob.model_validate(job.payload)
+        notice = event_from_json(state.notice)
         source = self._config.source(notice.source)
         if source is None:
-            return await self._give_up(notice, f"source {notice.source!r} is no longer configured")
+            return await self._give_up(state, notice, f"source {notice.source!r} is no longer configured")
         try:
-            event = await self._fetch(source, notice, job.payload.get("headers") or {})
+            event = await self._fetch(source, state, notice)
         except RemoteError as exc:
-            return await self._retry(job, source, notice, exc)
+            return await self._retry(state, source, notice, exc)
         except _GiveUp as exc:
-            return await self._give_up(notice, str(exc))
+            return await self._give_up(state, notice, str(exc))
         await self._publisher.publish(event)
         return Done()
 
     async def _retry(
-        self, job: Job, source: SourceConfig, notice: CanonicalEvent, error: RemoteError
+        self, state: FetchJob, source: SourceConfig, notice: CanonicalEvent, error: RemoteError
     ) -> JobResult:
         metrics.child(metrics.FETCH_FAILURES, source.id).inc()
-        if not error.retryable:
-            return await self._give_up(notice, str(error))
+        # A notification naming a task the API does not know may be ahead of the API, or forged: it is
+        # asked again until the deadline. Any other final error ends a proven callback's fetch at once.
+        if not error.retryable and (state.proven or error.status != 404):
+            return await self._give_up(state, notice, str(error), error.status)
         now = time.time()
         deadline = notice.received_at.timestamp() + source.fetch_deadline_seconds
         if now >= deadline:
-            return await self._give_up(
-                notice, f"{error}; still failing {source.fetch_deadline_seconds:g} s after the webhook"
-            )
-        interval = float(job.payload.get("interval") or source.fetch_retry_seconds)
+            message = f"{error}; still failing {source.fetch_deadline_seconds:g} s after the webhook"
+            return await self._give_up(state, notice, message, error.status)
+        interval = state.interval or source.fetch_retry_seconds
         logger.info("fetch.retry", source=source.id, task_id=notice.task_id, error=str(error))
-        return RunAgain(
-            next_due(now, interval, error.retry_after, deadline),
-            {**job.payload, "interval": next_interval(interval, RETRY_FACTOR, source.max_interval_seconds)},
-        )
+        state.interval = next_interval(interval, RETRY_FACTOR, source.max_interval_seconds)
+        return RunAgain(next_due(now, interval, error.retry_after, deadline), state.model_dump(mode="json"))
 
-    async def _fetch(
-        self, source: SourceConfig, notice: CanonicalEvent, headers: Mapping[str, str]
-    ) -> CanonicalEvent:
+    async def _fetch(self, source: SourceConfig, state: FetchJob, notice: CanonicalEvent) -> CanonicalEvent:
         body = await self._clients.get(source).get_task(notice.task_id)
-        ctx = DeliveryContext(
-            source.id, source.provider, notice.received_at, notice.delivery_id, notice, source.api_base_url
-        )
         try:
-            event = decode_resource(PROVIDERS[source.provider], body, ctx)
+            event = self._pipeline.decode_delivery(
+                source, body, notice.received_at, notice.delivery_id, resource=True, notice=notice
+            )
         except Quarantine as quarantine:
             await self._publisher.quarantine(
-                source.id, quarantine.reason, quarantine.detail, headers, body, notice.received_at
+                source.id, quarantine.reason, quarantine.detail, state.headers, body, notice.received_at
             )
             raise _GiveUp(
                 f"the fetched object of {notice.task_id} is kept in the dead-letter stream "
                 f"({quarantine.reason}: {quarantine.detail})"
             ) from None
-        if event.status != notice.status:
+        if state.proven and event.status != notice.status:
             # The API can lag the webhook: ask again rather than publish what the webhook already overtook.
             raise RemoteError(
                 f"the fetched object says {event.status!r}, the webhook {notice.status!r}", retryable=True
             )
+        # An unproven notification's claim counts for nothing: what the API says is published.
         return event
 
-    async def _give_up(self, notice: CanonicalEvent, message: str) -> JobResult:
+    async def _give_up(
+        self, state: FetchJob, notice: CanonicalEvent, message: str, status: int | None = None
+    ) -> JobResult:
         logger.warning("fetch.failed", source=notice.source, task_id=notice.task_id, error=message)
-        await self._publisher.publish(replace(notice, error=Error(code=FETCH_FAILED, message=message)))
+        if state.proven:
+            await self._publisher.publish(replace(notice, error=Error(code=FETCH_FAILED, message=message)))
+        else:
+            # Never confirmed by the API: kept for an operator, no event, no watch (receiver/dlq.py
+            # refuses to redrive `unknown_task`).
+            reason = UNKNOWN_TASK if status == 404 else FETCH_FAILED
+            await self._publisher.quarantine(
+                notice.source,
+                reason,
+                f"the notification of {notice.task_id} was never confirmed by the provider's API: {message}",
+                state.headers,
+                (state.body or "").encode(),
+                notice.received_at,
+                notice.delivery_id,
+            )
         return Done()

@@ -13,7 +13,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from receiver.config import Config, SourceConfig
-from schemas.registry import PROVIDERS
+from receiver.providers import PROVIDERS
+from receiver.verifiers import SCHEMES
 
 # A secret shorter than this shows no characters at all: four of eight would give half of it away.
 _MIN_REVEALABLE = 16
@@ -53,10 +54,9 @@ class SourceView:
 
 def callback_path(source: SourceConfig) -> str | None:
     """The path to register with the provider, its url-token masked; None when the source is poll-only."""
-    schemas = PROVIDERS.get(source.provider)
-    if schemas is not None and not schemas.accepts_callbacks:
+    if PROVIDERS[source.provider].callbacks is None:
         return None
-    if source.scheme == "url-token":
+    if SCHEMES[source.verify].token_in_path:
         return f"/v1/callbacks/{source.id}/{mask(source.secret_values()[0])}"
     return f"/v1/callbacks/{source.id}"
 
@@ -68,8 +68,7 @@ def view(source: SourceConfig) -> SourceView:
         verify=source.scheme,
         callback_path=callback_path(source),
         secrets=mask_secrets(source.secrets),
-        api_credentials=source.api_key is not None
-        or (source.access_key_id is not None and source.access_key_secret is not None),
+        api_credentials=source.has_api_credentials,
     )
 
 

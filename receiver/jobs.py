@@ -22,9 +22,10 @@ from typing import Any
 
 import orjson
 
+from receiver.errors import REDIS_FAILURES
 from receiver.keys import as_text
 from receiver.logs import logger
-from receiver.publisher import REDIS_FAILURES, AnyRedis
+from receiver.publisher import AnyRedis
 
 _CLAIM = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))

@@ -39,6 +39,11 @@ PUBLISH_BATCH_SIZE = Histogram(
     "Events written by one call of the publish script",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
 )
+INTERNAL_ERRORS = Counter(
+    "videohooks_internal_errors",
+    "Requests answered 500 because of a bug: each also logs `request.failed` with its traceback",
+    ["exception"],
+)
 QUARANTINED = Counter(
     "videohooks_quarantined",
     "Authentic deliveries kept in the dead-letter stream, by reason",

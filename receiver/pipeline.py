@@ -14,42 +14,22 @@ from typing import Literal, Protocol
 import orjson
 from pydantic import ValidationError
 
-from receiver.config import LimitsConfig, SourceConfig
+from receiver.config import LimitsConfig
+from receiver.errors import Quarantine
 from receiver.json_gate import Refused, screen
+from receiver.providers import PROVIDERS
 from receiver.publisher import Publisher
+from receiver.sources import SourceConfig
+from receiver.verifiers import PRIVATE_HEADERS
 from schemas.event import CanonicalEvent, OutOfRange, event_to_json
 from schemas.normalizing import DeliveryContext, UnknownStatus
 from schemas.provider import ProviderSchemas
-from schemas.registry import PROVIDERS
-
-# Headers that can carry credentials are never kept in the dead-letter stream. Signature headers go
-# too: a redrive publishes without verifying again, and a sender that pastes its secret into one (a
-# misconfigured gateway does) must not have it stored.
-_PRIVATE_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "x-api-key",
-        "api-key",
-        "x-auth-token",
-        "webhook-signature",
-        "tl-signature",
-    }
-)
-
 
 # Limits of a pipeline built without a config (tests, tools): the documented defaults.
 DEFAULT_LIMITS = LimitsConfig()
 
-
-class Quarantine(Exception):
-    """Authentic, but not an event any schema version accepts: kept whole in the dead-letter stream."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
+# Every provider's schema versions, by provider id: what a pipeline decodes with unless given others.
+SCHEMAS: Mapping[str, ProviderSchemas] = {name: provider.schemas for name, provider in PROVIDERS.items()}
 
 
 def summarize_errors(error: ValidationError, limit: int = 3) -> str:
@@ -105,7 +85,7 @@ def decode_resource(
 
 def public_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The headers worth keeping with a dead letter: all but those that can carry credentials."""
-    return {name: value for name, value in headers.items() if name.lower() not in _PRIVATE_HEADERS}
+    return {name: value for name, value in headers.items() if name.lower() not in PRIVATE_HEADERS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +101,9 @@ class Deferral(Protocol):
 
     def applies(self, source: SourceConfig) -> bool: ...
 
-    async def defer(self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str]) -> Outcome:
+    async def defer(
+        self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str], body: bytes
+    ) -> Outcome:
         """Record the work durably (raise `RedisUnavailable` otherwise) and say how the callback went."""
         ...
 
@@ -133,14 +115,15 @@ class Pipeline:
         deferral: Deferral | None = None,
         limits: LimitsConfig = DEFAULT_LIMITS,
         *,
-        providers: Mapping[str, ProviderSchemas] = PROVIDERS,
+        schemas: Mapping[str, ProviderSchemas] = SCHEMAS,
     ) -> None:
         # The schema registry is a parameter so that a redrive (or its test) can decode with versions
-        # shipped after a delivery was quarantined.
+        # shipped after a delivery was quarantined; every path (callback, fetch, poll, redrive,
+        # replay) decodes through this pipeline, with its schemas and its limits.
         self.publisher = publisher
         self.deferral = deferral
         self.limits = limits
-        self.providers = providers
+        self.schemas = schemas
 
     def decode_delivery(
         self,
@@ -150,15 +133,19 @@ class Pipeline:
         delivery_id: str | None,
         *,
         resource: bool = False,
+        notice: CanonicalEvent | None = None,
     ) -> CanonicalEvent:
-        """The delivery's event under the current schemas; raises `Quarantine`. Shared with redrive.
+        """The delivery's event under the current schemas; raises `Quarantine`. Shared by every path.
 
-        `resource`: the body is the provider API's task object (a stored poll or fetch result), decoded
-        against the provider's resource versions rather than its callback versions.
+        `resource`: the body is the provider API's task object (fetched, polled, or a stored one),
+        decoded against the provider's resource versions rather than its callback versions; `notice`
+        is the callback's own event when the object was fetched after it.
         """
-        ctx = DeliveryContext(source.id, source.provider, received_at, delivery_id)
+        ctx = DeliveryContext(
+            source.id, source.provider, received_at, delivery_id, notice, source.api_base_url
+        )
         decoder = decode_resource if resource else decode
-        return decoder(self.providers[source.provider], body, ctx, self.limits)
+        return decoder(self.schemas[source.provider], body, ctx, self.limits)
 
     async def deliver(
         self,
@@ -174,26 +161,38 @@ class Pipeline:
         try:
             event = self.decode_delivery(source, body, received_at, delivery_id, resource=resource)
         except Quarantine as quarantine:
-            await self.publisher.quarantine(
-                source.id,
-                quarantine.reason,
-                quarantine.detail,
-                public_headers(headers),
-                body,
-                received_at,
-                delivery_id,
-            )
-            return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
+            return await self.keep(source, body, headers, received_at, delivery_id, quarantine)
         if resource:  # a task object is the full result already: nothing to fetch
             return await self.publish(event)
-        return await self.settle(source, event, headers)
+        return await self.settle(source, event, headers, body)
+
+    async def keep(
+        self,
+        source: SourceConfig,
+        body: bytes,
+        headers: Mapping[str, str],
+        received_at: datetime,
+        delivery_id: str | None,
+        quarantine: Quarantine,
+    ) -> Outcome:
+        """Keep a delivery whole in the dead-letter stream (without its credential headers)."""
+        await self.publisher.quarantine(
+            source.id,
+            quarantine.reason,
+            quarantine.detail,
+            public_headers(headers),
+            body,
+            received_at,
+            delivery_id,
+        )
+        return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
 
     async def settle(
-        self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str]
+        self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str], body: bytes
     ) -> Outcome:
         """Publish a decoded event, or defer it to a fetch: what a callback and a redrive share."""
         if self.deferral is not None and self.deferral.applies(source):
-            return await self.deferral.defer(source, event, public_headers(headers))
+            return await self.deferral.defer(source, event, public_headers(headers), body)
         return await self.publish(event)
 
     async def publish(self, event: CanonicalEvent) -> Outcome:

@@ -16,23 +16,21 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from redis.exceptions import RedisError
 
 from receiver import metrics
 from receiver.backoff import next_due, next_interval
-from receiver.clients import CLIENTS, RemoteError
 from receiver.clients.pool import ClientPool
-from receiver.config import Config, SourceConfig
+from receiver.config import Config
+from receiver.errors import Quarantine, RemoteError, redis_errors
 from receiver.jobs import Done, Job, JobQueue, JobResult, RunAgain
 from receiver.logs import logger
-from receiver.pipeline import Quarantine, decode_resource
-from receiver.publisher import Publisher, RedisUnavailable
-from schemas.event import TERMINAL_STATUSES, CanonicalEvent, Error
+from receiver.pipeline import Pipeline
+from receiver.providers import PROVIDERS
+from receiver.sources import SourceConfig
+from schemas.event import TERMINAL_STATUSES, CanonicalEvent, Error, Status, TaskType
 from schemas.normalizing import DeliveryContext, build_event
-from schemas.registry import PROVIDERS
 
 POLL = "poll"
 DEADLINE_EXCEEDED = "deadline_exceeded"
@@ -48,38 +46,49 @@ class WatchRequest(BaseModel):
     task_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,256}$")
 
 
+class PollJob(BaseModel):
+    """A watched task, as its poll job stores it between runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    task_id: str
+    registered_at: float
+    # The wait after the next poll; grows by POLL_FACTOR up to the source's max_interval_seconds.
+    interval: float
+    task_type: TaskType
+    # The last status published, and what the provider said of the task besides.
+    status: Status | None = None
+    model: str | None = None
+    last_error: str | None = None
+    # The detail of the last poll kept in the dead-letter stream: the same problem is kept once.
+    quarantined: str | None = None
+
+
 def poll_job_id(source_id: str, task_id: str) -> str:
     return f"poll:{source_id}:{task_id}"
 
 
 def unpollable(source: SourceConfig) -> str | None:
     """Why the receiver cannot poll this source's tasks, or None when it can."""
-    provider = PROVIDERS[source.provider]
-    if provider.accepts_callbacks:
-        return f"source {source.id!r} ({source.provider}) delivers by callback and is not polled"
-    if source.provider not in CLIENTS:
-        return f"provider {source.provider!r} has no API client to poll with"
-    if provider.task_type is None:
-        return f"provider {source.provider!r} declares no task_type for the events of its watched tasks"
-    if source.api_base_url is None:
-        return f"source {source.id!r} has no api_base_url to poll"
-    return None
+    return PROVIDERS[source.provider].unpollable(source)
 
 
 async def watch(queue: JobQueue, source: SourceConfig, task_id: str, now: float) -> bool:
     """Register a watched task; False when it is already watched. Raises `RedisUnavailable`."""
-    provider = PROVIDERS[source.provider]
-    payload = {
-        "source": source.id,
-        "task_id": task_id,
-        "registered_at": now,
-        "interval": source.poll_interval_seconds,
-        "task_type": provider.task_type,
-    }
-    try:
-        created = await queue.enqueue(poll_job_id(source.id, task_id), POLL, payload, due=now)
-    except (RedisError, OSError) as exc:
-        raise RedisUnavailable(f"redis did not confirm the watch: {exc.__class__.__name__}") from exc
+    task_type = PROVIDERS[source.provider].schemas.task_type
+    assert task_type is not None  # `unpollable` refuses a provider without one
+    job = PollJob(
+        source=source.id,
+        task_id=task_id,
+        registered_at=now,
+        interval=source.poll_interval_seconds,
+        task_type=task_type,
+    )
+    with redis_errors("the watch"):
+        created = await queue.enqueue(
+            poll_job_id(source.id, task_id), POLL, job.model_dump(mode="json"), due=now
+        )
     logger.info("poll.watch", source=source.id, task_id=task_id, created=created)
     return created
 
@@ -88,71 +97,72 @@ async def refresh_watched_gauge(queue: JobQueue, config: Config) -> None:
     """Set `videohooks_watched_tasks` from the jobs in Redis, which every receiver process shares."""
     counts = Counter(job.payload.get("source") for job in await queue.jobs(POLL))
     for source in config.sources:
-        if not PROVIDERS[source.provider].accepts_callbacks:
+        if PROVIDERS[source.provider].unpollable(source) is None:
             metrics.child(metrics.WATCHED_TASKS, source.id).set(counts[source.id])
 
 
 class Poller:
     """The `poll` job handler."""
 
-    def __init__(self, config: Config, publisher: Publisher, clients: ClientPool) -> None:
+    def __init__(self, config: Config, pipeline: Pipeline, clients: ClientPool) -> None:
         self._config = config
-        self._publisher = publisher
+        self._pipeline = pipeline
+        self._publisher = pipeline.publisher
         self._clients = clients
 
     async def __call__(self, job: Job) -> JobResult:
-        state: dict[str, Any] = dict(job.payload)
-        source = self._config.source(state["source"])
+        state = PollJob.model_validate(job.payload)
+        source = self._config.source(state.source)
         if source is None:
-            logger.error("poll.unknown_source", source=state["source"], task_id=state["task_id"])
+            logger.error("poll.unknown_source", source=state.source, task_id=state.task_id)
             return Done()
         now = time.time()
         received_at = datetime.now(UTC)
-        ctx = DeliveryContext(source.id, source.provider, received_at, api_base_url=source.api_base_url)
         retry_after = None
         try:
-            body = await self._clients.get(source).get_task(state["task_id"])
-            event = decode_resource(PROVIDERS[source.provider], body, ctx)
+            body = await self._clients.get(source).get_task(state.task_id)
+            event = self._pipeline.decode_delivery(source, body, received_at, None, resource=True)
         except RemoteError as exc:
             metrics.child(metrics.POLL_FAILURES, source.id).inc()
-            logger.info("poll.failed", source=source.id, task_id=state["task_id"], error=str(exc))
-            state["last_error"] = str(exc)
+            logger.info("poll.failed", source=source.id, task_id=state.task_id, error=str(exc))
+            state.last_error = str(exc)
             retry_after = exc.retry_after
         except Quarantine as quarantine:
             # Kept once per distinct problem, not once per poll: the task is still polled, as its next
             # status may well be one the schemas know.
-            if state.get("quarantined") != quarantine.detail:
+            if state.quarantined != quarantine.detail:
                 await self._publisher.quarantine(
                     source.id, quarantine.reason, quarantine.detail, {}, body, received_at
                 )
-                state["quarantined"] = quarantine.detail
+                state.quarantined = quarantine.detail
         else:
-            if event.status != state.get("status"):
+            if event.status != state.status:
                 await self._publisher.publish(event)
-                state.update(status=event.status, task_type=event.task_type, model=event.model)
+                state.status, state.task_type, state.model = event.status, event.task_type, event.model
             if event.status in TERMINAL_STATUSES:
                 return Done()
-        deadline = float(state["registered_at"]) + source.deadline_seconds
+        deadline = state.registered_at + source.deadline_seconds
         if now >= deadline:
-            await self._publisher.publish(self._deadline_event(ctx, state, source))
+            await self._publisher.publish(self._deadline_event(source, state, received_at))
             return Done()
-        interval = float(state["interval"])
-        state["interval"] = next_interval(interval, POLL_FACTOR, source.max_interval_seconds)
-        return RunAgain(next_due(now, interval, retry_after, deadline), state)
+        interval = state.interval
+        state.interval = next_interval(interval, POLL_FACTOR, source.max_interval_seconds)
+        return RunAgain(next_due(now, interval, retry_after, deadline), state.model_dump(mode="json"))
 
     @staticmethod
-    def _deadline_event(ctx: DeliveryContext, state: dict[str, Any], source: SourceConfig) -> CanonicalEvent:
+    def _deadline_event(source: SourceConfig, state: PollJob, received_at: datetime) -> CanonicalEvent:
         message = (
             f"no final status within {source.deadline_seconds:g} s of registration "
-            f"(last status seen: {state.get('status') or 'none'}"
-            + (f"; last error: {state['last_error']}" if state.get("last_error") else "")
+            f"(last status seen: {state.status or 'none'}"
+            + (f"; last error: {state.last_error}" if state.last_error else "")
             + ")"
         )
+        ctx = DeliveryContext(source.id, source.provider, received_at, api_base_url=source.api_base_url)
         return build_event(
             ctx,
-            task_id=state["task_id"],
-            task_type=state["task_type"],
+            task_id=state.task_id,
+            task_type=state.task_type,
             status="failed",
-            model=state.get("model"),
+            model=state.model,
             error=Error(code=DEADLINE_EXCEEDED, message=message),
         )

@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 import orjson
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import RedisClusterException, RedisError
 
 from receiver import metrics
+from receiver.errors import REDIS_FAILURES, RedisUnavailable
 from receiver.keys import KeySpace, as_text
 from receiver.replication import NotReplicated, ReplicaWait
 from schemas.event import STATUS_RANK, CanonicalEvent, event_to_json, rfc3339
@@ -38,14 +38,6 @@ PUBLISH_SCRIPT = files("receiver").joinpath("publish.lua").read_text(encoding="u
 MAX_BATCH = 256
 
 AnyRedis = Redis | RedisCluster
-
-# What a write to Redis can fail with: a cluster client that cannot map its slots raises an exception
-# outside redis-py's RedisError tree, and that must become a 503 all the same.
-REDIS_FAILURES = (RedisError, RedisClusterException, OSError)
-
-
-class RedisUnavailable(Exception):
-    """The write could not be confirmed durable: the provider must retry (503)."""
 
 
 @dataclass(frozen=True, slots=True)

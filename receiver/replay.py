@@ -19,8 +19,8 @@ import httpx
 
 from receiver.config import Config, SourceConfig
 from receiver.connection import open_pipeline
+from receiver.errors import RedisUnavailable
 from receiver.fixtures import Fixture
-from receiver.publisher import RedisUnavailable
 from receiver.verifiers import verifier_for
 
 Progress = Callable[[str], None]

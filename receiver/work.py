@@ -17,21 +17,23 @@ from contextlib import asynccontextmanager
 
 from receiver.clients.pool import ClientPool
 from receiver.config import Config
+from receiver.errors import REDIS_FAILURES
 from receiver.fetch import FETCH, Fetcher
 from receiver.jobs import JobQueue, JobRunner
 from receiver.logs import logger
+from receiver.pipeline import Pipeline
 from receiver.poll import POLL, Poller, refresh_watched_gauge
-from receiver.publisher import REDIS_FAILURES, AnyRedis, Publisher
+from receiver.publisher import AnyRedis
 from receiver.retention import check_all
 
 # Often enough for a dashboard, rarely enough that reading every job stays cheap.
 GAUGE_REFRESH_SECONDS = 15.0
 
 
-def job_runner(config: Config, redis: AnyRedis, publisher: Publisher, clients: ClientPool) -> JobRunner:
+def job_runner(config: Config, redis: AnyRedis, pipeline: Pipeline, clients: ClientPool) -> JobRunner:
     queue = JobQueue(redis, config.redis.prefix)
     return JobRunner(
-        queue, {FETCH: Fetcher(config, publisher, clients), POLL: Poller(config, publisher, clients)}
+        queue, {FETCH: Fetcher(config, pipeline, clients), POLL: Poller(config, pipeline, clients)}
     )
 
 
@@ -49,9 +51,10 @@ async def every(
 
 
 @asynccontextmanager
-async def background_work(config: Config, redis: AnyRedis, publisher: Publisher) -> AsyncIterator[JobRunner]:
+async def background_work(config: Config, redis: AnyRedis, pipeline: Pipeline) -> AsyncIterator[JobRunner]:
     clients = ClientPool()
-    runner = job_runner(config, redis, publisher, clients)
+    publisher = pipeline.publisher
+    runner = job_runner(config, redis, pipeline, clients)
     queue = JobQueue(redis, config.redis.prefix)
     retention = config.redis.retention
     stop = asyncio.Event()

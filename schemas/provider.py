@@ -26,9 +26,6 @@ class SchemaVersion:
 @dataclass(frozen=True, slots=True)
 class ProviderSchemas:
     name: str
-    default_verify: str
-    # Poll-only providers take no callbacks; their payloads arrive through a poller.
-    accepts_callbacks: bool
     # Callback payloads, newest first: a delivery is decoded by the first version that validates it.
     versions: tuple[SchemaVersion, ...]
     # The task or video object the provider's API returns when it is fetched (after a thin webhook)

@@ -101,7 +101,7 @@ async def receiver_parts(config: Config, redis_url: str) -> AsyncIterator[Parts]
     async with open_pipeline(config, redis_url) as (redis, pipeline):
         clients = ClientPool()
         try:
-            runner = job_runner(config, redis, pipeline.publisher, clients)
+            runner = job_runner(config, redis, pipeline, clients)
             yield Parts(config, redis, pipeline, runner, JobQueue(redis, config.redis.prefix))
         finally:
             await clients.aclose()

@@ -53,9 +53,11 @@ def config_dict(
 ) -> dict[str, object]:
     """The test configuration: one source per verification scheme the tests exercise, and API sources.
 
-    `api_base_url` (the `httpserver` playing the providers' APIs) is the base of every API source.
+    `api_base_url` (the `httpserver` playing the providers' APIs) is the base of every API source;
+    without it they name an address that is never called (a poll-only source cannot be configured
+    without one).
     """
-    api = {"api_base_url": api_base_url} if api_base_url else {}
+    api = {"api_base_url": api_base_url or "https://api.provider.invalid"}
     return {
         "redis": {"url": redis_url, "prefix": prefix} if redis_url else {"prefix": prefix},
         "sources": [

@@ -24,7 +24,8 @@ import pytest
 import redis
 from werkzeug import Request, Response
 
-from receiver.clients import RemoteError, ResourceClient
+from receiver.clients.base import ResourceClient
+from receiver.errors import RemoteError
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -9,19 +9,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from receiver.app import ErrorAnswer, Runtime, error_response, require_admin
+from receiver.app import Runtime, answer_error, require_admin
 from receiver.config import parse_config
+from receiver.errors import ErrorAnswer
 
 
 def app_with(token: str | None) -> Starlette:
     async def guarded(request: Request) -> Response:
-        try:
-            require_admin(request)
-        except ErrorAnswer as error:
-            return error_response(error, "req")
+        require_admin(request)
         return Response("ok")
 
-    app = Starlette(routes=[Route("/admin", guarded)])
+    app = Starlette(routes=[Route("/admin", guarded)], exception_handlers={ErrorAnswer: answer_error})
     config = parse_config({"admin": {"token": token}} if token else {})
     app.state.runtime = Runtime(config=config, redis=None, pipeline=None, verifiers={})  # type: ignore[arg-type]
     return app

@@ -12,13 +12,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from receiver.clients import CLIENTS
-from receiver.clients.bailian import BailianClient
-from receiver.config import ConfigError, SourceConfig, parse_config
-from receiver.pipeline import decode_resource
+from receiver.config import ConfigError, parse_config
+from receiver.pipeline import SCHEMAS, decode_resource
+from receiver.providers import PROVIDERS
+from receiver.providers.bailian import BailianSource
+from receiver.providers.bailian.client import BailianClient
 from schemas.event import event_to_dict
 from schemas.normalizing import DeliveryContext
-from schemas.registry import PROVIDERS
 from tests.support import FIXTURES, remote_error_of, slow_json
 
 WORKSPACE = "llm-test0123"
@@ -27,10 +27,11 @@ TASK_PATH = f"/{WORKSPACE}/quanmiao/lightapp/videoAnalysis/getVideoAnalysisTask"
 ACCESS_KEY_ID = "LTAI5tTestAccessKeyId"
 
 
-def source(api_base_url: str) -> SourceConfig:
-    return SourceConfig.model_validate(
+def source(api_base_url: str, timeout_seconds: float = 10.0) -> BailianSource:
+    return BailianSource.model_validate(
         {
             "id": "bailian-main",
+            "api_timeout_seconds": timeout_seconds,
             "provider": "bailian",
             "api_base_url": api_base_url,
             "workspace_id": WORKSPACE,
@@ -51,14 +52,14 @@ def expect_task(httpserver: HTTPServer) -> Any:
 
 def decoded(body: bytes) -> dict[str, Any]:
     ctx = DeliveryContext("bailian-main", "bailian", datetime.now(UTC))
-    event: dict[str, Any] = event_to_dict(decode_resource(PROVIDERS["bailian"], body, ctx))
+    event: dict[str, Any] = event_to_dict(decode_resource(SCHEMAS["bailian"], body, ctx))
     del event["received_at"]
     return event
 
 
 @pytest.fixture
 async def client(httpserver: HTTPServer) -> AsyncIterator[BailianClient]:
-    bailian = CLIENTS["bailian"](source(httpserver.url_for("/").rstrip("/")))
+    bailian = PROVIDERS["bailian"].client(source(httpserver.url_for("/").rstrip("/")))
     assert isinstance(bailian, BailianClient)
     yield bailian
     await bailian.aclose()
@@ -163,7 +164,7 @@ async def test_server_errors_and_malformed_json_are_retryable(
 async def test_timeout_is_retryable(httpserver: HTTPServer) -> None:
     expect_task(httpserver).respond_with_handler(slow_json(orjson.dumps(fixture("pending")["body"]), 0.6))
     async with aclosing(
-        BailianClient(source(httpserver.url_for("/").rstrip("/")), timeout_seconds=0.2)
+        BailianClient(source(httpserver.url_for("/").rstrip("/"), timeout_seconds=0.2))
     ) as slow:
         error = await remote_error_of(slow, TASK_ID)
     assert (error.retryable, "Timeout" in str(error)) == (True, True)
@@ -174,4 +175,5 @@ def test_a_bailian_source_needs_its_polling_keys() -> None:
         parse_config({"sources": [{"id": "bailian-main", "provider": "bailian", "workspace_id": WORKSPACE}]})
     message = str(caught.value)
     assert 'sources[0] (id "bailian-main")' in message
-    assert "needs access_key_id, access_key_secret" in message
+    assert "access_key_id: Field required" in message
+    assert "access_key_secret: Field required" in message

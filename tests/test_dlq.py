@@ -20,12 +20,11 @@ from receiver.cli import app as cli
 from receiver.config import Config, parse_config
 from receiver.dlq import DeadLetters
 from receiver.keys import KeySpace
-from receiver.pipeline import Pipeline
+from receiver.pipeline import SCHEMAS, Pipeline
 from receiver.publisher import Publisher
 from schemas.event import CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
 from schemas.provider import SchemaVersion
-from schemas.registry import PROVIDERS
 from tests.conftest import config_dict
 from tests.support import TOKEN, free_port, stream_events
 
@@ -45,11 +44,11 @@ def normalize_legacy(payload: LegacyDone, ctx: DeliveryContext) -> CanonicalEven
     )
 
 
-NEWER_PROVIDERS = {
-    **PROVIDERS,
+NEWER_SCHEMAS = {
+    **SCHEMAS,
     "memories": dataclasses.replace(
-        PROVIDERS["memories"],
-        versions=(SchemaVersion(2, LegacyDone, normalize_legacy), *PROVIDERS["memories"].versions),
+        SCHEMAS["memories"],
+        versions=(SchemaVersion(2, LegacyDone, normalize_legacy), *SCHEMAS["memories"].versions),
     ),
 }
 
@@ -100,7 +99,7 @@ async def test_redrive_publishes_what_a_newer_schema_decodes_once(
     assert sum(1 for key in keys.all_dlq() if rclient.xlen(key)) >= 2
     assert sum(rclient.xlen(key) for key in keys.all_dlq()) == 7
     letters = DeadLetters(aredis, keys)
-    pipeline = Pipeline(Publisher(aredis, keys, 3600), providers=NEWER_PROVIDERS)
+    pipeline = Pipeline(Publisher(aredis, keys, 3600), schemas=NEWER_SCHEMAS)
 
     results = await letters.redrive(dlq_config, pipeline, None, delete=False)
     outcomes = sorted(result.outcome for result in results)
@@ -137,7 +136,7 @@ async def test_redrive_keeps_the_delivery_id_the_verifier_read(
     assert answer.json()["status"] == "quarantined"
     keys = KeySpace(prefix)
     results = await DeadLetters(aredis, keys).redrive(
-        config, Pipeline(Publisher(aredis, keys, 3600), providers=NEWER_PROVIDERS), None, delete=False
+        config, Pipeline(Publisher(aredis, keys, 3600), schemas=NEWER_SCHEMAS), None, delete=False
     )
     assert [result.outcome for result in results] == ["accepted"]
     [event] = stream_events(rclient, f"{prefix}:events")

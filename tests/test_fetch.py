@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from werkzeug import Request, Response
 
 from receiver.app import create_app
-from receiver.publisher import RedisUnavailable
+from receiver.errors import RedisUnavailable
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from tests.api_support import api_config, receiver_parts, video, webhook
 from tests.support import API_KEY, WHSEC, free_port, stream_events, wait_until

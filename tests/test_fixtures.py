@@ -27,11 +27,11 @@ from starlette.testclient import TestClient
 
 from receiver.config import Config
 from receiver.fixtures import Fixture, fixture_paths, load_fixture
-from receiver.pipeline import Quarantine, decode, decode_resource
+from receiver.pipeline import SCHEMAS, Quarantine, decode, decode_resource
+from receiver.providers import PROVIDERS
 from receiver.verifiers import verifier_for
 from schemas.event import CanonicalEvent, event_from_json, event_to_dict
 from schemas.normalizing import DeliveryContext
-from schemas.registry import PROVIDERS
 from tests.support import ADMIN_TOKEN, FIXTURES, stream_entries, wait_until
 
 ALL_FIXTURES = list(fixture_paths([FIXTURES]))
@@ -54,7 +54,7 @@ def expected_event(fixture: Fixture, api_base_url: str) -> dict[str, object] | N
 
 def decode_fixture(fixture: Fixture, ctx: DeliveryContext) -> CanonicalEvent:
     """What the receiver makes of the fixture: the callback, the fetched resource, or the polled task."""
-    provider = PROVIDERS[fixture.provider]
+    provider = SCHEMAS[fixture.provider]
     if fixture.kind == "resource":
         return decode_resource(provider, fixture.body, ctx)
     notice = decode(provider, fixture.body, ctx)
@@ -66,7 +66,7 @@ def decode_fixture(fixture: Fixture, ctx: DeliveryContext) -> CanonicalEvent:
 
 def test_every_provider_has_fixtures() -> None:
     providers = {load_fixture(path).provider for path in ALL_FIXTURES}
-    assert providers == set(PROVIDERS)
+    assert providers == set(SCHEMAS)
 
 
 @pytest.mark.parametrize("path", ALL_FIXTURES, ids=fixture_id)
@@ -114,7 +114,7 @@ def test_http_path_publishes_expected(
     fixture = load_fixture(path)
     source = config.source(fixture.source)
     assert source is not None
-    polled = not PROVIDERS[fixture.provider].accepts_callbacks
+    polled = PROVIDERS[fixture.provider].callbacks is None
     if fixture.kind == "resource" and not polled:
         pytest.skip("the API's answer to a fetch: decoded above, fetched end to end in test_fetch")
     if b"resultJsonFileUrl" in fixture.body:

@@ -18,7 +18,7 @@ from receiver.cli import app as cli
 from receiver.config import parse_config
 from receiver.jobs import JobQueue
 from receiver.poll import poll_job_id, refresh_watched_gauge
-from schemas.registry import PROVIDERS
+from receiver.providers import PROVIDERS
 from tests.api_support import api_config, receiver_parts, video
 from tests.conftest import config_dict
 from tests.support import ADMIN_TOKEN, API_KEY, stream_events
@@ -45,9 +45,9 @@ def metric(name: str, source: str) -> float:
 
 def test_every_poll_only_provider_can_be_polled() -> None:
     for provider in PROVIDERS.values():
-        if not provider.accepts_callbacks:
-            assert provider.resource_versions, provider.name
-            assert provider.task_type is not None, provider.name
+        if provider.callbacks is None:
+            assert provider.schemas.resource_versions, provider.id
+            assert provider.schemas.task_type is not None, provider.id
 
 
 def test_registering_twice_is_idempotent(client: TestClient, rclient: redis.Redis, prefix: str) -> None:

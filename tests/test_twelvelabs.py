@@ -10,17 +10,15 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-import httpx
 import orjson
 import pytest
 from pytest_httpserver import HTTPServer
 
-from receiver.clients import CLIENTS, RemoteError
-from receiver.clients.twelvelabs import TwelveLabsClient
-from receiver.config import SourceConfig
-from receiver.pipeline import decode, decode_resource
+from receiver.pipeline import SCHEMAS, decode, decode_resource
+from receiver.providers import PROVIDERS
+from receiver.providers.twelvelabs import TwelveLabsSource
+from receiver.providers.twelvelabs.client import TwelveLabsClient
 from schemas.normalizing import DeliveryContext
-from schemas.registry import PROVIDERS
 from tests.support import FIXTURES, free_port, remote_error_of, slow_json
 
 TASK_ID = "6707b5e1c2a3d4f5a6b7c8d9"
@@ -28,9 +26,12 @@ TASK_PATH = f"/v1.3/analyze/tasks/{TASK_ID}"
 API_KEY = "tlk_test_0123456789"
 
 
-def source(api_base_url: str, api_key: str | None = API_KEY) -> SourceConfig:
-    return SourceConfig.model_validate(
+def source(
+    api_base_url: str, api_key: str | None = API_KEY, timeout_seconds: float = 10.0
+) -> TwelveLabsSource:
+    return TwelveLabsSource.model_validate(
         {
+            "api_timeout_seconds": timeout_seconds,
             "id": "twelvelabs-main",
             "provider": "twelvelabs",
             "secrets": ["tl_test_secret"],
@@ -46,7 +47,7 @@ def fixture_body(name: str) -> bytes:
 
 @pytest.fixture
 async def client(httpserver: HTTPServer) -> AsyncIterator[TwelveLabsClient]:
-    tl_client = CLIENTS["twelvelabs"](source(httpserver.url_for("/")))
+    tl_client = PROVIDERS["twelvelabs"].client(source(httpserver.url_for("/")))
     assert isinstance(tl_client, TwelveLabsClient)
     yield tl_client
     await tl_client.aclose()
@@ -61,7 +62,7 @@ async def test_fetches_the_task_with_the_api_key(httpserver: HTTPServer, client:
     httpserver.check_assertions()
     assert fetched == body
     event = decode_resource(
-        PROVIDERS["twelvelabs"], fetched, DeliveryContext("twelvelabs-main", "twelvelabs", datetime.now(UTC))
+        SCHEMAS["twelvelabs"], fetched, DeliveryContext("twelvelabs-main", "twelvelabs", datetime.now(UTC))
     )
     assert (event.status, event.usage.total_tokens) == ("succeeded", 1872)
 
@@ -113,9 +114,7 @@ async def test_timeout_is_retryable(httpserver: HTTPServer) -> None:
     httpserver.expect_oneshot_request(TASK_PATH).respond_with_handler(
         slow_json(fixture_body("task-ready-stop"), 0.5)
     )
-    async with aclosing(
-        TwelveLabsClient(source(httpserver.url_for("/")), timeout=httpx.Timeout(0.1))
-    ) as slow:
+    async with aclosing(TwelveLabsClient(source(httpserver.url_for("/"), timeout_seconds=0.1))) as slow:
         error = await remote_error_of(slow, TASK_ID)
     assert (error.retryable, "timed out" in str(error)) == (True, True)
 
@@ -126,16 +125,15 @@ async def test_refused_connection_is_retryable() -> None:
     assert (error.retryable, "ConnectError" in str(error)) == (True, True)
 
 
-def test_a_source_without_api_key_cannot_fetch() -> None:
-    with pytest.raises(RemoteError, match="no api_key") as caught:
-        TwelveLabsClient(source("https://api.twelvelabs.io", api_key=None))
-    assert caught.value.retryable is False
+def test_a_source_without_api_key_does_not_fetch() -> None:
+    assert not PROVIDERS["twelvelabs"].fetches(source("https://api.twelvelabs.io", api_key=None))
+    assert PROVIDERS["twelvelabs"].fetches(source("https://api.twelvelabs.io"))
 
 
 def test_fetched_task_keeps_what_only_the_webhook_said() -> None:
     """A `ready` webhook with an error means truncated even when the task says `stop`; its custom id and
     delivery id carry over to the full event."""
-    provider = PROVIDERS["twelvelabs"]
+    provider = SCHEMAS["twelvelabs"]
     ctx = DeliveryContext("twelvelabs-main", "twelvelabs", datetime.now(UTC))
     notice = decode(provider, fixture_body("analyze-ready-with-error"), ctx)
     task = orjson.loads(fixture_body("task-ready-stop"))

@@ -31,7 +31,7 @@ class TestStandardWebhooks:
     def test_published_vector_verifies(self) -> None:
         verifier = StandardWebhooks([WHSEC], 300)
         assert (
-            verifier.verify(sw_headers(VECTOR_ID, VECTOR_TS, VECTOR_SIG), VECTOR_BODY, None, VECTOR_TS)
+            verifier.check(sw_headers(VECTOR_ID, VECTOR_TS, VECTOR_SIG), VECTOR_BODY, None, VECTOR_TS)
             == VECTOR_ID
         )
 
@@ -41,7 +41,7 @@ class TestStandardWebhooks:
 
     def test_one_changed_body_byte_is_refused(self) -> None:
         with pytest.raises(Unauthentic) as caught:
-            StandardWebhooks([WHSEC], 300).verify(
+            StandardWebhooks([WHSEC], 300).check(
                 sw_headers(VECTOR_ID, VECTOR_TS, VECTOR_SIG), b'{"test": 2432232315}', None, VECTOR_TS
             )
         assert caught.value.code == "invalid_signature"
@@ -51,21 +51,21 @@ class TestStandardWebhooks:
         verifier = StandardWebhooks([new_secret, WHSEC], 300)
         header = f"v1a,ignored v1,AAAA {VECTOR_SIG}"
         assert (
-            verifier.verify(sw_headers(VECTOR_ID, VECTOR_TS, header), VECTOR_BODY, None, VECTOR_TS)
+            verifier.check(sw_headers(VECTOR_ID, VECTOR_TS, header), VECTOR_BODY, None, VECTOR_TS)
             == VECTOR_ID
         )
 
     def test_retired_secret_is_refused(self) -> None:
         other = "whsec_" + base64.b64encode(b"x" * 24).decode()
         with pytest.raises(Unauthentic, match="active secret"):
-            StandardWebhooks([other], 300).verify(
+            StandardWebhooks([other], 300).check(
                 sw_headers(VECTOR_ID, VECTOR_TS, VECTOR_SIG), VECTOR_BODY, None, VECTOR_TS
             )
 
     @pytest.mark.parametrize("skew", [-301, 301, -10_000_000])
     def test_timestamp_outside_tolerance_either_way(self, skew: int) -> None:
         with pytest.raises(Unauthentic) as caught:
-            StandardWebhooks([WHSEC], 300).verify(
+            StandardWebhooks([WHSEC], 300).check(
                 sw_headers(VECTOR_ID, VECTOR_TS, VECTOR_SIG), VECTOR_BODY, None, VECTOR_TS - skew
             )
         assert caught.value.code == "timestamp_out_of_tolerance"
@@ -86,7 +86,7 @@ class TestStandardWebhooks:
     )
     def test_malformed_headers_are_unauthentic(self, headers: dict[str, str], code: str) -> None:
         with pytest.raises(Unauthentic) as caught:
-            StandardWebhooks([WHSEC], 300).verify(headers, VECTOR_BODY, None, VECTOR_TS)
+            StandardWebhooks([WHSEC], 300).check(headers, VECTOR_BODY, None, VECTOR_TS)
         assert caught.value.code == code
 
     @settings(max_examples=60, deadline=None)
@@ -107,14 +107,14 @@ class TestStandardWebhooks:
         )  # raises on disagreement
 
         signature = reference.sign(msg_id, datetime.fromtimestamp(now, tz=UTC), text)
-        assert ours.verify(sw_headers(msg_id, now, signature), body, None, now) == msg_id
+        assert ours.check(sw_headers(msg_id, now, signature), body, None, now) == msg_id
 
     def test_reference_refuses_what_we_refuse(self) -> None:
         headers = sw_headers(VECTOR_ID, int(time.time()), VECTOR_SIG)
         with pytest.raises(WebhookVerificationError):
             Webhook(WHSEC).verify(VECTOR_BODY, headers)
         with pytest.raises(Unauthentic):
-            StandardWebhooks([WHSEC], 300).verify(headers, VECTOR_BODY, None, time.time())
+            StandardWebhooks([WHSEC], 300).check(headers, VECTOR_BODY, None, time.time())
 
     def test_bad_secret_is_refused_at_construction(self) -> None:
         with pytest.raises(ValueError, match="base64"):
@@ -126,12 +126,12 @@ class TestTwelveLabs:
 
     def test_published_vector(self) -> None:
         verifier = TwelveLabsSignature(["tl_test_secret"], 300)
-        assert verifier.verify({"tl-signature": self.VECTOR}, b'{"name":"test"}', None, 1659342128) is None
+        assert verifier.check({"tl-signature": self.VECTOR}, b'{"name":"test"}', None, 1659342128) is None
         assert verifier.sign(b'{"name":"test"}', 1659342128).headers["TL-Signature"] == self.VECTOR
 
     def test_rotation_accepts_any_active_secret(self) -> None:
         verifier = TwelveLabsSignature(["new-secret", "tl_test_secret"], 300)
-        verifier.verify({"tl-signature": self.VECTOR}, b'{"name":"test"}', None, 1659342128)
+        verifier.check({"tl-signature": self.VECTOR}, b'{"name":"test"}', None, 1659342128)
 
     @pytest.mark.parametrize(
         ("header", "now", "code"),
@@ -150,15 +150,15 @@ class TestTwelveLabs:
     def test_bad_headers(self, header: str | None, now: int, code: str) -> None:
         headers = {} if header is None else {"tl-signature": header}
         with pytest.raises(Unauthentic) as caught:
-            TwelveLabsSignature(["tl_test_secret"], 300).verify(headers, b'{"name":"test"}', None, now)
+            TwelveLabsSignature(["tl_test_secret"], 300).check(headers, b'{"name":"test"}', None, now)
         assert caught.value.code == code
 
 
 class TestUrlToken:
     def test_current_and_previous_tokens_pass(self) -> None:
         verifier = UrlToken(["current", "previous"])
-        assert verifier.verify({}, b"", "current", 0) is None
-        assert verifier.verify({}, b"", "previous", 0) is None
+        assert verifier.check({}, b"", "current", 0) is None
+        assert verifier.check({}, b"", "previous", 0) is None
         assert verifier.sign(b"", 0).path_suffix == "/current"
 
     @pytest.mark.parametrize(
@@ -172,5 +172,5 @@ class TestUrlToken:
     )
     def test_wrong_tokens(self, token: str | None, code: str) -> None:
         with pytest.raises(Unauthentic) as caught:
-            UrlToken(["current"]).verify({}, b"", token, 0)
+            UrlToken(["current"]).check({}, b"", token, 0)
         assert caught.value.code == code

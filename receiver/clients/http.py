@@ -1,4 +1,4 @@
-"""One GET of a JSON document over httpx, with every way it can fail turned into a `RemoteError`.
+"""Plain-HTTP provider APIs: one client per source, and one GET of a JSON document.
 
 Shared by the clients that speak plain HTTP, so that they agree on what is worth retrying: 401, 403
 and 404 will not change by asking again; 429, 5xx, timeouts, dropped connections and a body that is
@@ -8,15 +8,18 @@ date is passed on, so that the job queue waits as long as the provider asked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
 import orjson
 
-from receiver.clients.base import RemoteError
+from receiver.errors import RemoteError, http_errors
+from receiver.sources import SourceConfig
 
 FINAL_STATUSES = frozenset({401, 403, 404})
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -35,23 +38,42 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     return max(0.0, (moment - now).total_seconds())
 
 
+def timeout(source: SourceConfig) -> httpx.Timeout:
+    """The source's `api_timeout_seconds` for a whole request, connecting within at most five seconds."""
+    return httpx.Timeout(
+        source.api_timeout_seconds, connect=min(source.api_timeout_seconds, CONNECT_TIMEOUT_SECONDS)
+    )
+
+
+def api_client(source: SourceConfig, headers: Mapping[str, str] | None = None) -> httpx.AsyncClient:
+    """An httpx client for the source's API: its base URL, its credentials (`api_headers`, unless
+    `headers` replaces them), its timeout, and no redirects (an API that moves is an error to see)."""
+    return httpx.AsyncClient(
+        base_url=source.api_base_url or "",
+        headers={"accept": "application/json", **(source.api_headers() if headers is None else headers)},
+        timeout=timeout(source),
+        follow_redirects=False,
+    )
+
+
+def remote_status_error(response: httpx.Response, what: str) -> RemoteError:
+    retryable = response.status_code not in FINAL_STATUSES and (
+        response.status_code == 429 or response.status_code >= 500
+    )
+    return RemoteError(
+        f"{what}: HTTP {response.status_code}",
+        retryable=retryable,
+        retry_after=retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC)),
+        status=response.status_code,
+    )
+
+
 async def get_json(client: httpx.AsyncClient, url: str, what: str) -> bytes:
     """The body of `GET url`, checked to be JSON; `what` names the resource in error messages."""
-    try:
+    with http_errors(what):
         response = await client.get(url)
-    except httpx.TimeoutException:
-        raise RemoteError(f"{what}: the request timed out", retryable=True) from None
-    except httpx.TransportError as exc:
-        raise RemoteError(f"{what}: {exc.__class__.__name__}: {exc}", retryable=True) from None
     if response.status_code != 200:
-        retryable = response.status_code not in FINAL_STATUSES and (
-            response.status_code == 429 or response.status_code >= 500
-        )
-        raise RemoteError(
-            f"{what}: HTTP {response.status_code}",
-            retryable=retryable,
-            retry_after=retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC)),
-        )
+        raise remote_status_error(response, what)
     try:
         orjson.loads(response.content)
     except orjson.JSONDecodeError as exc:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from receiver.clients import CLIENTS, RemoteError, ResourceClient
-from receiver.config import SourceConfig
+from receiver.clients.base import ResourceClient
+from receiver.errors import RemoteError
+from receiver.providers import PROVIDERS
+from receiver.sources import SourceConfig
 
 
 class ClientPool:
@@ -15,14 +17,10 @@ class ClientPool:
         client = self._clients.get(source.id)
         if client is not None:
             return client
-        factory = CLIENTS.get(source.provider)
+        factory = PROVIDERS[source.provider].client
         if factory is None:
-            raise RemoteError(f"no API client for provider {source.provider!r}", retryable=False)
-        try:
-            client = factory(source)
-        except ValueError as exc:
-            raise RemoteError(str(exc), retryable=False) from None
-        self._clients[source.id] = client
+            raise RemoteError(f"provider {source.provider!r} has no API client", retryable=False)
+        client = self._clients[source.id] = factory(source)
         return client
 
     async def aclose(self) -> None:

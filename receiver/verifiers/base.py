@@ -1,26 +1,21 @@
-"""Authenticity checks on the raw request, before a single byte of the body is parsed.
+"""What a signature scheme is: a verifier for the receiver, a signer for replay, and its declaration.
 
-Each scheme is a module with a class that both verifies (the receiver) and signs (replay and the
-`sign` command, so that stored deliveries can be sent as the provider would). Every comparison is
-constant time and every active secret is tried, so a secret can rotate without dropping a delivery.
+Each scheme is one module in this package with a `Verifier` subclass and a `Scheme` that declares it
+(its name in the config, which headers carry credentials, whether it proves the body), registered once
+in `receiver/verifiers/__init__.py`. Every comparison is constant time and every active secret is
+tried, so a secret can rotate without dropping a delivery.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING
 
-from receiver.config import SourceConfig
+from receiver.errors import Unauthentic
 
-
-class Unauthentic(Exception):
-    """The delivery is not proven authentic: answered 401 with `code`, and nothing is stored."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+if TYPE_CHECKING:
+    from receiver.sources import SourceConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,36 +26,55 @@ class Signed:
     path_suffix: str = ""
 
 
-class Verifier(Protocol):
-    def verify(self, headers: Mapping[str, str], body: bytes, token: str | None, now: float) -> str | None:
+class Verifier:
+    """A scheme's check of one delivery; `check` is pure, `verify` may first fetch keys (fal's JWKS)."""
+
+    def check(self, headers: Mapping[str, str], body: bytes, token: str | None, now: float) -> str | None:
         """Raise `Unauthentic`, or return the delivery id the scheme carries (None where it has none).
 
         `headers` must look names up case-insensitively (Starlette's `Headers` does); `token` is the
         last path segment of the callback URL, if any.
         """
-        ...
+        raise NotImplementedError
+
+    async def verify(
+        self, headers: Mapping[str, str], body: bytes, token: str | None, now: float
+    ) -> str | None:
+        return self.check(headers, body, token, now)
 
     def sign(self, body: bytes, now: float, delivery_id: str | None = None) -> Signed:
         """Sign `body` with the current (first) secret, as the provider would at time `now`."""
-        ...
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release what the verifier holds open (an HTTP client for a key set); most hold nothing."""
 
 
-def verifier_for(source: SourceConfig) -> Verifier:
-    from receiver.verifiers.none import NoVerification
-    from receiver.verifiers.standard_webhooks import StandardWebhooks
-    from receiver.verifiers.twelvelabs import TwelveLabsSignature
-    from receiver.verifiers.url_token import UrlToken
+@dataclass(frozen=True, slots=True)
+class Scheme:
+    """A signature scheme as the config names it."""
 
-    secrets = source.secret_values()
-    match source.verify:
-        case "standard-webhooks":
-            return StandardWebhooks(secrets, source.tolerance_seconds)
-        case "twelvelabs":
-            return TwelveLabsSignature(secrets, source.tolerance_seconds)
-        case "url-token":
-            return UrlToken(secrets)
-        case _:
-            return NoVerification()
+    name: str
+    build: Callable[[SourceConfig], Verifier]
+    # Headers that carry signatures or credentials: never kept with a dead letter, since a redrive
+    # publishes without verifying again and a misconfigured sender may paste its secret into one.
+    credential_headers: frozenset[str] = frozenset()
+    # Whether a verified delivery's body is proven to be the provider's (a signature covers it). A URL
+    # token proves only that the sender knows the URL: such a body is a notification, not a fact.
+    proves_body: bool = True
+    # Whether the credential is the last segment of the callback URL (`/v1/callbacks/{source}/{token}`).
+    token_in_path: bool = False
+    # Whether the scheme needs `secrets`, and how each is checked at start-up (raise ValueError).
+    needs_secrets: bool = True
+    check_secret: Callable[[str], object] | None = None
+
+    def check(self, source: SourceConfig) -> None:
+        """Refuse at start-up a source whose secrets this scheme cannot use."""
+        if self.needs_secrets and not source.secrets:
+            raise ValueError(f"verify = {self.name!r} needs at least one entry in secrets")
+        if self.check_secret is not None:
+            for secret in source.secret_values():
+                self.check_secret(secret)
 
 
 def check_timestamp(timestamp: int, now: float, tolerance_seconds: int) -> None:

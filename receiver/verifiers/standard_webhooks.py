@@ -14,8 +14,13 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from receiver.verifiers import Signed, Unauthentic, check_timestamp
+from receiver.errors import Unauthentic
+from receiver.verifiers.base import Scheme, Signed, Verifier, check_timestamp
+
+if TYPE_CHECKING:
+    from receiver.sources import SourceConfig
 
 MAX_HEADER_LENGTH = 4096
 
@@ -28,7 +33,7 @@ def decode_secret(secret: str) -> bytes:
         raise ValueError("a standard-webhooks secret must be whsec_ followed by base64") from None
 
 
-class StandardWebhooks:
+class StandardWebhooks(Verifier):
     def __init__(self, secrets: list[str], tolerance_seconds: int) -> None:
         self._keys = [decode_secret(secret) for secret in secrets]
         self._tolerance = tolerance_seconds
@@ -37,7 +42,7 @@ class StandardWebhooks:
         signed = f"{msg_id}.{timestamp}.".encode() + body
         return [base64.b64encode(hmac.digest(key, signed, hashlib.sha256)) for key in self._keys]
 
-    def verify(self, headers: Mapping[str, str], body: bytes, token: str | None, now: float) -> str | None:
+    def check(self, headers: Mapping[str, str], body: bytes, token: str | None, now: float) -> str | None:
         msg_id = headers.get("webhook-id")
         raw_timestamp = headers.get("webhook-timestamp")
         signature_header = headers.get("webhook-signature")
@@ -79,3 +84,15 @@ class StandardWebhooks:
                 "webhook-signature": f"v1,{signature}",
             }
         )
+
+
+def _build(source: SourceConfig) -> StandardWebhooks:
+    return StandardWebhooks(source.secret_values(), source.tolerance_seconds)
+
+
+SCHEME = Scheme(
+    name="standard-webhooks",
+    build=_build,
+    credential_headers=frozenset({"webhook-signature"}),
+    check_secret=decode_secret,
+)

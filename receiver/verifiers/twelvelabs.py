@@ -9,13 +9,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from receiver.verifiers import Signed, Unauthentic, check_timestamp
+from receiver.errors import Unauthentic
+from receiver.verifiers.base import Scheme, Signed, Verifier, check_timestamp
+
+if TYPE_CHECKING:
+    from receiver.sources import SourceConfig
 
 MAX_HEADER_LENGTH = 4096
 
 
-class TwelveLabsSignature:
+class TwelveLabsSignature(Verifier):
     def __init__(self, secrets: list[str], tolerance_seconds: int) -> None:
         self._keys = [secret.encode() for secret in secrets]
         self._tolerance = tolerance_seconds
@@ -24,7 +29,7 @@ class TwelveLabsSignature:
         signed = timestamp.encode() + b"." + body
         return [hmac.new(key, signed, hashlib.sha256).hexdigest() for key in self._keys]
 
-    def verify(self, headers: Mapping[str, str], body: bytes, token: str | None, now: float) -> str | None:
+    def check(self, headers: Mapping[str, str], body: bytes, token: str | None, now: float) -> str | None:
         header = headers.get("tl-signature")
         if not header:
             raise Unauthentic("missing_signature", "the TL-Signature header is required")
@@ -54,3 +59,10 @@ class TwelveLabsSignature:
         timestamp = str(int(now))
         signature = self._signatures(timestamp, body)[0]
         return Signed(headers={"TL-Signature": f"t={timestamp},v1={signature}"})
+
+
+def _build(source: SourceConfig) -> TwelveLabsSignature:
+    return TwelveLabsSignature(source.secret_values(), source.tolerance_seconds)
+
+
+SCHEME = Scheme(name="twelvelabs", build=_build, credential_headers=frozenset({"tl-signature"}))

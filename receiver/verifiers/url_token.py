@@ -10,19 +10,20 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from receiver.verifiers import Signed, Unauthentic
+from receiver.errors import Unauthentic
+from receiver.verifiers.base import Scheme, Signed, Verifier
 
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-class UrlToken:
+class UrlToken(Verifier):
     def __init__(self, secrets: list[str]) -> None:
         self._current = secrets[0]
         self._digests = [_digest(secret) for secret in secrets]
 
-    def verify(self, headers: Mapping[str, str], body: bytes, token: str | None, now: float) -> str | None:
+    def check(self, headers: Mapping[str, str], body: bytes, token: str | None, now: float) -> str | None:
         if not token:
             raise Unauthentic(
                 "missing_signature",
@@ -38,3 +39,12 @@ class UrlToken:
 
     def sign(self, body: bytes, now: float, delivery_id: str | None = None) -> Signed:
         return Signed(path_suffix=f"/{self._current}")
+
+
+# The token travels in the path, not in a header: nothing to strip from a dead letter.
+SCHEME = Scheme(
+    name="url-token",
+    build=lambda source: UrlToken(source.secret_values()),
+    proves_body=False,
+    token_in_path=True,
+)

@@ -3,10 +3,8 @@
 from schemas.openai import v1
 from schemas.provider import ProviderSchemas, SchemaVersion
 
-PROVIDER = ProviderSchemas(
+SCHEMAS = ProviderSchemas(
     name="openai",
-    default_verify="standard-webhooks",
-    accepts_callbacks=True,
     versions=(SchemaVersion(1, v1.Webhook, v1.normalize),),
     resource_versions=(SchemaVersion(1, v1.Video, v1.normalize_video),),
     task_type="generation",

@@ -7,10 +7,8 @@ from schemas.provider import ProviderSchemas, SchemaVersion
 from schemas.twelvelabs import analyze_task_v1, webhook_v1
 from schemas.twelvelabs.common import PROVIDER_ID
 
-PROVIDER = ProviderSchemas(
+SCHEMAS = ProviderSchemas(
     name=PROVIDER_ID,
-    default_verify="twelvelabs",
-    accepts_callbacks=True,
     versions=(SchemaVersion(1, webhook_v1.Webhook, webhook_v1.normalize),),
     resource_versions=(SchemaVersion(1, analyze_task_v1.AnalyzeTask, analyze_task_v1.normalize),),
 )

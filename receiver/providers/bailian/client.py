@@ -15,7 +15,7 @@ fresh link. The normalizer (`schemas/bailian/v1.py`) stays pure: it sees one mer
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
@@ -26,23 +26,18 @@ from alibabacloud_tea_openapi.utils_models import Config as SdkConfig
 from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException
 
-from receiver.clients.base import RemoteError
-from receiver.clients.http import FINAL_STATUSES, get_json
-from receiver.config import SourceConfig
+from receiver.clients.http import CONNECT_TIMEOUT_SECONDS, FINAL_STATUSES, get_json, timeout
+from receiver.errors import RemoteError
 
-DEFAULT_API_BASE_URL = "https://quanmiaolightapp.cn-beijing.aliyuncs.com"
-TIMEOUT_SECONDS = 10.0
-CONNECT_TIMEOUT_SECONDS = 5.0
+if TYPE_CHECKING:
+    from receiver.providers.bailian import BailianSource
 
 
 class BailianClient:
-    def __init__(self, source: SourceConfig, timeout_seconds: float = TIMEOUT_SECONDS) -> None:
-        if source.workspace_id is None or source.access_key_id is None or source.access_key_secret is None:
-            raise RemoteError(
-                f"source {source.id!r} needs workspace_id, access_key_id and access_key_secret",
-                retryable=False,
-            )
-        url = httpx.URL(source.api_base_url or DEFAULT_API_BASE_URL)
+    def __init__(self, source: BailianSource) -> None:
+        assert source.api_base_url is not None  # the source's default, unless configured
+        url = httpx.URL(source.api_base_url)
+        timeout_seconds = source.api_timeout_seconds
         self._workspace_id = source.workspace_id
         self._sdk = Client(
             SdkConfig(
@@ -54,9 +49,7 @@ class BailianClient:
                 connect_timeout=int(min(timeout_seconds, CONNECT_TIMEOUT_SECONDS) * 1000),
             )
         )
-        self._files = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS)
-        )
+        self._files = httpx.AsyncClient(timeout=timeout(source))
 
     async def get_task(self, task_id: str) -> bytes:
         what = f"Bailian video analysis task {task_id}"
@@ -87,7 +80,7 @@ def _remote_error(what: str, exc: AlibabaCloudException) -> RemoteError:
     status = exc.status_code
     message = f"{what}: HTTP {status} {exc.code}: {exc.message}"
     if status in FINAL_STATUSES or (status is not None and 400 <= status < 500 and status != 429):
-        return RemoteError(message, retryable=False)
+        return RemoteError(message, retryable=False, status=status)
     # The SDK reads Alibaba Cloud's `x-acs-retry-after`, in milliseconds.
     retry_after = exc.retry_after / 1000 if exc.retry_after else None
-    return RemoteError(message, retryable=True, retry_after=retry_after)
+    return RemoteError(message, retryable=True, retry_after=retry_after, status=status)

@@ -1,0 +1,80 @@
+"""What a provider is to the receiver: one declaration, in the provider's own package.
+
+A provider's package holds everything the service knows of it: its source settings (the keys only it
+has), how its callbacks arrive, its API client for fetching and polling, and, under `schemas/`, its
+payload versions with their pure normalizers. The service's modules ask this declaration; none of
+them names a provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+from receiver.clients.base import ResourceClient
+from receiver.sources import SourceConfig
+from schemas.provider import ProviderSchemas
+
+S = TypeVar("S", bound=SourceConfig)
+
+# How a provider's callbacks arrive: "full", the body is the result; "thin", it names the task and the
+# result is fetched from the API; None, the provider calls nobody back and its tasks are polled.
+Callbacks = Literal["full", "thin"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Provider(Generic[S]):
+    settings: type[S]
+    schemas: ProviderSchemas
+    callbacks: Callbacks
+    # The client of the provider's task API (fetch and poll); None where it has none.
+    client: Callable[[S], ResourceClient] | None = None
+    # The status a successful callback is answered with: 202, unless the provider retries anything else.
+    success_status: int = 202
+    # Requests per second a source of this provider sends its API unless `api_rate_limit_per_second`
+    # says otherwise: the provider's documented limit, else a conservative 10.
+    api_rate_limit_per_second: float = 10.0
+    # A provider that checks the callback URL before using it (MiniMax's challenge): given an
+    # authentic body, the answer to send at once with 200 and nothing stored, or None for a delivery.
+    handshake: Callable[[bytes], bytes | None] | None = None
+
+    @property
+    def id(self) -> str:
+        return self.schemas.name
+
+    @property
+    def default_verify(self) -> str:
+        return self.settings.DEFAULT_VERIFY
+
+    @property
+    def has_task_api(self) -> bool:
+        return self.client is not None and bool(self.schemas.resource_versions)
+
+    def fetches(self, source: SourceConfig) -> bool:
+        """Whether a callback of `source` is only a notification, its result fetched from the API.
+
+        A thin callback names the task and nothing more. A full one whose scheme proves nothing about
+        the body (a URL token) is a claim anyone who learned the URL could make: with credentials to
+        ask the API, the API's answer is what is published.
+        """
+        from receiver.verifiers import SCHEMES
+
+        if not self.has_task_api or not source.has_api_credentials:
+            return False
+        return self.callbacks == "thin" or not SCHEMES[source.verify].proves_body
+
+    def unpollable(self, source: SourceConfig) -> str | None:
+        """Why the receiver cannot poll this source's tasks, or None when it can."""
+        if self.callbacks is not None:
+            return f"provider {self.id!r} delivers by callback and is not polled"
+        if not self.has_task_api:
+            return f"provider {self.id!r} has no task API to poll"
+        if self.schemas.task_type is None:
+            return f"provider {self.id!r} declares no task_type for the events of its watched tasks"
+        if not source.has_api_credentials:
+            return f"source {source.id!r} has no API credentials to poll with"
+        return None
+
+
+AnyProvider = Provider[Any]

@@ -1,0 +1,23 @@
+"""TwelveLabs: Analyze (Pegasus) and index task webhooks, thin and signed (`TL-Signature`); the
+analyze task is fetched for the result when the source has an `api_key`."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from receiver.providers.base import Provider
+from receiver.providers.twelvelabs.client import TwelveLabsClient
+from receiver.sources import SourceConfig
+from schemas.twelvelabs import SCHEMAS
+
+
+class TwelveLabsSource(SourceConfig):
+    DEFAULT_VERIFY: ClassVar[str] = "twelvelabs"
+    provider: Literal["twelvelabs"]
+    api_base_url: str | None = "https://api.twelvelabs.io"
+
+    def api_headers(self) -> dict[str, str]:
+        return {} if self.api_key is None else {"x-api-key": self.api_key.get_secret_value()}
+
+
+PROVIDER = Provider(settings=TwelveLabsSource, schemas=SCHEMAS, callbacks="thin", client=TwelveLabsClient)

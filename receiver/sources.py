@@ -1,0 +1,131 @@
+"""What every source's settings share; each provider's package adds its own keys in a subclass.
+
+`[[sources]]` entries are validated as a union discriminated on `provider` (receiver/config.py), so a
+key that belongs to another provider is an unknown key, refused at start-up like a typo. Secrets may be
+written inline or as `env:NAME`, read from the environment at load time; they are held as `SecretStr`
+so that no repr, log line or error message can show them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+
+def resolve_env(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("env:"):
+        name = value.removeprefix("env:")
+        resolved = os.environ.get(name)
+        if not resolved:
+            raise ValueError(f"environment variable {name} is not set or empty")
+        return resolved
+    return value
+
+
+Secret = Annotated[SecretStr, BeforeValidator(resolve_env)]
+
+
+class Section(BaseModel):
+    """A TOML table: every key known, nothing changed after loading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(Section):
+    """One `[[sources]]` entry: the keys every provider's source has.
+
+    A provider's subclass narrows `provider` to its id, sets `DEFAULT_VERIFY` (and `api_base_url`'s
+    default where its API has one), and adds the credentials only it needs.
+    """
+
+    # The scheme used when `verify` is not set; "none" for providers that take no callbacks.
+    DEFAULT_VERIFY: ClassVar[str] = "none"
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    provider: str
+    verify: str = "none"
+    secrets: list[Secret] = Field(default_factory=list)
+    tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    api_base_url: str | None = None
+    api_key: Secret | None = None
+    poll_interval_seconds: float = Field(default=5.0, gt=0)
+    deadline_seconds: float = Field(default=86400.0, gt=0)
+    # The longest wait between two calls to the provider's API (polls back off by x1.5 from
+    # poll_interval_seconds, fetch retries double from fetch_retry_seconds), unless it says Retry-After.
+    max_interval_seconds: float = Field(default=300.0, gt=0)
+    # Fetch-on-notify: the first retry after a failed fetch, doubling from there, and how long after the
+    # webhook to keep trying before the webhook's own event is published with error `fetch_failed`.
+    fetch_retry_seconds: float = Field(default=2.0, gt=0)
+    fetch_deadline_seconds: float = Field(default=3600.0, gt=0)
+    # Upper bound on one request to the provider's API.
+    api_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Per-process token bucket on the callback route (see receiver/ratelimit.py); None: no limit.
+    rate_limit_per_second: float | None = Field(default=None, gt=0)
+    rate_limit_burst: int | None = Field(default=None, ge=1)
+    # Callbacks of this source larger than this answer 413; None: `[server] max_body_bytes`.
+    max_body_bytes: int | None = Field(default=None, ge=1024, le=256 * 1024 * 1024)
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return None if url is None else url.rstrip("/")
+
+    @field_validator("verify")
+    @classmethod
+    def _known_scheme(cls, verify: str) -> str:
+        from receiver.verifiers import SCHEMES
+
+        if verify not in SCHEMES:
+            raise ValueError(f"must be one of {', '.join(sorted(SCHEMES))}, not {verify!r}")
+        return verify
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_scheme(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("verify") is None:
+            return {**data, "verify": cls.DEFAULT_VERIFY}
+        return data
+
+    @model_validator(mode="after")
+    def _secrets_fit_scheme(self) -> SourceConfig:
+        from receiver.verifiers import SCHEMES
+
+        SCHEMES[self.verify].check(self)
+        return self
+
+    @property
+    def scheme(self) -> str:
+        return self.verify
+
+    @property
+    def has_api_credentials(self) -> bool:
+        """Whether this source can call its provider's API; providers that sign requests override it."""
+        return self.api_key is not None
+
+    def api_headers(self) -> dict[str, str]:
+        """Headers that authenticate a request to the provider's API: a Bearer key unless overridden."""
+        if self.api_key is None:
+            return {}
+        return {"authorization": f"Bearer {self.api_key.get_secret_value()}"}
+
+    def secret_values(self) -> list[str]:
+        return [secret.get_secret_value() for secret in self.secrets]
+
+    def require(self, *keys: str) -> None:
+        """Refuse the source at start-up unless each of `keys` is set: a provider that cannot work
+        without them must not start half-configured."""
+        missing = [key for key in keys if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"provider {self.provider!r} needs {', '.join(missing)}")
