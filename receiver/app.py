@@ -32,15 +32,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from receiver import metrics, poll
+from receiver import events_view, metrics, poll
 from receiver.config import Config, SourceConfig
 from receiver.connection import AnyRedis, open_pipeline
+from receiver.console import console_mount
 from receiver.dlq import DeadLetters
 from receiver.draining import drain_on_signals
 from receiver.jobs import JobQueue
 from receiver.logs import logger
 from receiver.pipeline import Pipeline, summarize_errors
-from receiver.publisher import RedisUnavailable
+from receiver.publisher import REDIS_FAILURES, RedisUnavailable
 from receiver.ratelimit import RateLimits
 from receiver.verifiers import Unauthentic, Verifier, verifier_for
 from receiver.work import background_work
@@ -355,6 +356,24 @@ async def dlq_redrive(request: Request) -> Response:
     return json_response(200, {"results": [dataclasses.asdict(result) for result in results]})
 
 
+async def events_list(request: Request) -> Response:
+    """`GET /v1/events?source=&provider=&status=&task_id=&limit=`: the newest events first (admin)."""
+    try:
+        require_admin(request)
+        runtime: Runtime = request.app.state.runtime
+        try:
+            query = events_view.EventQuery.from_params(request.query_params)
+            found = await events_view.latest_events(runtime.redis, runtime.pipeline.publisher.keys, query)
+        except events_view.InvalidQuery as exc:
+            raise ErrorAnswer(400, exc.code, exc.message) from None
+        except REDIS_FAILURES as exc:
+            raise unavailable("the events could not be read: retry later") from exc
+    except ErrorAnswer as error:
+        return error_response(error, next_request_id())
+    # The events as published, spliced in without being parsed and serialized again.
+    return json_response(200, {"events": [orjson.Fragment(entry.raw) for entry in found]})
+
+
 async def livez(request: Request) -> Response:
     return json_response(200, {"status": "alive"})
 
@@ -462,6 +481,8 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
             Route("/v1/dlq", dlq_list, methods=["GET"]),
             Route("/v1/dlq/redrive", dlq_redrive, methods=["POST"]),
             Route("/v1/dlq/{entry_id}", dlq_show, methods=["GET"]),
+            Route("/v1/events", events_list, methods=["GET"]),
+            console_mount(),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: routing_error},
