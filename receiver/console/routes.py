@@ -19,7 +19,7 @@ from starlette.datastructures import FormData, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Match, Mount, Route, Router, get_route_path
+from starlette.routing import Match, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import Message, Receive, Scope, Send
@@ -359,8 +359,8 @@ class ConsoleMount(Mount):
     an admin token it answers 404 like every path below it rather than the app's slash redirect."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http" and get_route_path(scope) == self.path:
-            root_path = scope.get("root_path", "")
+        root_path = scope.get("root_path", "")
+        if scope["type"] == "http" and scope["path"] == root_path + self.path:
             return Match.FULL, {
                 "path_params": dict(scope.get("path_params", {})),
                 "app_root_path": scope.get("app_root_path", root_path),
