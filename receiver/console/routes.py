@@ -49,6 +49,15 @@ MAX_FORM_BYTES = 16 * 1024
 MAX_FORM_FIELDS = 8
 
 
+class Refused(Exception):
+    """A refused console request, answered in plain text by `ConsoleApp` (not the API's JSON errors)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 def _ms_time(millis: int | float | None) -> str:
     if millis is None:
         return "—"
@@ -115,10 +124,10 @@ def _to_login(request: Request) -> Response:
 async def _form(request: Request) -> FormData:
     """The POSTed form of a page of this origin (else 403), small (else 413), with no files."""
     if not same_origin(request):
-        raise HTTPException(403, "cross-origin request refused")
+        raise Refused(403, "cross-origin request refused")
     declared = request.headers.get("content-length", "")
     if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
-        raise HTTPException(413, f"a console form is at most {MAX_FORM_BYTES} bytes, its length declared")
+        raise Refused(413, f"a console form is at most {MAX_FORM_BYTES} bytes, its length declared")
     return await request.form(max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FORM_BYTES)
 
 
@@ -127,17 +136,17 @@ async def _checked_form(request: Request) -> FormData:
     form = await _form(request)
     session_id = _session_id(request)
     if session_id is None:
-        raise HTTPException(403, "not signed in")
+        raise Refused(403, "not signed in")
     presented = form.get(CSRF_FIELD)
     if not isinstance(presented, str) or not _sessions(request).csrf_valid(session_id, presented):
-        raise HTTPException(403, "missing or wrong CSRF token")
+        raise Refused(403, "missing or wrong CSRF token")
     return form
 
 
 def _field(form: FormData, name: str) -> str:
     value = form.get(name)
     if not isinstance(value, str) or not value:
-        raise HTTPException(400, f"the form has no {name}")
+        raise Refused(400, f"the form has no {name}")
     return value
 
 
@@ -211,7 +220,7 @@ async def events_page(request: Request) -> Response:
 async def event_rows(request: Request) -> Response:
     """The events table's rows alone, which the page's script swaps in every few seconds."""
     if not _session_id(request):
-        raise HTTPException(401, "not signed in")
+        raise Refused(401, "not signed in")
     return render(request, "_event_rows.html", await _events_context(request))
 
 
@@ -349,9 +358,10 @@ class ConsoleApp:
 
         try:
             await self._router(scope, receive, send_secured)
-        except HTTPException as refused:  # the console's refusals, in plain text and with its headers
-            answer = PlainTextResponse(refused.detail, status_code=refused.status_code)
-            await answer(scope, receive, send_secured)
+        except Refused as refused:
+            await PlainTextResponse(refused.message, refused.status)(scope, receive, send_secured)
+        except HTTPException as missing:  # no console route: the router's 404, with the console's headers
+            await PlainTextResponse(missing.detail, missing.status_code)(scope, receive, send_secured)
 
 
 class ConsoleMount(Mount):

@@ -289,12 +289,20 @@ class BarChart:
     bar_height: int
 
 
+# What fits left of the bars at 12 px; the table under the chart has the whole name.
+LABEL_CHARS = 38
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def bar_chart(rows: Sequence[UsageRow], label_width: int = 260, plot_width: int = 520) -> BarChart:
     bar_height, gap = 22, 12
     largest = max((row.total for row in rows), default=0) or 1
     bars = [
         Bar(
-            label=f"{row.provider} · {row.model}",
+            label=_shorten(f"{row.provider} · {row.model}", LABEL_CHARS),
             y=index * (bar_height + gap),
             input_width=round(plot_width * row.input_tokens / largest, 1),
             output_width=round(plot_width * row.output_tokens / largest, 1),
