@@ -24,8 +24,10 @@ run: $(VENV)/.installed-run
 
 # The suite starts its own redis-server on a free port unless REDIS_URL names one; the cluster and
 # sentinel tests always start their own nodes, so redis-server (and redis-cli) must be installed.
+# The console's browser tests drive Debian's chromium through chromium-driver.
 test: $(VENV)/.installed-test
 	@command -v redis-server >/dev/null 2>&1 || .ci/install-redis
+	@(command -v chromium && command -v chromedriver) >/dev/null 2>&1 || .ci/install-chromium
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-test

@@ -34,9 +34,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from receiver import metrics, poll
+from receiver import events_view, metrics, poll
 from receiver.config import Config
 from receiver.connection import AnyRedis, open_pipeline
+from receiver.console import console_mount
 from receiver.dlq import DeadLetters
 from receiver.draining import drain_on_signals
 from receiver.errors import (
@@ -45,6 +46,7 @@ from receiver.errors import (
     Quarantine,
     RedisUnavailable,
     Unauthentic,
+    redis_errors,
     unavailable,
 )
 from receiver.jobs import JobQueue
@@ -376,6 +378,19 @@ async def dlq_redrive(request: Request) -> Response:
     return json_response(200, {"results": [dataclasses.asdict(result) for result in results]})
 
 
+async def events_list(request: Request) -> Response:
+    """`GET /v1/events?source=&provider=&status=&task_id=&limit=`: the newest events first (admin)."""
+    runtime = require_admin(request)
+    try:
+        query = events_view.EventQuery.from_params(request.query_params)
+    except events_view.InvalidQuery as exc:
+        raise ErrorAnswer(400, exc.code, exc.message) from None
+    with redis_errors("the events read"):
+        found = await events_view.latest_events(runtime.redis, runtime.pipeline.publisher.keys, query)
+    # The events as published, spliced in without being parsed and serialized again.
+    return json_response(200, {"events": [orjson.Fragment(entry.raw) for entry in found]})
+
+
 async def livez(request: Request) -> Response:
     return json_response(200, {"status": "alive"})
 
@@ -503,6 +518,8 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
             Route("/v1/dlq", dlq_list, methods=["GET"]),
             Route("/v1/dlq/redrive", dlq_redrive, methods=["POST"]),
             Route("/v1/dlq/{entry_id}", dlq_show, methods=["GET"]),
+            Route("/v1/events", events_list, methods=["GET"]),
+            console_mount(),
         ],
         lifespan=lifespan,
         exception_handlers={
