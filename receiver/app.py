@@ -42,6 +42,7 @@ from receiver.logs import logger
 from receiver.pipeline import Pipeline, summarize_errors
 from receiver.publisher import RedisUnavailable
 from receiver.ratelimit import RateLimits
+from receiver.taskrecord import read_task
 from receiver.verifiers import Unauthentic, Verifier, verifier_for
 from receiver.work import background_work
 from schemas.registry import PROVIDERS
@@ -289,6 +290,30 @@ async def watch_task(request: Request) -> Response:
     )
 
 
+async def task_record(request: Request) -> Response:
+    """`GET /v1/sources/{source_id}/tasks/{task_id}`: what the receiver knows of a task (admin)."""
+    runtime: Runtime = request.app.state.runtime
+    request_id = request.headers.get("x-request-id", "")[:64] or next_request_id()
+    source_id: str = request.path_params["source_id"]
+    task_id: str = request.path_params["task_id"]
+    try:
+        require_admin(request)
+        if runtime.config.source(source_id) is None:
+            raise ErrorAnswer(404, "unknown_source", f"no source {source_id!r} is configured")
+        queue = JobQueue(runtime.redis, runtime.config.redis.prefix)
+        try:
+            record = await read_task(
+                runtime.redis, runtime.pipeline.publisher.keys, queue, source_id, task_id
+            )
+        except RedisUnavailable as exc:
+            raise unavailable("the task could not be read: retry later") from exc
+        if record is None:
+            raise ErrorAnswer(404, "unknown_task", f"nothing is known of task {task_id!r} of {source_id!r}")
+    except ErrorAnswer as error:
+        return error_response(error, request_id)
+    return json_response(200, record.as_json(), {"x-request-id": request_id})
+
+
 _ERROR_OUTCOMES = {
     401: "unauthentic",
     404: "unknown_source",
@@ -455,6 +480,7 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
             Route("/v1/callbacks/{source_id}", CALLBACK_ENDPOINT, methods=["POST"]),
             Route("/v1/callbacks/{source_id}/{token}", CALLBACK_ENDPOINT, methods=["POST"]),
             Route("/v1/sources/{source_id}/tasks", watch_task, methods=["POST"]),
+            Route("/v1/sources/{source_id}/tasks/{task_id}", task_record, methods=["GET"]),
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
