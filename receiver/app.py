@@ -55,6 +55,7 @@ from receiver.pipeline import Pipeline, summarize_errors
 from receiver.providers import PROVIDERS
 from receiver.ratelimit import RateLimits
 from receiver.sources import SourceConfig
+from receiver.taskrecord import read_task
 from receiver.verifiers import SCHEMES, Verifier, verifier_for
 from receiver.work import background_work
 
@@ -325,6 +326,20 @@ async def watch_task(request: Request) -> Response:
     return json_response(202, {"status": status, "source": source.id, "task_id": task_id})
 
 
+async def task_record(request: Request) -> Response:
+    """`GET /v1/sources/{source_id}/tasks/{task_id}`: what the receiver knows of a task (admin)."""
+    runtime = require_admin(request)
+    source_id: str = request.path_params["source_id"]
+    task_id: str = request.path_params["task_id"]
+    if runtime.config.source(source_id) is None:
+        raise ErrorAnswer(404, "unknown_source", f"no source {source_id!r} is configured")
+    queue = JobQueue(runtime.redis, runtime.config.redis.prefix)
+    record = await read_task(runtime.redis, runtime.pipeline.publisher.keys, queue, source_id, task_id)
+    if record is None:
+        raise ErrorAnswer(404, "unknown_task", f"nothing is known of task {task_id!r} of {source_id!r}")
+    return json_response(200, record.as_json())
+
+
 _ERROR_OUTCOMES = {
     401: "unauthentic",
     404: "unknown_source",
@@ -511,6 +526,7 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
             Route("/v1/callbacks/{source_id}", CALLBACK_ENDPOINT, methods=["POST"]),
             Route("/v1/callbacks/{source_id}/{token}", CALLBACK_ENDPOINT, methods=["POST"]),
             Route("/v1/sources/{source_id}/tasks", watch_task, methods=["POST"]),
+            Route("/v1/sources/{source_id}/tasks/{task_id:path}", task_record, methods=["GET"]),
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),

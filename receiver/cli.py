@@ -272,6 +272,41 @@ def watch(
         console.print(f"already watching {task_id} of {source_id}: nothing changed")
 
 
+@app.command()
+def task(
+    source_id: Annotated[str, typer.Argument(help="A source of the config.")],
+    task_id: Annotated[str, typer.Argument(help="The provider's task (or video) id.")],
+    config: ConfigOption = None,
+    redis_url: Annotated[str | None, typer.Option(help="Overrides [redis] url.")] = None,
+) -> None:
+    """Print what the receiver knows of a task as JSON: statuses published, final or not, its watch.
+
+    Exit 1 when nothing is known of it (or Redis cannot be read).
+
+    Example: [bold]videohooks task veo-relay 83319f9e-1c2d-4e5f-9a0b-5c6d7e8f9a0b[/bold]
+    """
+    from receiver.connection import open_pipeline
+    from receiver.jobs import JobQueue
+    from receiver.taskrecord import TaskRecord, read_task
+
+    loaded = _config(config)
+    if loaded.source(source_id) is None:
+        raise fail(f"no source {source_id!r} in the configuration")
+
+    async def run() -> TaskRecord | None:
+        async with open_pipeline(loaded, redis_url) as (redis, pipeline):
+            queue = JobQueue(redis, loaded.redis.prefix)
+            return await read_task(redis, pipeline.publisher.keys, queue, source_id, task_id)
+
+    try:
+        record = asyncio.run(run())
+    except (RedisUnavailable, RedisError, OSError) as exc:
+        raise fail(f"redis: {exc.__class__.__name__}: {exc}", 1) from None
+    if record is None:
+        raise fail(f"nothing is known of task {task_id!r} of {source_id!r}", 1)
+    sys.stdout.write(orjson.dumps(record.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
 RedisUrlOption = Annotated[str | None, typer.Option(help="Overrides [redis] url.")]
 STATUS_STYLES = {"succeeded": "green", "failed": "red", "canceled": "yellow", "suspended": "yellow"}
 

@@ -130,6 +130,11 @@ class JobQueue:
         record = orjson.loads(raw)
         return Job(job_id, record["kind"], record["payload"])
 
+    async def due(self, job_id: str) -> float | None:
+        """When the job runs next (unix seconds; a leased job: when its lease ends), or None."""
+        score = await self._redis.zscore(self._due, job_id)
+        return None if score is None else float(score) / 1000
+
     async def jobs(self, kind: str) -> list[Job]:
         """Every job of `kind`, due or leased: for gauges and operators, not for hot paths."""
         jobs = []

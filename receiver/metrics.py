@@ -80,6 +80,16 @@ PUBLICATIONS = Counter(
     "Events offered to the stream by any path (callback, fetch, poll, replay, redrive), by outcome",
     ["source", "outcome"],
 )
+BUDGET_WAITS = Counter(
+    "videohooks_api_budget_waits",
+    "Requests to a provider's API that had to wait for the source's shared budget (delayed or rescheduled)",
+    ["source"],
+)
+BUDGET_WAIT_SECONDS = Counter(
+    "videohooks_api_budget_wait_seconds",
+    "Seconds requests waited (or were rescheduled) for the source's shared API budget",
+    ["source"],
+)
 STREAM_LENGTH = Gauge(
     "videohooks_stream_length", "Entries in a stream", ["stream"], multiprocess_mode="livemax"
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from starlette.routing import BaseRoute, Mount, Route
@@ -15,5 +16,7 @@ def http_operations(routes: Iterable[BaseRoute], prefix: str = "") -> set[tuple[
             operations |= http_operations(route.routes, prefix + route.path)
         elif isinstance(route, Route):
             methods = set(route.methods or ()) - {"HEAD"}
-            operations |= {(prefix + route.path, method) for method in methods}
+            # `{task_id:path}` is `{task_id}` to a client: the convertor is the router's business.
+            path = re.sub(r":\w+}", "}", prefix + route.path)
+            operations |= {(path, method) for method in methods}
     return operations
