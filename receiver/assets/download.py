@@ -126,10 +126,10 @@ class Downloader:
             origin = Origin.of(current)
             if origin != api_origin:
                 credentials = {}  # and they stay dropped: a redirect chain never earns them back
-            address = await self._checked_address(
+            addresses = await self._checked_addresses(
                 origin, trusted=origin == api_origin or trust.allow_private_networks
             )
-            response = await self._send(current, address, credentials)
+            response = await self._send(current, addresses, credentials)
             if response.status_code in REDIRECTS and "location" in response.headers:
                 await response.aclose()
                 current = self._http_url(str(current.join(response.headers["location"])), redirect=True)
@@ -155,7 +155,7 @@ class Downloader:
         return parsed
 
     @staticmethod
-    async def _checked_address(origin: Origin, *, trusted: bool) -> Address:
+    async def _checked_addresses(origin: Origin, *, trusted: bool) -> list[Address]:
         addresses = await _resolve(origin.host, origin.port)
         if not addresses:
             raise AssetError("asset_unavailable", f"{origin.host} has no address", retryable=True)
@@ -166,22 +166,29 @@ class Downloader:
                 f"{origin.host} resolves to a non-public address ({', '.join(refused)}): not fetched",
                 retryable=False,
             )
-        return addresses[0]
+        return addresses
 
-    async def _send(self, url: httpx.URL, address: Address, credentials: Mapping[str, str]) -> httpx.Response:
+    async def _send(
+        self, url: httpx.URL, addresses: list[Address], credentials: Mapping[str, str]
+    ) -> httpx.Response:
+        """GET `url` from the first of its checked addresses that takes the connection."""
         headers = {**credentials, "host": url.netloc.decode("ascii"), "accept-encoding": "identity"}
-        request = self._client.build_request(
-            "GET",
-            url.copy_with(host=str(address)),
-            headers=headers,
-            extensions={"sni_hostname": url.host} if url.scheme == "https" else {},
+        extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+        failure: httpx.TransportError | None = None
+        for address in addresses:
+            request = self._client.build_request(
+                "GET", url.copy_with(host=str(address)), headers=headers, extensions=extensions
+            )
+            try:
+                return await self._client.send(request, stream=True)
+            except httpx.ConnectError as exc:
+                failure = exc
+            except httpx.TransportError as exc:
+                failure = exc
+                break
+        raise AssetError(
+            "asset_unavailable", f"{url.host}: {failure.__class__.__name__}: {failure}", retryable=True
         )
-        try:
-            return await self._client.send(request, stream=True)
-        except httpx.TransportError as exc:
-            raise AssetError(
-                "asset_unavailable", f"{url.host}: {exc.__class__.__name__}: {exc}", retryable=True
-            ) from None
 
     @staticmethod
     def _status_error(response: httpx.Response) -> AssetError:

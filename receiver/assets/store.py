@@ -77,6 +77,7 @@ class AssetStore:
 
     def __init__(self, config: AssetsConfig) -> None:
         self._prefix = config.prefix
+        self._typed = config.kind == "s3"
         self._store: LocalStore | S3Store
         if config.kind == "local":
             root = Path(config.directory).resolve()
@@ -98,7 +99,8 @@ class AssetStore:
 
     async def put(self, key: str, chunks: AsyncIterable[bytes], content_type: str | None = None) -> str:
         """Stream `chunks` to `key` (overwriting: a retried copy lands on the same object); its URL."""
-        attributes = {"Content-Type": content_type} if content_type else None
+        # A directory keeps no attributes (the extension says the type); S3 serves the copy with it.
+        attributes = {"Content-Type": content_type} if content_type and self._typed else None
         await obstore.put_async(
             self._store,
             key,
