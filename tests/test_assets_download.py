@@ -77,7 +77,11 @@ async def test_streams_the_body_with_its_size_sha256_and_type(
     httpserver.expect_request("/video.mp4").respond_with_data(BODY, content_type="video/mp4")
     body, tally = await download(client, httpserver.url_for("/video.mp4"), Trust(allow_private_networks=True))
     assert body == BODY
-    assert (tally.bytes, tally.sha256, tally.content_type) == (len(BODY), hashlib.sha256(BODY).hexdigest(), "video/mp4")
+    assert (tally.bytes, tally.sha256, tally.content_type) == (
+        len(BODY),
+        hashlib.sha256(BODY).hexdigest(),
+        "video/mp4",
+    )
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
@@ -135,14 +139,18 @@ async def test_a_redirect_from_the_api_host_to_a_private_address_is_refused(
 async def test_a_redirect_to_anything_but_http_is_refused(
     httpserver: HTTPServer, client: httpx.AsyncClient, location: str
 ) -> None:
-    httpserver.expect_request("/content").respond_with_response(Response(status=302, headers={"location": location}))
+    httpserver.expect_request("/content").respond_with_response(
+        Response(status=302, headers={"location": location})
+    )
     with pytest.raises(AssetError) as caught:
         await download(client, httpserver.url_for("/content"), Trust(allow_private_networks=True))
     assert caught.value.code == "asset_forbidden_redirect"
     assert not caught.value.retryable
 
 
-async def test_redirects_are_followed_a_few_times_only(httpserver: HTTPServer, client: httpx.AsyncClient) -> None:
+async def test_redirects_are_followed_a_few_times_only(
+    httpserver: HTTPServer, client: httpx.AsyncClient
+) -> None:
     httpserver.expect_request("/loop").respond_with_response(
         Response(status=302, headers={"location": "/loop"})
     )
@@ -157,11 +165,15 @@ async def test_a_declared_length_above_max_bytes_is_refused_before_reading(
 ) -> None:
     httpserver.expect_request("/big").respond_with_data(BODY)
     with pytest.raises(AssetError) as caught:
-        await download(client, httpserver.url_for("/big"), Trust(allow_private_networks=True), max_bytes=MIB - 1)
+        await download(
+            client, httpserver.url_for("/big"), Trust(allow_private_networks=True), max_bytes=MIB - 1
+        )
     assert (caught.value.code, caught.value.retryable) == ("asset_too_large", False)
 
 
-async def test_an_undeclared_length_is_cut_off_at_max_bytes(httpserver: HTTPServer, client: httpx.AsyncClient) -> None:
+async def test_an_undeclared_length_is_cut_off_at_max_bytes(
+    httpserver: HTTPServer, client: httpx.AsyncClient
+) -> None:
     served: list[int] = []
 
     def endless(request: Request) -> Response:
@@ -174,12 +186,16 @@ async def test_an_undeclared_length_is_cut_off_at_max_bytes(httpserver: HTTPServ
 
     httpserver.expect_request("/stream").respond_with_handler(endless)
     with pytest.raises(AssetError) as caught:
-        await download(client, httpserver.url_for("/stream"), Trust(allow_private_networks=True), max_bytes=3 * MIB)
+        await download(
+            client, httpserver.url_for("/stream"), Trust(allow_private_networks=True), max_bytes=3 * MIB
+        )
     assert caught.value.code == "asset_too_large"
     assert sum(served) < 16 * MIB
 
 
-@pytest.mark.parametrize(("status", "retryable"), [(404, True), (503, True), (429, True), (403, False), (410, False)])
+@pytest.mark.parametrize(
+    ("status", "retryable"), [(404, True), (503, True), (429, True), (403, False), (410, False)]
+)
 async def test_an_error_status_is_asset_unavailable(
     httpserver: HTTPServer, client: httpx.AsyncClient, status: int, retryable: bool
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-
 from datetime import UTC, datetime
 
 import jsonschema
@@ -85,7 +84,9 @@ def copied_event() -> CanonicalEvent:
                 bytes=1234,
                 sha256="a" * 64,
             ),
-            Asset(kind="thumbnail", url="https://cdn.test/t.webp", expires_at=datetime(2026, 1, 3, tzinfo=UTC)),
+            Asset(
+                kind="thumbnail", url="https://cdn.test/t.webp", expires_at=datetime(2026, 1, 3, tzinfo=UTC)
+            ),
         ],
     )
 
