@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from receiver.assets.config import GIB, AssetsConfig
+from receiver.assets.doctor import store_check
 from receiver.assets.download import AssetError
 from receiver.assets.inline import SLICE_CHARS, store_inline
 from receiver.assets.store import AssetStore, asset_key, extension
@@ -186,3 +187,12 @@ async def test_inline_media_that_is_not_base64_or_too_large_is_refused(tmp_path:
     assert (tmp_path / "g/t/2-video").read_bytes() == b"z" * 300
     assert copy.content_type is None
     assert not (tmp_path / "g/t/0-video").exists()
+
+
+async def test_doctor_checks_the_store_takes_writes(tmp_path: Path, s3_server: S3Server, bucket: str) -> None:
+    assert (await store_check(None)).level == "ok"
+    assert (await store_check(AssetsConfig(store=str(tmp_path)))).level == "ok"
+    assert (await store_check(s3_config(s3_server, bucket))).level == "ok"
+    missing = await store_check(s3_config(s3_server, "no-such-bucket-here"))
+    assert missing.level == "fail"
+    assert "s3://no-such-bucket-here/videohooks" in missing.detail

@@ -168,3 +168,18 @@ def test_event_id_is_the_uuid5_of_the_three_joined(source: str, task_id: str, st
     """The hand-built id must stay the RFC 4122 name-based id that earlier releases published."""
     expected = uuid.uuid5(_EVENT_NAMESPACE, f"{source}\x00{task_id}\x00{status}")
     assert event_id_for(source, task_id, status) == str(expected)
+
+
+def test_the_consumer_example_reads_both_versions_in_the_version_2_shape() -> None:
+    from examples.consume import assets
+
+    v1 = event_to_dict(as_version(copied_event(), 1))
+    v2 = event_to_dict(copied_event())
+    assert assets(v2) == v2["assets"]
+    # What version 1 cannot say is null; the URL (here the stored copy) is all a v1 consumer had.
+    assert assets(v1)[0] == {**v2["assets"][0], "source_url": v1["assets"][0]["url"]} | {
+        "content_type": None,
+        "bytes": None,
+        "sha256": None,
+    }
+    assert assets(v1)[1] == v2["assets"][1]
