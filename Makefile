@@ -43,9 +43,10 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy receiver schemas
 
-# Rewrite the committed JSON Schema of the canonical event after changing schemas/event.py.
+# Rewrite the committed JSON Schemas of the canonical event after changing schemas/event.py.
 schemas: $(VENV)/.installed-run
-	$(BIN)/videohooks schemas export --output schemas/event.v1.schema.json
+	$(BIN)/videohooks schemas export --version 1 --output schemas/event.v1.schema.json
+	$(BIN)/videohooks schemas export --version 2 --output schemas/event.v2.schema.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,10 @@ An entry is acknowledged (XACK) only after the code that used it has finished, s
 mid-way gets it again when it restarts: delivery is at least once, and `event_id` (the same for every
 delivery of one source, task and status) is the key to make processing idempotent.
 
+Events come in version 2 (or version 1, with `[events] version = 1` in the receiver's config): the
+stream entry's `schema_version` field and the event's own say which. `assets()` gives the assets in the
+version 2 shape either way, so a consumer written for version 2 also reads version 1.
+
 With `partitions` above 1 (or a Redis Cluster) the events are spread over several streams,
 `videohooks:events:{0}`, `videohooks:events:{1}`, ...: pass each with `--stream`.
 """
@@ -69,6 +73,20 @@ def events(
             client.xack(stream, group, entry_id)
 
 
+# What version 2 adds to each asset: the stored copy's details, and the provider's URL.
+V2_ASSET_FIELDS = ("source_url", "content_type", "bytes", "sha256")
+
+
+def assets(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The event's assets in the version 2 shape: a version 1 asset has its URL as `source_url` and no
+    copy details (null), which is what the receiver publishes in version 2 for an asset it did not copy."""
+    if event["schema_version"] >= 2:
+        return list(event["assets"])
+    return [
+        {**asset, **dict.fromkeys(V2_ASSET_FIELDS), "source_url": asset["url"]} for asset in event["assets"]
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Print videohooks events as they arrive.")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis URL")
@@ -83,6 +101,9 @@ def main() -> None:
             f"{event['received_at']} {event['source']} {event['task_id']} {event['status']}"
             f" model={event['model']} tokens={usage['input_tokens']}/{usage['output_tokens']}"
         )
+        for asset in assets(event):
+            copied = f" sha256={asset['sha256']} bytes={asset['bytes']}" if asset["sha256"] else ""
+            print(f"  {asset['kind']}: {asset['url']}{copied}")
 
 
 if __name__ == "__main__":

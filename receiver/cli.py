@@ -499,14 +499,18 @@ def schemas_export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    version: Annotated[
+        int, typer.Option("--version", "-v", min=1, max=2, help="The event version: 1 or 2.")
+    ] = 2,
 ) -> None:
-    """Print (or write) the JSON Schema of the canonical event, version 1.
+    """Print (or write) the JSON Schema of the canonical event, version 2 (or 1).
 
-    Example: [bold]videohooks schemas export --output schemas/event.v1.schema.json[/bold]
+    Example: [bold]videohooks schemas export --version 2 --output schemas/event.v2.schema.json[/bold]
     """
     from schemas.event import event_json_schema
 
-    text = orjson.dumps(event_json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    schema = event_json_schema(1 if version == 1 else 2)
+    text = orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
     if output is None:
         sys.stdout.buffer.write(text)
     else:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
+from receiver.assets.config import AssetsConfig, EventsConfig
 from receiver.errors import ConfigError
 from receiver.providers import PROVIDERS
 from receiver.sources import Secret, Section, SourceConfig, resolve_env
@@ -139,6 +140,9 @@ class Config(Section):
     server: ServerConfig = ServerConfig()
     admin: AdminConfig = AdminConfig()
     limits: LimitsConfig = LimitsConfig()
+    # Where generated media is copied before the provider deletes it; None: nothing is copied.
+    assets: AssetsConfig | None = None
+    events: EventsConfig = EventsConfig()
 
     @field_validator("sources")
     @classmethod

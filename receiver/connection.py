@@ -18,13 +18,14 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
+from receiver.assets.store import AssetStore
 from receiver.config import Config
 from receiver.errors import REDIS_FAILURES
 from receiver.fetch import FetchDeferral
 from receiver.jobs import JobQueue
 from receiver.keys import KeySpace
 from receiver.logs import logger
-from receiver.pipeline import Pipeline
+from receiver.pipeline import AssetCopies, Pipeline
 from receiver.publisher import Publisher
 from receiver.replication import ReplicaWait
 
@@ -150,8 +151,13 @@ async def open_pipeline(
             config.redis.dedupe_ttl_seconds,
             config.redis.retention.maxlen,
             replica_wait=replica_wait,
+            event_version=config.events.version,
         )
         stack.push_async_callback(publisher.drain)
+        queue = JobQueue(redis, config.redis.prefix)
         # Thin webhooks become fetch jobs here, on every path that delivers (app, replay --direct).
-        deferral = FetchDeferral(publisher, JobQueue(redis, config.redis.prefix))
-        yield redis, Pipeline(publisher, deferral, config.limits)
+        deferral = FetchDeferral(publisher, queue)
+        assets = (
+            None if config.assets is None else AssetCopies(config.assets, AssetStore(config.assets), queue)
+        )
+        yield redis, Pipeline(publisher, deferral, config.limits, assets=assets)

@@ -13,10 +13,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from redis.exceptions import RedisError
-
+from receiver.assets.config import AssetsConfig
+from receiver.assets.store import AssetStore
 from receiver.config import Config
 from receiver.connection import AnyRedis, open_pipeline
+from receiver.errors import REDIS_FAILURES
 from receiver.keys import KeySpace, as_text
 
 Level = Literal["ok", "warn", "fail"]
@@ -102,6 +103,18 @@ async def _streams(redis: AnyRedis, keys: KeySpace) -> list[Check]:
     return checks + [await _stream(redis, key, dead_letters=True) for key in keys.all_dlq()]
 
 
+async def store_check(assets: AssetsConfig | None) -> Check:
+    """A store that takes no writes means no event with assets is ever published (each waits for its
+    copy until the deadline): it fails the check."""
+    if assets is None:
+        return Check("ok", "asset store", "none configured: assets are published with the provider's URLs")
+    try:
+        detail = await AssetStore(assets).check_writable()
+    except Exception as exc:  # whatever the store library raised is what the operator needs to read
+        return Check("fail", "asset store", f"{assets.store}: {exc.__class__.__name__}: {exc}")
+    return Check("ok", "asset store", detail)
+
+
 async def diagnose(config: Config, redis_url: str | None = None) -> list[Check]:
     """Every check, in the order an operator reads them; stops at the first Redis error, named by step."""
     checks = [
@@ -120,6 +133,8 @@ async def diagnose(config: Config, redis_url: str | None = None) -> list[Check]:
             checks.append(await _clock(redis, config))
             step = "streams"
             checks += await _streams(redis, keys)
-    except (RedisError, OSError) as exc:
+    except REDIS_FAILURES as exc:
         checks.append(Check("fail", step, f"{exc.__class__.__name__}: {exc}"))
+        return checks
+    checks.append(await store_check(config.assets))
     return checks

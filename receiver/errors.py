@@ -79,12 +79,17 @@ class RemoteError(VideohooksError):
 
 
 class Quarantine(VideohooksError):
-    """Authentic, but not an event any schema version accepts: kept whole in the dead-letter stream."""
+    """Authentic, but not an event any schema version accepts: kept whole in the dead-letter stream.
 
-    def __init__(self, reason: str, detail: str) -> None:
+    `kept_body` replaces the body in the dead letter where the body must not be kept as it came
+    (inline media, whose bytes never go into Redis).
+    """
+
+    def __init__(self, reason: str, detail: str, *, kept_body: bytes | None = None) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+        self.kept_body = kept_body
 
 
 def unavailable(message: str) -> ErrorAnswer:

@@ -122,7 +122,7 @@ class Fetcher:
             return await self._retry(state, source, notice, exc)
         except _GiveUp as exc:
             return await self._give_up(state, notice, str(exc))
-        await self._publisher.publish(event)
+        await self._pipeline.release(event)
         return Done()
 
     async def _retry(
@@ -149,10 +149,9 @@ class Fetcher:
             event = self._pipeline.decode_delivery(
                 source, body, notice.received_at, notice.delivery_id, resource=True, notice=notice
             )
+            event = await self._pipeline.materialize(event, body)
         except Quarantine as quarantine:
-            await self._publisher.quarantine(
-                source.id, quarantine.reason, quarantine.detail, state.headers, body, notice.received_at
-            )
+            await self._pipeline.keep(source, body, state.headers, notice.received_at, None, quarantine)
             raise _GiveUp(
                 f"the fetched object of {notice.task_id} is kept in the dead-letter stream "
                 f"({quarantine.reason}: {quarantine.detail})"

@@ -112,6 +112,27 @@ TRIM_AT_RISK = Gauge(
     multiprocess_mode="livemax",
 )
 
+ASSET_BYTES = Counter(
+    "videohooks_asset_bytes_copied",
+    "Bytes of generated assets written to the asset store",
+    ["source"],
+)
+ASSET_COPIES = Counter(
+    "videohooks_asset_copies",
+    "Asset copy attempts by outcome: copied, retry (failed, tried again later), failed (given up)",
+    ["source", "outcome"],
+)
+ASSET_COPY_SECONDS = Histogram(
+    "videohooks_asset_copy_duration_seconds",
+    "One asset's copy from the provider into the store, successful or not",
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0),
+)
+PENDING_COPIES = Gauge(
+    "videohooks_pending_copies",
+    "Events waiting for their assets to be copied before they are published",
+    multiprocess_mode="livemax",
+)
+
 
 Metric = TypeVar("Metric", bound=MetricWrapperBase)
 

@@ -14,8 +14,14 @@ from typing import Literal, Protocol
 import orjson
 from pydantic import ValidationError
 
+from receiver.assets.config import AssetsConfig
+from receiver.assets.copier import defer_copy, needs_copy
+from receiver.assets.download import AssetError
+from receiver.assets.inline import materialize
+from receiver.assets.store import AssetStore
 from receiver.config import LimitsConfig
-from receiver.errors import Quarantine
+from receiver.errors import Quarantine, RemoteError, redis_errors
+from receiver.jobs import JobQueue
 from receiver.json_gate import Refused, screen
 from receiver.providers import PROVIDERS
 from receiver.publisher import Publisher
@@ -108,6 +114,15 @@ class Deferral(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class AssetCopies:
+    """Where generated media goes before an event is published (`[assets]`)."""
+
+    config: AssetsConfig
+    store: AssetStore
+    queue: JobQueue
+
+
 class Pipeline:
     def __init__(
         self,
@@ -116,14 +131,17 @@ class Pipeline:
         limits: LimitsConfig = DEFAULT_LIMITS,
         *,
         schemas: Mapping[str, ProviderSchemas] = SCHEMAS,
+        assets: AssetCopies | None = None,
     ) -> None:
         # The schema registry is a parameter so that a redrive (or its test) can decode with versions
         # shipped after a delivery was quarantined; every path (callback, fetch, poll, redrive,
-        # replay) decodes through this pipeline, with its schemas and its limits.
+        # replay) decodes through this pipeline, with its schemas and its limits, and releases its
+        # events through `release`, which copies their assets first where a store is configured.
         self.publisher = publisher
         self.deferral = deferral
         self.limits = limits
         self.schemas = schemas
+        self.assets = assets
 
     def decode_delivery(
         self,
@@ -160,11 +178,35 @@ class Pipeline:
         """Decode and publish one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
         try:
             event = self.decode_delivery(source, body, received_at, delivery_id, resource=resource)
+            event = await self.materialize(event, body)
         except Quarantine as quarantine:
             return await self.keep(source, body, headers, received_at, delivery_id, quarantine)
         if resource:  # a task object is the full result already: nothing to fetch
-            return await self.publish(event)
+            return await self.release(event)
         return await self.settle(source, event, headers, body)
+
+    async def materialize(self, event: CanonicalEvent, body: bytes) -> CanonicalEvent:
+        """`event` with the media its body carries inline written to the store (see
+        receiver/assets/inline.py); raises `Quarantine` without a store, `RemoteError` when the store
+        failed (retry later)."""
+        store = None if self.assets is None else self.assets.store
+        max_bytes = 0 if self.assets is None else self.assets.config.max_bytes
+        try:
+            return await materialize(event, body, store, max_bytes)
+        except AssetError as exc:
+            if not exc.retryable:
+                raise Quarantine(exc.code, str(exc)) from None
+            raise RemoteError(f"the inline media could not be stored: {exc}", retryable=True) from exc
+
+    async def release(self, event: CanonicalEvent) -> Outcome:
+        """Publish `event`, or, where its assets are to be copied first, store the copy job that will."""
+        if self.assets is None or not needs_copy(event):
+            return await self.publish(event)
+        with redis_errors("the copy job"):
+            if await self.publisher.published(event):
+                return Outcome("duplicate", event_id=event.event_id)
+        created = await defer_copy(self.assets.queue, event, self.assets.config.deadline_seconds)
+        return Outcome("accepted" if created else "duplicate", event_id=event.event_id)
 
     async def keep(
         self,
@@ -181,7 +223,7 @@ class Pipeline:
             quarantine.reason,
             quarantine.detail,
             public_headers(headers),
-            body,
+            body if quarantine.kept_body is None else quarantine.kept_body,
             received_at,
             delivery_id,
         )
@@ -193,7 +235,7 @@ class Pipeline:
         """Publish a decoded event, or defer it to a fetch: what a callback and a redrive share."""
         if self.deferral is not None and self.deferral.applies(source):
             return await self.deferral.defer(source, event, public_headers(headers), body)
-        return await self.publish(event)
+        return await self.release(event)
 
     async def publish(self, event: CanonicalEvent) -> Outcome:
         publication = await self.publisher.publish(event)

@@ -122,6 +122,8 @@ class Poller:
         try:
             body = await self._clients.get(source).get_task(state.task_id)
             event = self._pipeline.decode_delivery(source, body, received_at, None, resource=True)
+            if event.status != state.status:
+                event = await self._pipeline.materialize(event, body)
         except RemoteError as exc:
             metrics.child(metrics.POLL_FAILURES, source.id).inc()
             logger.info("poll.failed", source=source.id, task_id=state.task_id, error=str(exc))
@@ -131,13 +133,11 @@ class Poller:
             # Kept once per distinct problem, not once per poll: the task is still polled, as its next
             # status may well be one the schemas know.
             if state.quarantined != quarantine.detail:
-                await self._publisher.quarantine(
-                    source.id, quarantine.reason, quarantine.detail, {}, body, received_at
-                )
+                await self._pipeline.keep(source, body, {}, received_at, None, quarantine)
                 state.quarantined = quarantine.detail
         else:
             if event.status != state.status:
-                await self._publisher.publish(event)
+                await self._pipeline.release(event)
                 state.status, state.task_type, state.model = event.status, event.task_type, event.model
             if event.status in TERMINAL_STATUSES:
                 return Done()

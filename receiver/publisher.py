@@ -30,7 +30,15 @@ from receiver import metrics
 from receiver.errors import REDIS_FAILURES, RedisUnavailable
 from receiver.keys import KeySpace, as_text
 from receiver.replication import NotReplicated, ReplicaWait
-from schemas.event import STATUS_RANK, CanonicalEvent, event_to_json, rfc3339
+from schemas.event import (
+    SCHEMA_VERSION,
+    STATUS_RANK,
+    CanonicalEvent,
+    Version,
+    as_version,
+    event_to_json,
+    rfc3339,
+)
 
 PUBLISH_SCRIPT = files("receiver").joinpath("publish.lua").read_text(encoding="utf-8")
 
@@ -62,8 +70,10 @@ class Publisher:
         dedupe_ttl_seconds: int,
         maxlen: int = 0,
         replica_wait: ReplicaWait | None = None,
+        event_version: Version = SCHEMA_VERSION,
     ) -> None:
         self._redis = redis
+        self._event_version = event_version  # `[events] version`: every path publishes in this shape
         self._replica_wait = replica_wait
         self._keys = keys
         self._script = redis.register_script(PUBLISH_SCRIPT)
@@ -79,6 +89,7 @@ class Publisher:
 
     async def publish(self, event: CanonicalEvent) -> Publication:
         """Resolve once Redis has appended the event, or found it a duplicate or stale."""
+        event = as_version(event, self._event_version)
         partition = self._keys.partition(event.source, event.task_id)
         loop = asyncio.get_running_loop()
         pending = _Pending(

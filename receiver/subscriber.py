@@ -12,7 +12,9 @@ created again from `0` too, rather than failing on NOGROUP: re-reading what is r
 events, which at-least-once consumers handle, while starting from `$` could silently skip events
 published in between.
 
-An entry that is not a readable version 1 event (written by something else, or by a newer receiver
+Events of version 1 and 2 are both read (`event_from_json`): a version 1 event's assets come back with
+the version 2 fields null, so a consumer moves to version 2 before or after the receiver does. An entry
+that is not a readable event of either version (written by something else, or by a newer receiver
 whose event version this consumer does not know) is never handed back: it is logged
 (`unreadable_entry`, with its stream, id and why) and skipped. In a group it stays pending, unacked:
 the group's pending count (`videohooks_consumer_group_pending`) shows it, and the events around it
@@ -46,14 +48,14 @@ class Received:
 
 
 def parse_entry(stream: Any, entry_id: Any, fields: Mapping[Any, Any]) -> Received | None:
-    """The entry's event; None, once logged, when the entry holds no readable version 1 event."""
+    """The entry's event; None, once logged, when the entry holds no readable event of a known version."""
     named = {as_text(name): value for name, value in fields.items()}
     try:
         return Received(as_text(stream), as_text(entry_id), event_from_json(named["event"]))
     except KeyError:
         why = "the entry has no event field"
     except ValidationError as exc:
-        why = f"not a version 1 event: {exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}"
+        why = f"not a version 1 or 2 event: {exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}"
     logger.warning("unreadable_entry", stream=as_text(stream), entry_id=as_text(entry_id), detail=why)
     return None
 

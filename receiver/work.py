@@ -15,11 +15,12 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from receiver.assets.copier import COPY, Copier, config_trust, refresh_pending_copies
 from receiver.clients.pool import ClientPool
 from receiver.config import Config
 from receiver.errors import REDIS_FAILURES
 from receiver.fetch import FETCH, Fetcher
-from receiver.jobs import JobQueue, JobRunner
+from receiver.jobs import Handler, JobQueue, JobRunner
 from receiver.logs import logger
 from receiver.pipeline import Pipeline
 from receiver.poll import POLL, Poller, refresh_watched_gauge
@@ -30,11 +31,25 @@ from receiver.retention import check_all
 GAUGE_REFRESH_SECONDS = 15.0
 
 
-def job_runner(config: Config, redis: AnyRedis, pipeline: Pipeline, clients: ClientPool) -> JobRunner:
+def job_runner(
+    config: Config, redis: AnyRedis, pipeline: Pipeline, clients: ClientPool, copier: Copier | None = None
+) -> JobRunner:
     queue = JobQueue(redis, config.redis.prefix)
-    return JobRunner(
-        queue, {FETCH: Fetcher(config, pipeline, clients), POLL: Poller(config, pipeline, clients)}
-    )
+    handlers: dict[str, Handler] = {
+        FETCH: Fetcher(config, pipeline, clients),
+        POLL: Poller(config, pipeline, clients),
+    }
+    if copier is not None:
+        handlers[COPY] = copier
+    return JobRunner(queue, handlers)
+
+
+def asset_copier(config: Config, pipeline: Pipeline) -> Copier | None:
+    """The `copy` job handler where an asset store is configured."""
+    if pipeline.assets is None:
+        return None
+    assets = pipeline.assets.config
+    return Copier(assets, pipeline.assets.store, pipeline.publisher, config_trust(config, assets))
 
 
 async def every(
@@ -54,7 +69,8 @@ async def every(
 async def background_work(config: Config, redis: AnyRedis, pipeline: Pipeline) -> AsyncIterator[JobRunner]:
     clients = ClientPool()
     publisher = pipeline.publisher
-    runner = job_runner(config, redis, pipeline, clients)
+    copier = asset_copier(config, pipeline)
+    runner = job_runner(config, redis, pipeline, clients, copier)
     queue = JobQueue(redis, config.redis.prefix)
     retention = config.redis.retention
     stop = asyncio.Event()
@@ -72,6 +88,12 @@ async def background_work(config: Config, redis: AnyRedis, pipeline: Pipeline) -
             )
         ),
     ]
+    if copier is not None:
+        tasks.append(
+            asyncio.create_task(
+                every(GAUGE_REFRESH_SECONDS, stop, lambda: refresh_pending_copies(queue), "copy.gauge")
+            )
+        )
     try:
         yield runner
     finally:
@@ -79,3 +101,5 @@ async def background_work(config: Config, redis: AnyRedis, pipeline: Pipeline) -
         runner.stop()
         await asyncio.gather(*tasks)
         await clients.aclose()
+        if copier is not None:
+            await copier.aclose()

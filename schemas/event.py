@@ -1,9 +1,14 @@
-"""The canonical event, version 1: the one shape downstream consumers ever see.
+"""The canonical event: the one shape downstream consumers ever see, in version 2 or version 1.
 
 Every provider's payload is flattened into this shape by a pure normalizer. The field set is the
 contract (`shared/CONTRACT.md`): every field is always present, unknown values are `null`, times are
 integer milliseconds and timestamps are RFC 3339 in UTC. The JSON Schema exported from these types is
-committed next to them (`event.v1.schema.json`) and a test keeps the two in step.
+committed next to them (`event.v1.schema.json`, `event.v2.schema.json`) and a test keeps them in step.
+
+Version 2 is version 1 with four more fields in each asset, describing the stored copy the receiver
+made of it (`receiver/assets`). One type holds both: `schema_version` says which shape the event is
+published in, and a version 1 event is serialized without the four fields (`as_version`). Version 1
+is thus a projection of version 2, never a second model to keep in step by hand.
 
 The types are stdlib dataclasses (frozen, but for `Segment`) rather than pydantic models: the receiver
 builds one event per delivery on its hot path, and plain dataclasses built by typed code and serialized
@@ -17,14 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, overload
 
 import orjson
 from pydantic import ConfigDict, Field, TypeAdapter, with_config
 
-SCHEMA_VERSION: Literal[1] = 1
+Version = Literal[1, 2]
+SCHEMA_VERSION: Literal[2] = 2
+VERSIONS: tuple[Version, ...] = (1, 2)
+# The asset fields version 1 does not have.
+V2_ASSET_FIELDS = ("source_url", "content_type", "bytes", "sha256")
 
 Status = Literal["queued", "running", "succeeded", "failed", "canceled", "suspended"]
 TaskType = Literal["description", "analysis", "generation", "indexing"]
@@ -122,12 +131,28 @@ class Error:
 @with_config(_CONFIG)
 @dataclass(frozen=True)
 class Asset:
-    kind: Annotated[str, Field(description="video, ...")]
-    url: str | None
-    expires_at: datetime | None
+    """A generated file: the provider's, or the receiver's stored copy of it (then with its sha256)."""
 
+    kind: Annotated[str, Field(description="video, ...")]
+    url: str | None  # the stored copy when copied, else the provider's URL
+    expires_at: datetime | None  # the provider's expiry; null for a stored copy
+    source_url: Annotated[str | None, Field(description="The provider's URL; null for inline media")] = None
+    content_type: Annotated[str | None, Field(description="Of the stored copy")] = None
+    bytes: Annotated[int | None, Field(ge=0, description="Size of the stored copy")] = None
+    sha256: Annotated[
+        str | None, Field(pattern="^[0-9a-f]{64}$", description="Of the stored copy, lowercase hex")
+    ] = None
+
+    # An asset without a sha256 is the provider's: its `source_url` is its `url`, filled in here so that
+    # normalizers name the URL once. Inline media has no provider URL and is always a stored copy.
     def __post_init__(self) -> None:
         object.__setattr__(self, "expires_at", as_utc(self.expires_at))
+        if self.sha256 is None and self.source_url is None:
+            object.__setattr__(self, "source_url", self.url)
+
+    def v1(self) -> dict[str, Any]:
+        """This asset in the version 1 shape."""
+        return {"kind": self.kind, "url": self.url, "expires_at": self.expires_at}
 
 
 @with_config(_CONFIG)
@@ -136,7 +161,7 @@ class CanonicalEvent:
     """One event per (source, task, status). Build it with `schemas.normalizing.build_event`."""
 
     event_id: str
-    schema_version: Literal[1]
+    schema_version: Version
     source: str
     provider: str
     task_id: str
@@ -160,8 +185,18 @@ _ADAPTER: TypeAdapter[CanonicalEvent] = TypeAdapter(CanonicalEvent)
 _DUMP_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 
 
+def as_version(event: CanonicalEvent, version: Version) -> CanonicalEvent:
+    """The event to publish in `version`'s shape (`[events] version`); its `event_id` does not change."""
+    return event if event.schema_version == version else replace(event, schema_version=version)
+
+
 def event_to_json(event: CanonicalEvent) -> bytes:
-    """The event as published: compact JSON, timestamps RFC 3339 with `Z`."""
+    """The event as published, in the shape its `schema_version` names: compact JSON, timestamps RFC 3339
+    with `Z`."""
+    if event.schema_version == 1 and event.assets:
+        return orjson.dumps(
+            {**event.__dict__, "assets": [asset.v1() for asset in event.assets]}, option=_DUMP_OPTIONS
+        )
     return orjson.dumps(event, option=_DUMP_OPTIONS)
 
 
@@ -172,13 +207,25 @@ def event_to_dict(event: CanonicalEvent) -> dict[str, Any]:
 
 
 def event_from_json(data: str | bytes) -> CanonicalEvent:
-    """Parse and validate an event read from a stream; raises pydantic's ValidationError."""
+    """Parse and validate an event of either version read from a stream; raises pydantic's
+    ValidationError. A version 1 event's assets have the four version 2 fields null (`source_url`
+    its `url`): what a version 1 event cannot say."""
     return _ADAPTER.validate_json(data)
 
 
-def event_json_schema() -> dict[str, Any]:
-    """The JSON Schema of the event as it is serialized (timestamps as strings)."""
+def event_json_schema(version: Version = SCHEMA_VERSION) -> dict[str, Any]:
+    """The JSON Schema of the event as it is serialized in `version` (timestamps as strings).
+
+    Both come from the one model: version 1's is version 2's without the four asset fields.
+    """
     schema = _ADAPTER.json_schema(mode="serialization")
-    schema["$id"] = "https://videohooks.dev/schemas/event.v1.schema.json"
-    schema["title"] = "videohooks canonical event v1"
+    schema["properties"]["schema_version"] = {"const": version, "title": "Schema Version", "type": "integer"}
+    if version == 1:
+        asset = schema["$defs"]["Asset"]
+        del asset["description"]
+        for name in V2_ASSET_FIELDS:
+            del asset["properties"][name]
+            asset["required"].remove(name)
+    schema["$id"] = f"https://videohooks.dev/schemas/event.v{version}.schema.json"
+    schema["title"] = f"videohooks canonical event v{version}"
     return schema

@@ -24,7 +24,7 @@ from receiver.jobs import JobQueue, JobRunner
 from receiver.pipeline import Outcome, Pipeline
 from receiver.poll import watch
 from receiver.publisher import AnyRedis
-from receiver.work import job_runner
+from receiver.work import asset_copier, job_runner
 from tests.conftest import config_dict
 
 
@@ -100,8 +100,11 @@ class Parts:
 async def receiver_parts(config: Config, redis_url: str) -> AsyncIterator[Parts]:
     async with open_pipeline(config, redis_url) as (redis, pipeline):
         clients = ClientPool()
+        copier = asset_copier(config, pipeline)
         try:
-            runner = job_runner(config, redis, pipeline, clients)
+            runner = job_runner(config, redis, pipeline, clients, copier)
             yield Parts(config, redis, pipeline, runner, JobQueue(redis, config.redis.prefix))
         finally:
             await clients.aclose()
+            if copier is not None:
+                await copier.aclose()

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from receiver.app import create_app
 from receiver.config import Config, parse_config
+from tests.s3server import S3Server
 from tests.support import ADMIN_TOKEN, API_KEY, TL_SECRET, TOKEN, WHSEC, RedisServer
 
 
@@ -26,6 +27,15 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3 API (moto in server mode) on a free loopback port, for the asset store's tests."""
+    server = S3Server(tmp_path_factory.mktemp("s3"))
+    server.start()
+    yield server
     server.stop()
 
 

@@ -235,7 +235,11 @@ def test_doctor_on_a_healthy_receiver(config_file: Path, rclient: redis.Redis, p
         lines[4],
     ]
     assert lines[4].startswith("ok   clock: Redis clock is ")
-    assert lines[5:] == [f"ok   {prefix}:events: 0 entries", f"ok   {prefix}:dlq: 0 entries"]
+    assert lines[5:] == [
+        f"ok   {prefix}:events: 0 entries",
+        f"ok   {prefix}:dlq: 0 entries",
+        "ok   asset store: none configured: assets are published with the provider's URLs",
+    ]
     assert list(rclient.scan_iter(match=f"{prefix}:doctor:*")) == []
 
 

@@ -176,12 +176,12 @@ async def test_a_consumer_leaves_only_streams_where_it_holds_nothing_pending(
 async def test_unreadable_entries_are_skipped_left_pending_and_never_stall_a_reader(
     aredis: Redis, keys: KeySpace, published: list[CanonicalEvent], rclient: redis.Redis
 ) -> None:
-    """An entry that is no version 1 event (a newer receiver's, or another writer's) is not handed
+    """An entry that is no event of a known version (a newer receiver's, or another writer's) is not handed
     back, is not acked (it stays pending for the operator to see), and the events around it flow."""
     stream = keys.all_events()[0]
     newer = orjson.loads(event_to_json(rich_event(50)))
-    newer["schema_version"] = 2
-    await aredis.xadd(stream, {"event": orjson.dumps(newer), "schema_version": 2})
+    newer["schema_version"] = 3
+    await aredis.xadd(stream, {"event": orjson.dumps(newer), "schema_version": 3})
     await aredis.xadd(stream, {"note": "no event field"})
 
     subscriber = Subscriber(aredis, keys, "workers", "c1", block_ms=100)
