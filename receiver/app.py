@@ -309,7 +309,7 @@ async def watch_task(request: Request) -> Response:
     source = runtime.config.source(source_id)
     if source is None:
         raise ErrorAnswer(404, "unknown_source", f"no source {source_id!r} is configured")
-    problem = poll.unpollable(source)
+    problem = poll.unwatchable(source)
     if problem is not None:
         raise ErrorAnswer(409, "not_pollable", problem)
     body = await read_body(request, MAX_WATCH_BODY_BYTES)

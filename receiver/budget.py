@@ -22,7 +22,9 @@ import time
 
 from receiver import metrics
 from receiver.errors import redis_errors
+from receiver.providers import PROVIDERS
 from receiver.publisher import AnyRedis
+from receiver.sources import SourceConfig
 
 # GCRA: `tat` is when the bucket would be full again (microseconds of the server's clock). A request
 # is granted when, with it counted, the bucket would be full no later than `burst` intervals from now.
@@ -45,6 +47,20 @@ redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', math.ceil((new_
 return 0
 """
 
+# The provider said to wait (429, Retry-After): no grant for anyone until ARGV[3] seconds from now.
+# ARGV: rate, burst, seconds. The bucket is moved to "empty at that moment", never back.
+_PAUSE = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local interval = 1000000 / tonumber(ARGV[1])
+local until_tat = now + tonumber(ARGV[3]) * 1000000 + (tonumber(ARGV[2]) - 1) * interval
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_tat > tat then
+  redis.call('SET', KEYS[1], string.format('%.3f', until_tat), 'PX', math.ceil((until_tat - now) / 1000))
+end
+return 0
+"""
+
 
 def default_burst(rate: float) -> int:
     """`api_rate_limit_burst` when a source sets none: one second's worth of requests, rounded up."""
@@ -57,6 +73,7 @@ class ApiBudget:
     def __init__(self, redis: AnyRedis, prefix: str) -> None:
         self._prefix = prefix
         self._script = redis.register_script(_RESERVE)
+        self._pause = redis.register_script(_PAUSE)
 
     def key(self, source_id: str) -> str:
         return f"{self._prefix}:{{budget}}:{source_id}"
@@ -89,6 +106,20 @@ class ApiBudget:
         _count_wait(source_id, waited)
         return waited
 
+    async def reserve_for(self, source: SourceConfig) -> float:
+        """`reserve` with the source's own limits (`api_rate_limit_per_second`, `api_rate_limit_burst`,
+        else its provider's documented limit)."""
+        return await self.reserve(source.id, *limits(source))
+
+    async def pause(self, source: SourceConfig, seconds: float) -> None:
+        """The provider asked for a pause (429, `Retry-After`): no process calls its API for `seconds`,
+        whichever task it is working on. Raises `RedisUnavailable`."""
+        rate, burst = limits(source)
+        with redis_errors("the API budget"):
+            await self._pause(
+                keys=[self.key(source.id)], args=[repr(float(rate)), burst, repr(float(seconds))]
+            )
+
     async def _ask(self, source_id: str, rate: float, burst: int | None) -> float:
         if not (rate > 0 and math.isfinite(rate)):
             raise ValueError(f"the rate must be a positive number of requests per second, not {rate!r}")
@@ -98,6 +129,12 @@ class ApiBudget:
         with redis_errors("the API budget"):
             micros = await self._script(keys=[self.key(source_id)], args=args)
         return int(micros) / 1_000_000
+
+
+def limits(source: SourceConfig) -> tuple[float, int]:
+    """The source's rate and burst: its own, else its provider's documented rate and one second of it."""
+    rate = source.api_rate_limit_per_second or PROVIDERS[source.provider].api_rate_limit_per_second
+    return rate, source.api_rate_limit_burst or default_burst(rate)
 
 
 def _count_wait(source_id: str, seconds: float) -> None:

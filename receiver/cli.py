@@ -222,12 +222,13 @@ def replay(
 
 @app.command()
 def watch(
-    source_id: Annotated[str, typer.Argument(help="A poll-only source of the config.")],
+    source_id: Annotated[str, typer.Argument(help="A source whose provider has a task API.")],
     task_id: Annotated[str, typer.Argument(help="The provider's task (or video) id.")],
     config: ConfigOption = None,
     redis_url: Annotated[str | None, typer.Option(help="Overrides [redis] url.")] = None,
 ) -> None:
-    """Register a task of a poll-only source: a running receiver polls it until a final status.
+    """Watch a task: a running receiver polls it until a final status (a poll-only source's at once, a
+    callback source's only if its callbacks bring no final status within `reconcile_after_seconds`).
 
     The watch is a job in Redis, so this needs no receiver running; registering twice changes nothing.
 
@@ -240,14 +241,14 @@ def watch(
     from receiver.connection import open_pipeline
     from receiver.jobs import JobQueue
     from receiver.pipeline import summarize_errors
-    from receiver.poll import WatchRequest, unpollable
+    from receiver.poll import WatchRequest, unwatchable
     from receiver.poll import watch as register
 
     loaded = _config(config)
     source = loaded.source(source_id)
     if source is None:
         raise fail(f"no source {source_id!r} in the configuration")
-    problem = unpollable(source)
+    problem = unwatchable(source)
     if problem is not None:
         raise fail(problem)
     try:

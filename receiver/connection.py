@@ -26,6 +26,7 @@ from receiver.jobs import JobQueue
 from receiver.keys import KeySpace
 from receiver.logs import logger
 from receiver.pipeline import AssetCopies, Pipeline
+from receiver.poll import CallbackWatcher
 from receiver.publisher import Publisher
 from receiver.replication import ReplicaWait
 
@@ -160,4 +161,5 @@ async def open_pipeline(
         assets = (
             None if config.assets is None else AssetCopies(config.assets, AssetStore(config.assets), queue)
         )
-        yield redis, Pipeline(publisher, deferral, config.limits, assets=assets)
+        watcher = CallbackWatcher(config, queue)
+        yield redis, Pipeline(publisher, deferral, config.limits, assets=assets, watcher=watcher)

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from receiver import metrics
 from receiver.backoff import next_due, next_interval
+from receiver.budget import ApiBudget
 from receiver.clients.pool import ClientPool
 from receiver.config import Config
 from receiver.errors import Quarantine, RemoteError, redis_errors
@@ -104,11 +105,12 @@ class _GiveUp(Exception):
 class Fetcher:
     """The `fetch` job handler."""
 
-    def __init__(self, config: Config, pipeline: Pipeline, clients: ClientPool) -> None:
+    def __init__(self, config: Config, pipeline: Pipeline, clients: ClientPool, budget: ApiBudget) -> None:
         self._config = config
         self._pipeline = pipeline
         self._publisher = pipeline.publisher
         self._clients = clients
+        self._budget = budget
 
     async def __call__(self, job: Job) -> JobResult:
         state = FetchJob.model_validate(job.payload)
@@ -116,6 +118,9 @@ class Fetcher:
         source = self._config.source(notice.source)
         if source is None:
             return await self._give_up(state, notice, f"source {notice.source!r} is no longer configured")
+        turn = await self._budget.reserve_for(source)
+        if turn:
+            return RunAgain(time.time() + turn, job.payload)
         try:
             event = await self._fetch(source, state, notice)
         except RemoteError as exc:
@@ -129,6 +134,8 @@ class Fetcher:
         self, state: FetchJob, source: SourceConfig, notice: CanonicalEvent, error: RemoteError
     ) -> JobResult:
         metrics.child(metrics.FETCH_FAILURES, source.id).inc()
+        if error.retry_after:
+            await self._budget.pause(source, error.retry_after)
         # A notification naming a task the API does not know may be ahead of the API, or forged: it is
         # asked again until the deadline. Any other final error ends a proven callback's fetch at once.
         if not error.retryable and (state.proven or error.status != 404):

@@ -69,10 +69,15 @@ POLL_FAILURES = Counter(
     "Failed polls of a watched task (each attempt)",
     ["source"],
 )
+RECONCILED = Counter(
+    "videohooks_reconciled_publications",
+    "Events of callback sources that no callback brought: published by reconciliation polls",
+    ["source"],
+)
 WATCHED_TASKS = Gauge(
     "videohooks_watched_tasks",
-    "Tasks being polled until a final status",
-    ["source"],
+    "Watched tasks by state: waiting for callbacks, reconciling (polled), overdue (past the deadline)",
+    ["source", "state"],
     multiprocess_mode="livemax",
 )
 PUBLICATIONS = Counter(

@@ -6,7 +6,7 @@ Redis; `Pipeline.deliver` adds the one I/O step, shared by the HTTP app, replay 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, Protocol
@@ -20,9 +20,10 @@ from receiver.assets.download import AssetError
 from receiver.assets.inline import materialize
 from receiver.assets.store import AssetStore
 from receiver.config import LimitsConfig
-from receiver.errors import Quarantine, RemoteError, redis_errors
+from receiver.errors import Quarantine, RedisUnavailable, RemoteError, redis_errors
 from receiver.jobs import JobQueue
 from receiver.json_gate import Refused, screen
+from receiver.logs import logger
 from receiver.providers import PROVIDERS
 from receiver.publisher import Publisher
 from receiver.sources import SourceConfig
@@ -132,6 +133,7 @@ class Pipeline:
         *,
         schemas: Mapping[str, ProviderSchemas] = SCHEMAS,
         assets: AssetCopies | None = None,
+        watcher: Callable[[CanonicalEvent], Awaitable[None]] | None = None,
     ) -> None:
         # The schema registry is a parameter so that a redrive (or its test) can decode with versions
         # shipped after a delivery was quarantined; every path (callback, fetch, poll, redrive,
@@ -142,6 +144,9 @@ class Pipeline:
         self.limits = limits
         self.schemas = schemas
         self.assets = assets
+        # Called with each newly accepted event: starts the watch of a task whose callback said it is
+        # not done yet (receiver/poll.py `CallbackWatcher`).
+        self.watcher = watcher
 
     def decode_delivery(
         self,
@@ -201,12 +206,21 @@ class Pipeline:
     async def release(self, event: CanonicalEvent) -> Outcome:
         """Publish `event`, or, where its assets are to be copied first, store the copy job that will."""
         if self.assets is None or not needs_copy(event):
-            return await self.publish(event)
-        with redis_errors("the copy job"):
-            if await self.publisher.published(event):
-                return Outcome("duplicate", event_id=event.event_id)
-        created = await defer_copy(self.assets.queue, event, self.assets.config.deadline_seconds)
-        return Outcome("accepted" if created else "duplicate", event_id=event.event_id)
+            outcome = await self.publish(event)
+        else:
+            with redis_errors("the copy job"):
+                if await self.publisher.published(event):
+                    return Outcome("duplicate", event_id=event.event_id)
+            created = await defer_copy(self.assets.queue, event, self.assets.config.deadline_seconds)
+            outcome = Outcome("accepted" if created else "duplicate", event_id=event.event_id)
+        if outcome.status == "accepted" and self.watcher is not None:
+            try:
+                await self.watcher(event)
+            except RedisUnavailable as exc:  # the event is kept: only its safety net is missing
+                logger.warning(
+                    "watch.not_started", source=event.source, task_id=event.task_id, error=str(exc)
+                )
+        return outcome
 
     async def keep(
         self,

@@ -1,13 +1,24 @@
-"""Polling poll-only providers: a watched task is a `poll` job in the durable `JobQueue`.
+"""Watched tasks: a `poll` job in the durable `JobQueue` per task, polled until a final status.
 
-Registering (`POST /v1/sources/{id}/tasks`, `videohooks watch`) enqueues the job under an id made of
-the source and task ids, so registering twice changes nothing. Each run of the job gets the task from
-the provider's API, decodes it against `resource_versions` and publishes it when its status is new
-(the publisher's dedupe and status order handle repeats after a crash); it stops at a final status.
-Between runs the interval starts at `poll_interval_seconds` and grows by half up to
-`max_interval_seconds`, longer when the provider sends `Retry-After`. A task with no final status
-`deadline_seconds` after its registration is published as `failed` with error `deadline_exceeded`
-(relays can leave a job `queued` forever). Failed polls, even those retrying cannot fix (401, 404:
+Registering (`POST /v1/sources/{id}/tasks`, `videohooks watch`, or, for callback sources, a callback
+with a non-final status) enqueues the job under an id made of the source and task ids, so registering
+twice changes nothing. The job lives in Redis: a receiver restarted or replaced keeps every watch.
+
+- A poll-only source's task is polled at once.
+- A callback source's task waits for its callbacks: the first run comes `reconcile_after_seconds`
+  after the watch began. If a final status was published by then (by a callback), the watch ends
+  without a single poll; otherwise the callback was lost, and the task is polled (`reconciling`)
+  until a final status. Every run first looks for a final status a callback may have brought since.
+
+Each poll takes a turn from the source's API budget (receiver/budget.py; no turn: the job comes back
+when one is free, not counted as an attempt), gets the task from the provider's API, decodes it
+against `resource_versions` and publishes it when its status is new. Callbacks and polls share the
+publisher's dedupe and status order: each (source, task, status) is published once, whichever path saw
+it first. Between runs the interval starts at `poll_interval_seconds` and grows by half up to
+`max_interval_seconds`, longer when the provider sends `Retry-After`, which also pauses every call of
+that source to its API. A task with no final status `deadline_seconds` after its watch began is
+published as `failed` with error `deadline_exceeded` (relays can leave a job `queued` forever), or
+`not_found` when the API's last answer was 404. Failed polls, even those retrying cannot fix (401, 404:
 an operator may fix the key), are retried at the same pace until that deadline.
 """
 
@@ -17,10 +28,11 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from receiver import metrics
 from receiver.backoff import next_due, next_interval
+from receiver.budget import ApiBudget
 from receiver.clients.pool import ClientPool
 from receiver.config import Config
 from receiver.errors import Quarantine, RemoteError, redis_errors
@@ -34,6 +46,7 @@ from schemas.normalizing import DeliveryContext, build_event
 
 POLL = "poll"
 DEADLINE_EXCEEDED = "deadline_exceeded"
+NOT_FOUND = "not_found"
 # Polls slow down by half each time: quick for short tasks, gentle on long ones.
 POLL_FACTOR = 1.5
 
@@ -43,7 +56,15 @@ class WatchRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    task_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,256}$")
+    # Slashes are allowed (Gemini's operation names have them), `.` and `..` segments are not.
+    task_id: str = Field(pattern=r"^[A-Za-z0-9_.:-][A-Za-z0-9_.:/-]{0,255}$")
+
+    @field_validator("task_id")
+    @classmethod
+    def _no_dot_segments(cls, task_id: str) -> str:
+        if any(segment in (".", "..", "") for segment in task_id.split("/")):
+            raise ValueError("a task id has no empty, '.' or '..' path segments")
+        return task_id
 
 
 class PollJob(BaseModel):
@@ -57,10 +78,17 @@ class PollJob(BaseModel):
     # The wait after the next poll; grows by POLL_FACTOR up to the source's max_interval_seconds.
     interval: float
     task_type: TaskType
+    # Polls made so far (a run that found no budget turn is none).
+    attempts: int = 0
+    # A callback source's task whose callbacks did not bring a final status in time: polled.
+    reconciling: bool = False
     # The last status published, and what the provider said of the task besides.
     status: Status | None = None
     model: str | None = None
     last_error: str | None = None
+    # The HTTP status of the last failed poll: a task the API still does not know at the deadline
+    # ends `not_found`.
+    last_status: int | None = None
     # The detail of the last poll kept in the dead-letter stream: the same problem is kept once.
     quarantined: str | None = None
 
@@ -69,15 +97,22 @@ def poll_job_id(source_id: str, task_id: str) -> str:
     return f"poll:{source_id}:{task_id}"
 
 
-def unpollable(source: SourceConfig) -> str | None:
-    """Why the receiver cannot poll this source's tasks, or None when it can."""
-    return PROVIDERS[source.provider].unpollable(source)
+def unwatchable(source: SourceConfig) -> str | None:
+    """Why the receiver cannot watch this source's tasks, or None when it can."""
+    return PROVIDERS[source.provider].unwatchable(source)
+
+
+def watches_on_callback(source: SourceConfig) -> bool:
+    """Whether a non-final callback of this source starts its task's watch by itself."""
+    if source.watch_on_callback is False:
+        return False
+    return unwatchable(source) is None
 
 
 async def watch(queue: JobQueue, source: SourceConfig, task_id: str, now: float) -> bool:
     """Register a watched task; False when it is already watched. Raises `RedisUnavailable`."""
     task_type = PROVIDERS[source.provider].schemas.task_type
-    assert task_type is not None  # `unpollable` refuses a provider without one
+    assert task_type is not None  # `unwatchable` refuses a provider without one
     job = PollJob(
         source=source.id,
         task_id=task_id,
@@ -85,30 +120,63 @@ async def watch(queue: JobQueue, source: SourceConfig, task_id: str, now: float)
         interval=source.poll_interval_seconds,
         task_type=task_type,
     )
+    # A callback source's task is first left to its callbacks.
+    first = now if PROVIDERS[source.provider].callbacks is None else now + source.reconcile_after_seconds
     with redis_errors("the watch"):
         created = await queue.enqueue(
-            poll_job_id(source.id, task_id), POLL, job.model_dump(mode="json"), due=now
+            poll_job_id(source.id, task_id), POLL, job.model_dump(mode="json"), first
         )
     logger.info("poll.watch", source=source.id, task_id=task_id, created=created)
     return created
 
 
+class CallbackWatcher:
+    """Starts the watch of a task whose callback brought a non-final status (`watch_on_callback`), so
+    that a lost final callback is reconciled without anyone calling the watch route."""
+
+    def __init__(self, config: Config, queue: JobQueue) -> None:
+        self._config = config
+        self._queue = queue
+
+    async def __call__(self, event: CanonicalEvent) -> None:
+        source = self._config.source(event.source)
+        if source is None or event.status in TERMINAL_STATUSES or not watches_on_callback(source):
+            return
+        await watch(self._queue, source, event.task_id, time.time())
+
+
 async def refresh_watched_gauge(queue: JobQueue, config: Config) -> None:
-    """Set `videohooks_watched_tasks` from the jobs in Redis, which every receiver process shares."""
-    counts = Counter(job.payload.get("source") for job in await queue.jobs(POLL))
+    """Set `videohooks_watched_tasks{source, state}` from the jobs in Redis, which every process shares:
+    `waiting` for callbacks, `reconciling` (polled after a lost callback, or poll-only), `overdue`
+    (past the deadline, about to end as failed)."""
+    now = time.time()
+    counts: Counter[tuple[str, str]] = Counter()
+    for job in await queue.jobs(POLL):
+        state = PollJob.model_validate(job.payload)
+        source = config.source(state.source)
+        if source is None:
+            continue
+        if now >= state.registered_at + source.deadline_seconds:
+            counts[(source.id, "overdue")] += 1
+        elif state.reconciling or PROVIDERS[source.provider].callbacks is None:
+            counts[(source.id, "reconciling")] += 1
+        else:
+            counts[(source.id, "waiting")] += 1
     for source in config.sources:
-        if PROVIDERS[source.provider].unpollable(source) is None:
-            metrics.child(metrics.WATCHED_TASKS, source.id).set(counts[source.id])
+        if unwatchable(source) is None:
+            for name in ("waiting", "reconciling", "overdue"):
+                metrics.child(metrics.WATCHED_TASKS, source.id, name).set(counts[(source.id, name)])
 
 
 class Poller:
     """The `poll` job handler."""
 
-    def __init__(self, config: Config, pipeline: Pipeline, clients: ClientPool) -> None:
+    def __init__(self, config: Config, pipeline: Pipeline, clients: ClientPool, budget: ApiBudget) -> None:
         self._config = config
         self._pipeline = pipeline
         self._publisher = pipeline.publisher
         self._clients = clients
+        self._budget = budget
 
     async def __call__(self, job: Job) -> JobResult:
         state = PollJob.model_validate(job.payload)
@@ -117,6 +185,14 @@ class Poller:
             logger.error("poll.unknown_source", source=state.source, task_id=state.task_id)
             return Done()
         now = time.time()
+        if PROVIDERS[source.provider].callbacks is not None:
+            if await self._publisher.final_published(source.id, state.task_id):
+                return Done()  # its callbacks brought the final status: nothing to reconcile
+            state.reconciling = True
+        turn = await self._budget.reserve_for(source)
+        if turn:
+            return RunAgain(now + turn, state.model_dump(mode="json"))
+        state.attempts += 1
         received_at = datetime.now(UTC)
         retry_after = None
         try:
@@ -127,8 +203,10 @@ class Poller:
         except RemoteError as exc:
             metrics.child(metrics.POLL_FAILURES, source.id).inc()
             logger.info("poll.failed", source=source.id, task_id=state.task_id, error=str(exc))
-            state.last_error = str(exc)
+            state.last_error, state.last_status = str(exc), exc.status
             retry_after = exc.retry_after
+            if retry_after:
+                await self._budget.pause(source, retry_after)
         except Quarantine as quarantine:
             # Kept once per distinct problem, not once per poll: the task is still polled, as its next
             # status may well be one the schemas know.
@@ -136,14 +214,18 @@ class Poller:
                 await self._pipeline.keep(source, body, {}, received_at, None, quarantine)
                 state.quarantined = quarantine.detail
         else:
+            state.last_status = None
             if event.status != state.status:
-                await self._pipeline.release(event)
+                outcome = await self._pipeline.release(event)
+                if state.reconciling and outcome.status == "accepted":
+                    # A status no callback brought: what reconciliation is for.
+                    metrics.child(metrics.RECONCILED, source.id).inc()
                 state.status, state.task_type, state.model = event.status, event.task_type, event.model
             if event.status in TERMINAL_STATUSES:
                 return Done()
         deadline = state.registered_at + source.deadline_seconds
         if now >= deadline:
-            await self._publisher.publish(self._deadline_event(source, state, received_at))
+            await self._pipeline.release(self._deadline_event(source, state, received_at))
             return Done()
         interval = state.interval
         state.interval = next_interval(interval, POLL_FACTOR, source.max_interval_seconds)
@@ -152,7 +234,7 @@ class Poller:
     @staticmethod
     def _deadline_event(source: SourceConfig, state: PollJob, received_at: datetime) -> CanonicalEvent:
         message = (
-            f"no final status within {source.deadline_seconds:g} s of registration "
+            f"no final status within {source.deadline_seconds:g} s of the watch's start "
             f"(last status seen: {state.status or 'none'}"
             + (f"; last error: {state.last_error}" if state.last_error else "")
             + ")"
@@ -164,5 +246,5 @@ class Poller:
             task_type=state.task_type,
             status="failed",
             model=state.model,
-            error=Error(code=DEADLINE_EXCEEDED, message=message),
+            error=Error(code=NOT_FOUND if state.last_status == 404 else DEADLINE_EXCEEDED, message=message),
         )

@@ -173,6 +173,12 @@ class Publisher:
         )
         return seen[0] is not None or (event.delivery_id is not None and seen[1] is not None)
 
+    async def final_published(self, source: str, task_id: str) -> bool:
+        """Whether a final status of the task is in the stream (its hash's top rank is terminal)."""
+        partition = self._keys.partition(source, task_id)
+        rank = await self._redis.hget(self._keys.task(partition, source, task_id), "~rank")
+        return rank is not None and int(rank) == max(STATUS_RANK.values())
+
     async def quarantine(
         self,
         source: str,

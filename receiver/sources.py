@@ -72,6 +72,17 @@ class SourceConfig(Section):
     # Per-process token bucket on the callback route (see receiver/ratelimit.py); None: no limit.
     rate_limit_per_second: float | None = Field(default=None, gt=0)
     rate_limit_burst: int | None = Field(default=None, ge=1)
+    # The most requests a second this source sends its provider's API, shared by every process that uses
+    # the same Redis (receiver/budget.py); None: the provider's documented limit (else 10).
+    api_rate_limit_per_second: float | None = Field(default=None, gt=0)
+    # The most requests at once after a quiet spell; None: the rate, rounded up.
+    api_rate_limit_burst: int | None = Field(default=None, ge=1)
+    # A watched task of a callback source is polled only if no final status was published this long
+    # after its watch began (the callback was lost).
+    reconcile_after_seconds: float = Field(default=900.0, gt=0)
+    # A callback with a non-final status starts its task's watch; None: on where the provider has a
+    # task API and this source its credentials.
+    watch_on_callback: bool | None = None
     # Callbacks of this source larger than this answer 413; None: `[server] max_body_bytes`.
     max_body_bytes: int | None = Field(default=None, ge=1024, le=256 * 1024 * 1024)
 

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from receiver.assets.copier import COPY, Copier, config_trust, refresh_pending_copies
+from receiver.budget import ApiBudget
 from receiver.clients.pool import ClientPool
 from receiver.config import Config
 from receiver.errors import REDIS_FAILURES
@@ -35,9 +36,10 @@ def job_runner(
     config: Config, redis: AnyRedis, pipeline: Pipeline, clients: ClientPool, copier: Copier | None = None
 ) -> JobRunner:
     queue = JobQueue(redis, config.redis.prefix)
+    budget = ApiBudget(redis, config.redis.prefix)
     handlers: dict[str, Handler] = {
-        FETCH: Fetcher(config, pipeline, clients),
-        POLL: Poller(config, pipeline, clients),
+        FETCH: Fetcher(config, pipeline, clients, budget),
+        POLL: Poller(config, pipeline, clients, budget),
     }
     if copier is not None:
         handlers[COPY] = copier

@@ -32,6 +32,7 @@ COUNTERS = {
     "videohooks_fetch_failures_total",
     "videohooks_poll_failures_total",
     "videohooks_tokens_total",
+    "videohooks_reconciled_publications_total",
 }
 HISTOGRAMS = {
     "videohooks_request_duration_seconds",
@@ -62,6 +63,7 @@ LABEL_VALUES = {
         "rate_limited",
     },
     "direction": {"input", "output"},
+    "state": {"waiting", "reconciling", "overdue"},
 }
 METRIC_TOKEN = re.compile(r"\bvideohooks_[a-z0-9_]+\b")
 

@@ -39,8 +39,8 @@ def base(httpserver: HTTPServer) -> str:
     return httpserver.url_for("").rstrip("/")
 
 
-def metric(name: str, source: str) -> float:
-    return REGISTRY.get_sample_value(name, {"source": source}) or 0.0
+def metric(name: str, source: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, {"source": source, **labels}) or 0.0
 
 
 def test_every_poll_only_provider_can_be_polled() -> None:
@@ -65,7 +65,7 @@ def test_registering_twice_is_idempotent(client: TestClient, rclient: redis.Redi
         ("veo-relay", {"task_id": TASK}, {}, 401, "invalid_token"),
         ("veo-relay", {"task_id": TASK}, {"authorization": "Bearer wrong"}, 401, "invalid_token"),
         ("nope", {"task_id": TASK}, ADMIN, 404, "unknown_source"),
-        ("openai-main", {"task_id": TASK}, ADMIN, 409, "not_pollable"),
+        ("memories-main", {"task_id": TASK}, ADMIN, 409, "not_pollable"),
         ("veo-relay", {}, ADMIN, 400, "invalid_request"),
         ("veo-relay", {"task_id": ""}, ADMIN, 400, "invalid_request"),
         ("veo-relay", {"task_id": "a/../b"}, ADMIN, 400, "invalid_request"),
@@ -188,10 +188,10 @@ async def test_the_watched_gauge_counts_jobs_in_redis(
         await parts.watch("veo-relay", "task-a")
         await parts.watch("veo-relay", "task-b")
         await refresh_watched_gauge(parts.queue, config)
-        assert metric("videohooks_watched_tasks", "veo-relay") == 2
+        assert metric("videohooks_watched_tasks", "veo-relay", state="reconciling") == 2
         await parts.queue.complete((await parts.queue.jobs("poll"))[0])
         await refresh_watched_gauge(JobQueue(parts.redis, prefix), config)
-        assert metric("videohooks_watched_tasks", "veo-relay") == 1
+        assert metric("videohooks_watched_tasks", "veo-relay", state="reconciling") == 1
 
 
 def test_cli_watch_registers_the_task_once(config_file: Path, prefix: str, rclient: redis.Redis) -> None:
@@ -215,5 +215,5 @@ api_key = "{API_KEY}"
     callback_source = runner.invoke(cli, ["watch", "memories-signed", TASK, "--config", str(path)])
     bad_id = runner.invoke(cli, ["watch", "veo-relay", "no spaces", "--config", str(path)])
     assert (callback_source.exit_code, bad_id.exit_code) == (2, 2)
-    assert "delivers by callback" in callback_source.output
+    assert "has no task API" in callback_source.output
     assert "not valid" in bad_id.output

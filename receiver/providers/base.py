@@ -64,10 +64,8 @@ class Provider(Generic[S]):
             return False
         return self.callbacks == "thin" or not SCHEMES[source.verify].proves_body
 
-    def unpollable(self, source: SourceConfig) -> str | None:
-        """Why the receiver cannot poll this source's tasks, or None when it can."""
-        if self.callbacks is not None:
-            return f"provider {self.id!r} delivers by callback and is not polled"
+    def unwatchable(self, source: SourceConfig) -> str | None:
+        """Why the receiver cannot watch (poll, or reconcile) this source's tasks, or None when it can."""
         if not self.has_task_api:
             return f"provider {self.id!r} has no task API to poll"
         if self.schemas.task_type is None:
