@@ -119,7 +119,13 @@ def config_dict(
                 **api,
             },
             {"id": "minimax-open", "provider": "minimax", "secrets": [TOKEN]},
-            {"id": "runway-main", "provider": "runway", "api_key": API_KEY, "poll_interval_seconds": 0.05, **api},
+            {
+                "id": "runway-main",
+                "provider": "runway",
+                "api_key": API_KEY,
+                "poll_interval_seconds": 0.05,
+                **api,
+            },
             {
                 "id": "dashscope-main",
                 "provider": "dashscope",
