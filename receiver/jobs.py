@@ -135,6 +135,11 @@ class JobQueue:
         score = await self._redis.zscore(self._due, job_id)
         return None if score is None else float(score) / 1000
 
+    async def next_due(self) -> float | None:
+        """When the earliest job runs (unix seconds), or None when there is none."""
+        first = await self._redis.zrange(self._due, 0, 0, withscores=True)
+        return float(first[0][1]) / 1000 if first else None
+
     async def jobs(self, kind: str) -> list[Job]:
         """Every job of `kind`, due or leased: for gauges and operators, not for hot paths."""
         jobs = []

@@ -117,6 +117,33 @@ def config_dict(
                 "poll_interval_seconds": 0.05,
                 **api,
             },
+            # --- minimax, runway, dashscope ---
+            # A MiniMax callback is a notification: with api_key the task is fetched (minimax-main);
+            # without it the body is decoded as sent (minimax-open).
+            {
+                "id": "minimax-main",
+                "provider": "minimax",
+                "secrets": [TOKEN],
+                "api_key": API_KEY,
+                "fetch_retry_seconds": 0.05,
+                **api,
+            },
+            {"id": "minimax-open", "provider": "minimax", "secrets": [TOKEN]},
+            {
+                "id": "runway-main",
+                "provider": "runway",
+                "api_key": API_KEY,
+                "poll_interval_seconds": 0.05,
+                **api,
+            },
+            {
+                "id": "dashscope-main",
+                "provider": "dashscope",
+                "api_key": API_KEY,
+                "poll_interval_seconds": 0.05,
+                **api,
+            },
+            # --- end minimax, runway, dashscope ---
         ],
         "server": {"max_body_bytes": 65536},
         "admin": {"token": ADMIN_TOKEN},

@@ -7,7 +7,16 @@ what is missing.
 
 from __future__ import annotations
 
-from receiver.providers import bailian, memories, openai, openai_compatible, twelvelabs
+from receiver.providers import (
+    bailian,
+    dashscope,
+    memories,
+    minimax,
+    openai,
+    openai_compatible,
+    runway,
+    twelvelabs,
+)
 from receiver.providers.base import AnyProvider, Provider
 
 PROVIDERS: dict[str, AnyProvider] = {
@@ -18,6 +27,9 @@ PROVIDERS: dict[str, AnyProvider] = {
         openai.PROVIDER,
         openai_compatible.PROVIDER,
         bailian.PROVIDER,
+        minimax.PROVIDER,
+        runway.PROVIDER,
+        dashscope.PROVIDER,
     )
 }
 
