@@ -14,7 +14,16 @@ from starlette.testclient import TestClient
 
 from receiver.app import create_app
 from receiver.config import Config, parse_config
-from tests.support import ADMIN_TOKEN, API_KEY, TL_SECRET, TOKEN, WHSEC, RedisServer
+from tests.support import (
+    ADMIN_TOKEN,
+    API_KEY,
+    GEMINI_WHSEC,
+    REPLICATE_WHSEC,
+    TL_SECRET,
+    TOKEN,
+    WHSEC,
+    RedisServer,
+)
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +113,25 @@ def config_dict(
                 "workspace_id": "llm-test",
                 "access_key_id": "test-access-key-id",
                 "access_key_secret": "test-access-key-secret",
+                "poll_interval_seconds": 0.05,
+                **api,
+            },
+            # gemini and replicate (Standard Webhooks): gemini-main fetches after its thin webhooks,
+            # gemini-thin (no api_key) publishes them as sent; replicate-main's bodies are the result.
+            {
+                "id": "gemini-main",
+                "provider": "gemini",
+                "secrets": [GEMINI_WHSEC],
+                "api_key": API_KEY,
+                "fetch_retry_seconds": 0.05,
+                **api,
+            },
+            {"id": "gemini-thin", "provider": "gemini", "secrets": [GEMINI_WHSEC]},
+            {
+                "id": "replicate-main",
+                "provider": "replicate",
+                "secrets": [REPLICATE_WHSEC],
+                "api_key": API_KEY,
                 "poll_interval_seconds": 0.05,
                 **api,
             },

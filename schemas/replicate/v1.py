@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 
 from schemas.event import Asset, CanonicalEvent, Error, Status, Usage
-from schemas.normalizing import DeliveryContext, build_event, map_status, seconds_to_ms
+from schemas.normalizing import DeliveryContext, build_event, map_status, seconds_to_ms, total_tokens
 
 RETENTION = timedelta(hours=1)
 STATUSES: dict[str, Status] = {
@@ -50,6 +50,9 @@ KIND_BY_EXTENSION = {extension: kind for kind, extensions in _KINDS.items() for 
 class Metrics(BaseModel):
     predict_time: float | None = Field(default=None, ge=0)
     total_time: float | None = Field(default=None, ge=0)
+    # Language models' predictions count tokens too.
+    input_token_count: int | None = Field(default=None, ge=0)
+    output_token_count: int | None = Field(default=None, ge=0)
 
 
 class Prediction(BaseModel):
@@ -133,7 +136,10 @@ def normalize(payload: Prediction, ctx: DeliveryContext) -> CanonicalEvent:
         model=payload.model,
         text=text,
         usage=Usage(
-            processing_ms=None if metrics.predict_time is None else seconds_to_ms(metrics.predict_time)
+            input_tokens=metrics.input_token_count,
+            output_tokens=metrics.output_token_count,
+            total_tokens=total_tokens(metrics.input_token_count, metrics.output_token_count),
+            processing_ms=None if metrics.predict_time is None else seconds_to_ms(metrics.predict_time),
         ),
         error=error,
         assets=assets,
