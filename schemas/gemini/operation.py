@@ -94,12 +94,17 @@ def normalize(payload: Operation, ctx: DeliveryContext) -> CanonicalEvent:
             status = "failed"
             reasons = (result.raiMediaFilteredReasons or []) if result is not None else []
             error = Error(code=FILTERED, message="; ".join(reasons) or FILTERED_MESSAGE)
+    # The task keeps the id its webhook was acknowledged under (a bare segment became `operations/<id>`),
+    # so that the event id the 202 answer gave is the one published; the full name is kept beside it.
+    task_id = ctx.notice.task_id if ctx.notice is not None else payload.name
+    if task_id != payload.name:
+        extras["operation_name"] = payload.name
     if result is not None:
         extras["rai_media_filtered_count"] = result.raiMediaFilteredCount
         extras["rai_media_filtered_reasons"] = result.raiMediaFilteredReasons
     return build_event(
         ctx,
-        task_id=payload.name,
+        task_id=task_id,
         task_type="generation",
         status=status,
         model=model_of(payload.name),
