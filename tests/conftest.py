@@ -15,7 +15,16 @@ from starlette.testclient import TestClient
 from receiver.app import create_app
 from receiver.config import Config, parse_config
 from tests.s3server import S3Server
-from tests.support import ADMIN_TOKEN, API_KEY, TL_SECRET, TOKEN, WHSEC, RedisServer
+from tests.support import (
+    ADMIN_TOKEN,
+    API_KEY,
+    GEMINI_WHSEC,
+    REPLICATE_WHSEC,
+    TL_SECRET,
+    TOKEN,
+    WHSEC,
+    RedisServer,
+)
 
 
 @pytest.fixture(scope="session")
@@ -144,6 +153,25 @@ def config_dict(
                 **api,
             },
             # --- end minimax, runway, dashscope ---
+            # gemini and replicate (Standard Webhooks): gemini-main fetches after its thin webhooks,
+            # gemini-thin (no api_key) publishes them as sent; replicate-main's bodies are the result.
+            {
+                "id": "gemini-main",
+                "provider": "gemini",
+                "secrets": [GEMINI_WHSEC],
+                "api_key": API_KEY,
+                "fetch_retry_seconds": 0.05,
+                **api,
+            },
+            {"id": "gemini-thin", "provider": "gemini", "secrets": [GEMINI_WHSEC]},
+            {
+                "id": "replicate-main",
+                "provider": "replicate",
+                "secrets": [REPLICATE_WHSEC],
+                "api_key": API_KEY,
+                "poll_interval_seconds": 0.05,
+                **api,
+            },
         ],
         "server": {"max_body_bytes": 65536},
         "admin": {"token": ADMIN_TOKEN},

@@ -131,18 +131,32 @@ def test_http_path_publishes_expected(
     served = fixture.body if polled else None if resource is None else orjson.dumps(resource)
     if served is not None:
         httpserver.expect_request(re.compile(".*")).respond_with_data(served, content_type="application/json")
+    # Media inline in the result: the test config has no asset store, so it must be refused.
+    inline = fixture.expected is not None and any(
+        str(asset["url"]).startswith("inline:") for asset in fixture.expected["assets"]
+    )
     if polled:
         status, answer = watch_fixture(client, fixture)
         assert answer["status"] == "watching"
     else:
         status, answer = post_fixture(client, config, fixture)
-        assert answer["status"] == fixture.expected_outcome
+        assert inline or answer["status"] == fixture.expected_outcome
     assert status == 202
 
     # Fetch and poll jobs run in the app's job runner: wait for what they write.
     wait_until(lambda: rclient.xlen(f"{prefix}:events") + rclient.xlen(f"{prefix}:dlq") > 0, timeout=5)
     events = stream_entries(rclient, f"{prefix}:events")
     dead = stream_entries(rclient, f"{prefix}:dlq")
+    if inline:
+        [letter] = dead
+        assert letter["reason"] == b"inline_media_without_store"
+        assert b"<inline media omitted: " in letter["body"]  # type: ignore[operator]
+        assert all(
+            not str(asset["url"]).startswith("inline:")
+            for e in events
+            for asset in orjson.loads(e["event"])["assets"]
+        )
+        return
     if fixture.expected_outcome == "quarantined":
         assert events == []
         assert [entry["reason"] for entry in dead] == [fixture.expected_reason.encode()]  # type: ignore[union-attr]

@@ -10,10 +10,12 @@ from __future__ import annotations
 from receiver.providers import (
     bailian,
     dashscope,
+    gemini,
     memories,
     minimax,
     openai,
     openai_compatible,
+    replicate,
     runway,
     twelvelabs,
 )
@@ -30,6 +32,8 @@ PROVIDERS: dict[str, AnyProvider] = {
         minimax.PROVIDER,
         runway.PROVIDER,
         dashscope.PROVIDER,
+        gemini.PROVIDER,
+        replicate.PROVIDER,
     )
 }
 

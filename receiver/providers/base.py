@@ -8,7 +8,7 @@ them names a provider.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -38,6 +38,10 @@ class Provider(Generic[S]):
     # A provider that checks the callback URL before using it (MiniMax's challenge): given an
     # authentic body, the answer to send at once with 200 and nothing stored, or None for a delivery.
     handshake: Callable[[bytes], bytes | None] | None = None
+    # A signature form the provider documents but the receiver cannot check (Gemini's per-request
+    # webhooks signed with a JWT): given the headers, why the delivery is kept unproven in the
+    # dead-letter stream (`unverified_signature`), or None to verify it with the source's scheme.
+    unverifiable_signature: Callable[[Mapping[str, str]], str | None] | None = None
 
     @property
     def id(self) -> str:

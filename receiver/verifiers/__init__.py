@@ -34,4 +34,9 @@ __all__ = ["PRIVATE_HEADERS", "SCHEMES", "Scheme", "Signed", "Unauthentic", "Ver
 
 
 def verifier_for(source: SourceConfig) -> Verifier:
-    return SCHEMES[source.verify].build(source)
+    from receiver.providers import PROVIDERS
+    from receiver.verifiers.unproven import UnprovenForms
+
+    verifier = SCHEMES[source.verify].build(source)
+    unverifiable = PROVIDERS[source.provider].unverifiable_signature
+    return verifier if unverifiable is None else UnprovenForms(verifier, unverifiable)
