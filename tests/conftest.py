@@ -112,7 +112,11 @@ def config_dict(
             # served key set).
             {"id": "fal-main", "provider": "fal", "verify": "none"},
             # openrouter: the signing secret of PROVIDERS-NEW.md's test vector.
-            {"id": "openrouter-main", "provider": "openrouter", "secrets": ["openrouter-test-signing-secret"]},
+            {
+                "id": "openrouter-main",
+                "provider": "openrouter",
+                "secrets": ["openrouter-test-signing-secret"],
+            },
         ],
         "server": {"max_body_bytes": 65536},
         "admin": {"token": ADMIN_TOKEN},
