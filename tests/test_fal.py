@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,8 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from receiver.app import create_app
+from receiver.cli import app as cli
 from receiver.config import Config, parse_config
 from receiver.errors import CannotSign, ErrorAnswer, RemoteError, Unauthentic
 from receiver.providers.fal import FalSource
@@ -27,7 +30,7 @@ from receiver.providers.fal.client import FalQueueClient, app_path
 from receiver.verifiers import verifier_for
 from receiver.verifiers.fal import DEFAULT_JWKS_URL, REREAD_SECONDS, FalSignature
 from tests.conftest import config_dict
-from tests.support import API_KEY, TOKEN, stream_entries, stream_events, wait_until
+from tests.support import API_KEY, FIXTURES, TOKEN, stream_entries, stream_events, wait_until
 
 TS = 1795176000
 NOW = 1795176060  # within 300 s of TS
@@ -537,3 +540,19 @@ def test_an_unsigned_notification_publishes_what_the_queue_says(
     assert event["error"] == {"code": "x", "message": "boom"}
     assert event["usage"]["processing_ms"] == 3000
     assert stream_entries(rclient, f"{prefix}:dlq") == []
+
+
+# `videohooks sign` and `replay` ---------------------------------------------------------------------
+
+
+def test_sign_and_replay_explain_that_fal_deliveries_cannot_be_signed(tmp_path: Path) -> None:
+    config = tmp_path / "videohooks.toml"
+    config.write_text('[[sources]]\nid = "fal-main"\nprovider = "fal"\n', encoding="utf-8")
+    fixture = str(FIXTURES / "fal" / "ok-video.json")
+    runner = CliRunner()
+    signed = runner.invoke(cli, ["sign", fixture, "--url", "http://127.0.0.1:1", "--config", str(config)])
+    replayed = runner.invoke(cli, ["replay", fixture, "--to", "http://127.0.0.1:1", "--config", str(config)])
+    for result in (signed, replayed):
+        assert result.exit_code == 2, result.output
+        assert "private key" in result.output
+        assert "Traceback" not in result.output

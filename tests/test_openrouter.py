@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,15 +13,18 @@ import pytest
 import redis
 from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from receiver.app import create_app
+from receiver.cli import app as cli
 from receiver.config import Config, parse_config
 from receiver.errors import RemoteError, Unauthentic
+from receiver.fixtures import load_fixture
 from receiver.providers.openrouter import OpenRouterSource
 from receiver.providers.openrouter.client import VideoJobsClient
 from receiver.verifiers.openrouter import OpenRouterSignature
 from tests.conftest import config_dict
-from tests.support import API_KEY, TOKEN, stream_events, wait_until
+from tests.support import API_KEY, FIXTURES, TOKEN, stream_events, wait_until
 
 SECRET = "openrouter-test-signing-secret"
 TS = 1795176000
@@ -291,3 +296,20 @@ def test_an_unsigned_notification_publishes_the_job_the_api_returns(
         }
     ]
     assert "assets_need_api_key" not in event["extensions"]
+
+
+def test_videohooks_sign_prints_a_command_the_verifier_accepts(tmp_path: Path) -> None:
+    config = tmp_path / "videohooks.toml"
+    config.write_text(
+        f'[[sources]]\nid = "openrouter-main"\nprovider = "openrouter"\nsecrets = ["{SECRET}"]\n',
+        encoding="utf-8",
+    )
+    fixture = FIXTURES / "openrouter" / "completed.json"
+    result = CliRunner().invoke(
+        cli, ["sign", str(fixture), "--url", "http://127.0.0.1:1", "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    match = re.search(r"X-OpenRouter-Signature: (t=\d+,v1=[0-9a-f]{64})", result.output)
+    assert match is not None, result.output
+    body = load_fixture(fixture).body
+    assert verifier().check({"x-openrouter-signature": match.group(1)}, body, None, time.time()) is None
