@@ -3,7 +3,8 @@ result at `GET {base}/{app}/requests/{id}`, both with `Authorization: Key <api_k
 
 `app` is the model id without its subpath (`fal-ai/kling-video/v2/master/text-to-video` is under
 `fal-ai/kling-video`; ids in the `workflows` and `comfy` namespaces keep three parts), as fal's client
-builds it. The status route answers 202 while the request waits or runs and 200 once it is done.
+builds it. Like fal's client, any success answer of the status route is taken (202 while a request
+waits is seen in the wild; fal's client accepts every 2xx): 200 and 202.
 
 What `get_task` returns is the status document with the request's id added as `request_id` (fal's
 names none) and, for a request completed without an error, the result as `payload`: one document
