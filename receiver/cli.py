@@ -26,7 +26,7 @@ from rich.table import Table
 
 from receiver import heap
 from receiver.config import Config, ConfigError, find_config_path, load_config
-from receiver.errors import RedisUnavailable
+from receiver.errors import CannotSign, RedisUnavailable
 from receiver.fixtures import FixtureError, load_fixture, load_fixtures
 from schemas.event import event_to_json
 
@@ -594,7 +594,10 @@ def sign(
         raise fail(f"source {target.id!r} is poll-only: it takes no callbacks to sign")
     if delivery.kind == "resource":
         raise fail(f"{fixture} is the provider API's task object, not a callback: nothing to sign")
-    signed = verifier_for(target).sign(delivery.body, time.time(), delivery.delivery_id)
+    try:
+        signed = verifier_for(target).sign(delivery.body, time.time(), delivery.delivery_id)
+    except CannotSign as exc:
+        raise fail(str(exc)) from None
     endpoint = f"{url.rstrip('/')}/v1/callbacks/{target.id}{signed.path_suffix}"
     if body_file is not None:
         body_file.write_bytes(delivery.body)

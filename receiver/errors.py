@@ -6,7 +6,8 @@
     │   └── Unauthentic    not proven authentic (401); nothing is stored
     ├── RedisUnavailable   Redis did not confirm a write: nothing was kept, the caller retries (503)
     ├── RemoteError        a provider's API did not return what was asked, retryable or not
-    └── Quarantine         authentic, but no schema version accepts it: kept in the dead-letter stream
+    ├── Quarantine         authentic, but no schema version accepts it: kept in the dead-letter stream
+    └── CannotSign         a replay asked for a signature only the provider can make (fal's private key)
 
 Redis and its cluster client fail with exceptions from three trees (redis-py's `RedisError`, the
 cluster client's `RedisClusterException`, and `OSError` from the socket); httpx with its own. `redis_errors`
@@ -90,6 +91,10 @@ class Quarantine(VideohooksError):
         self.reason = reason
         self.detail = detail
         self.kept_body = kept_body
+
+
+class CannotSign(VideohooksError):
+    """A scheme whose signatures only the provider can make: its deliveries cannot be re-signed for replay."""
 
 
 def unavailable(message: str) -> ErrorAnswer:

@@ -19,7 +19,7 @@ import httpx
 
 from receiver.config import Config, SourceConfig
 from receiver.connection import open_pipeline
-from receiver.errors import RedisUnavailable
+from receiver.errors import CannotSign, RedisUnavailable
 from receiver.fixtures import Fixture
 from receiver.verifiers import verifier_for
 
@@ -72,7 +72,10 @@ async def replay_http(
             if progress:
                 progress(result.outcome)
             return result
-        signed = verifiers[source.id].sign(fixture.body, time.time(), fixture.delivery_id)
+        try:
+            signed = verifiers[source.id].sign(fixture.body, time.time(), fixture.delivery_id)
+        except CannotSign as exc:
+            raise ReplayError(f"{fixture.path}: {exc}") from None
         url = f"{base_url.rstrip('/')}/v1/callbacks/{source.id}{signed.path_suffix}"
         async with limit:
             try:

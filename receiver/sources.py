@@ -85,8 +85,10 @@ class SourceConfig(Section):
     watch_on_callback: bool | None = None
     # Callbacks of this source larger than this answer 413; None: `[server] max_body_bytes`.
     max_body_bytes: int | None = Field(default=None, ge=1024, le=256 * 1024 * 1024)
+    # Where a scheme that checks signatures with public keys reads them (verify = "fal"); None: its default.
+    jwks_url: str | None = None
 
-    @field_validator("api_base_url")
+    @field_validator("api_base_url", "jwks_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
         if url is not None and not url.startswith(("http://", "https://")):
@@ -113,7 +115,12 @@ class SourceConfig(Section):
     def _secrets_fit_scheme(self) -> SourceConfig:
         from receiver.verifiers import SCHEMES
 
-        SCHEMES[self.verify].check(self)
+        scheme = SCHEMES[self.verify]
+        for other in SCHEMES.values():
+            for key in sorted(other.source_keys - scheme.source_keys):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"{key} is only used with verify = {other.name!r}, not {self.verify!r}")
+        scheme.check(self)
         return self
 
     @property

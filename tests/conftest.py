@@ -172,6 +172,16 @@ def config_dict(
                 "poll_interval_seconds": 0.05,
                 **api,
             },
+            # fal: only fal holds the key its webhooks are signed with, so its fixtures cannot be signed
+            # again: this source verifies nothing (tests/test_fal.py verifies real signatures against a
+            # served key set).
+            {"id": "fal-main", "provider": "fal", "verify": "none"},
+            # openrouter: the signing secret of PROVIDERS-NEW.md's test vector.
+            {
+                "id": "openrouter-main",
+                "provider": "openrouter",
+                "secrets": ["openrouter-test-signing-secret"],
+            },
         ],
         "server": {"max_body_bytes": 65536},
         "admin": {"token": ADMIN_TOKEN},

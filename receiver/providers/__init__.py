@@ -10,11 +10,13 @@ from __future__ import annotations
 from receiver.providers import (
     bailian,
     dashscope,
+    fal,
     gemini,
     memories,
     minimax,
     openai,
     openai_compatible,
+    openrouter,
     replicate,
     runway,
     twelvelabs,
@@ -29,11 +31,13 @@ PROVIDERS: dict[str, AnyProvider] = {
         openai.PROVIDER,
         openai_compatible.PROVIDER,
         bailian.PROVIDER,
+        gemini.PROVIDER,
+        replicate.PROVIDER,
+        fal.PROVIDER,
+        openrouter.PROVIDER,
         minimax.PROVIDER,
         runway.PROVIDER,
         dashscope.PROVIDER,
-        gemini.PROVIDER,
-        replicate.PROVIDER,
     )
 }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from receiver.errors import Unauthentic
-from receiver.verifiers import none, standard_webhooks, twelvelabs, url_token
+from receiver.verifiers import fal, none, openrouter, standard_webhooks, twelvelabs, url_token
 from receiver.verifiers.base import Scheme, Signed, Verifier
 
 if TYPE_CHECKING:
@@ -21,6 +21,8 @@ SCHEMES: dict[str, Scheme] = {
         twelvelabs.SCHEME,
         url_token.SCHEME,
         none.SCHEME,
+        fal.SCHEME,
+        openrouter.SCHEME,
     )
 }
 

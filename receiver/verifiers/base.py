@@ -67,6 +67,8 @@ class Scheme:
     # Whether the scheme needs `secrets`, and how each is checked at start-up (raise ValueError).
     needs_secrets: bool = True
     check_secret: Callable[[str], object] | None = None
+    # Source keys only this scheme uses (fal's `jwks_url`): refused on a source with another scheme.
+    source_keys: frozenset[str] = frozenset()
 
     def check(self, source: SourceConfig) -> None:
         """Refuse at start-up a source whose secrets this scheme cannot use."""
