@@ -14,7 +14,16 @@ from starlette.testclient import TestClient
 
 from receiver.app import create_app
 from receiver.config import Config, parse_config
-from tests.support import ADMIN_TOKEN, API_KEY, TL_SECRET, TOKEN, WHSEC, RedisServer
+from tests.support import (
+    ADMIN_TOKEN,
+    API_KEY,
+    KLING_ACCESS_KEY,
+    KLING_SECRET_KEY,
+    TL_SECRET,
+    TOKEN,
+    WHSEC,
+    RedisServer,
+)
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +114,36 @@ def config_dict(
                 "access_key_id": "test-access-key-id",
                 "access_key_secret": "test-access-key-secret",
                 "poll_interval_seconds": 0.05,
+                **api,
+            },
+            # Unsigned callbacks (luma, kling, ark): `-main` decodes the body as sent (no credentials),
+            # `-api` takes it as a notification and publishes what the API says.
+            {"id": "luma-main", "provider": "luma", "secrets": [TOKEN]},
+            {
+                "id": "luma-api",
+                "provider": "luma",
+                "secrets": [TOKEN],
+                "api_key": API_KEY,
+                "fetch_retry_seconds": 0.05,
+                **api,
+            },
+            {"id": "kling-main", "provider": "kling", "secrets": [TOKEN]},
+            {
+                "id": "kling-api",
+                "provider": "kling",
+                "secrets": [TOKEN],
+                "access_key": KLING_ACCESS_KEY,
+                "secret_key": KLING_SECRET_KEY,
+                "fetch_retry_seconds": 0.05,
+                **api,
+            },
+            {"id": "ark-main", "provider": "ark", "secrets": [TOKEN]},
+            {
+                "id": "ark-api",
+                "provider": "ark",
+                "secrets": [TOKEN],
+                "api_key": API_KEY,
+                "fetch_retry_seconds": 0.05,
                 **api,
             },
         ],

@@ -35,6 +35,9 @@ TOKEN = "test-token-0f1e2d3c4b5a69788796a5b4"
 TL_SECRET = "tl_test_secret"
 ADMIN_TOKEN = "test-admin-token-5d4c3b2a19f8e7d6"
 API_KEY = "sk-test-0a1b2c3d4e5f"
+# Kling signs its API tokens with the secret key (HS256): 32 bytes, as PyJWT asks of an HMAC key.
+KLING_ACCESS_KEY = "kling-test-access-key"
+KLING_SECRET_KEY = "kling-test-secret-key-0123456789abcdef"
 
 
 def free_port() -> int:

@@ -7,7 +7,7 @@ what is missing.
 
 from __future__ import annotations
 
-from receiver.providers import bailian, memories, openai, openai_compatible, twelvelabs
+from receiver.providers import ark, bailian, kling, luma, memories, openai, openai_compatible, twelvelabs
 from receiver.providers.base import AnyProvider, Provider
 
 PROVIDERS: dict[str, AnyProvider] = {
@@ -18,6 +18,9 @@ PROVIDERS: dict[str, AnyProvider] = {
         openai.PROVIDER,
         openai_compatible.PROVIDER,
         bailian.PROVIDER,
+        luma.PROVIDER,
+        kling.PROVIDER,
+        ark.PROVIDER,
     )
 }
 
