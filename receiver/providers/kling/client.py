@@ -3,7 +3,8 @@
 A `code` other than 0 is a request error whatever the HTTP status: it becomes a `RemoteError` with the
 HTTP status Kling's error table gives that code, so that the fetch job treats it as it would the status
 (a task Kling does not know, 1202/1203, is a 404: asked again until the fetch deadline, then the
-notification is quarantined as `unknown_task`). An unknown code may pass: retryable.
+notification is quarantined as `unknown_task`). A code the table does not list takes the answer's HTTP
+status, and with a 200 it may pass: retryable.
 """
 
 from __future__ import annotations
