@@ -56,6 +56,7 @@ from receiver.providers import PROVIDERS
 from receiver.ratelimit import RateLimits
 from receiver.sources import SourceConfig
 from receiver.taskrecord import read_task
+from receiver.unproven import warn_unproven
 from receiver.verifiers import SCHEMES, Verifier, verifier_for
 from receiver.work import background_work
 
@@ -498,6 +499,7 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        warn_unproven(config.sources)
         async with open_pipeline(config, redis_url) as (redis, pipeline):
             runtime = Runtime(
                 config=config,

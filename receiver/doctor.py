@@ -19,6 +19,7 @@ from receiver.config import Config
 from receiver.connection import AnyRedis, open_pipeline
 from receiver.errors import REDIS_FAILURES
 from receiver.keys import KeySpace, as_text
+from receiver.unproven import unproven_sources
 
 Level = Literal["ok", "warn", "fail"]
 
@@ -48,6 +49,14 @@ def redis_location(config: Config, redis_url: str | None) -> Check:
     host = rest.rpartition("@")[2]  # the part before '@' holds the password, if any
     kind = "cluster" if config.redis.cluster else "server"
     return Check("ok", "redis", f"configured {kind} {scheme}://{host}")
+
+
+def unproven_bodies(config: Config) -> list[Check]:
+    """A warning per source that publishes unsigned callbacks as sent, though its provider's API could
+    confirm them (receiver/unproven.py)."""
+    return [
+        Check("warn", f"source {found.source}", found.detail) for found in unproven_sources(config.sources)
+    ]
 
 
 def clock_skew(host_before: float, host_after: float, redis_now: float, tolerance_seconds: int) -> Check:
@@ -120,6 +129,7 @@ async def diagnose(config: Config, redis_url: str | None = None) -> list[Check]:
     checks = [
         Check("ok", "config", f"{len(config.sources)} source(s)"),
         redis_location(config, redis_url),
+        *unproven_bodies(config),
     ]
     keys = KeySpace(config.redis.prefix, config.redis.partitions, config.redis.cluster)
     step = "redis reachable"

@@ -103,7 +103,9 @@ def _http_result(fixture: Fixture, response: httpx.Response) -> ReplayResult:
         answer = response.json()
     except ValueError:
         return ReplayResult(fixture, f"http_{response.status_code}")
-    if response.status_code == 202:
+    # Stored: 202, or 200 with the same body for providers that retry anything else (Luma).
+    stored = response.status_code == 202 or (response.status_code == 200 and "status" in answer)
+    if stored and isinstance(answer, dict):
         return ReplayResult(fixture, answer.get("status", "accepted"), answer.get("event_id"))
     code = (answer.get("error") or {}).get("code") if isinstance(answer, dict) else None
     return ReplayResult(fixture, code or f"http_{response.status_code}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -74,6 +74,16 @@ def utc_from_unix(seconds: float | None) -> datetime | None:
         return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise OutOfRange(f"the unix time {seconds!r} is not a date the event can carry") from None
+
+
+def derived_expiry(completed_at: datetime | None, retention: timedelta) -> datetime | None:
+    """When a provider that sends no expiry deletes an asset: its documented retention after completion."""
+    if completed_at is None:
+        return None
+    try:
+        return completed_at + retention
+    except OverflowError:
+        raise OutOfRange(f"{completed_at.isoformat()} + {retention} is beyond year 9999") from None
 
 
 def total_tokens(input_tokens: int | None, output_tokens: int | None, total: int | None = None) -> int | None:

@@ -38,6 +38,9 @@ API_KEY = "sk-test-0a1b2c3d4e5f"
 # The test vectors' secrets of ../shared/PROVIDERS-NEW.md (gemini static webhook, replicate).
 GEMINI_WHSEC = "whsec_dmlkZW9ob29rcy1nZW1pbmktc3RhdGljLWtleS0wMDI="
 REPLICATE_WHSEC = "whsec_dmlkZW9ob29rcy1yZXBsaWNhdGUtdGVzdC1rZXktMDE="
+# Kling signs its API tokens with the secret key (HS256): 32 bytes, as PyJWT asks of an HMAC key.
+KLING_ACCESS_KEY = "kling-test-access-key"
+KLING_SECRET_KEY = "kling-test-secret-key-0123456789abcdef"
 
 
 def free_port() -> int:

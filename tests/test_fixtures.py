@@ -29,7 +29,7 @@ from receiver.config import Config
 from receiver.fixtures import Fixture, fixture_paths, load_fixture
 from receiver.pipeline import SCHEMAS, Quarantine, decode, decode_resource
 from receiver.providers import PROVIDERS
-from receiver.verifiers import verifier_for
+from receiver.verifiers import SCHEMES, verifier_for
 from schemas.event import CanonicalEvent, as_version, event_from_json, event_to_dict
 from schemas.normalizing import DeliveryContext
 from tests.support import ADMIN_TOKEN, FIXTURES, stream_entries, wait_until
@@ -141,7 +141,7 @@ def test_http_path_publishes_expected(
     else:
         status, answer = post_fixture(client, config, fixture)
         assert inline or answer["status"] == fixture.expected_outcome
-    assert status == 202
+    assert status == PROVIDERS[fixture.provider].success_status
 
     # Fetch and poll jobs run in the app's job runner: wait for what they write.
     wait_until(lambda: rclient.xlen(f"{prefix}:events") + rclient.xlen(f"{prefix}:dlq") > 0, timeout=5)
@@ -173,7 +173,9 @@ def test_http_path_publishes_expected(
     assert in_version_of(event_from_json(entry["event"]), expected) == expected
     assert before <= datetime.fromisoformat(published["received_at"]) <= datetime.now(UTC)
     assert published["received_at"].endswith("Z")
-    assert answer.get("event_id", published["event_id"]) == published["event_id"]
+    if SCHEMES[source.verify].proves_body or resource is None:
+        # An unproven notification's answer names the event it claimed; the API's may be another.
+        assert answer.get("event_id", published["event_id"]) == published["event_id"]
     for name in ("event_id", "source", "provider", "task_id", "status"):
         assert entry[name] == str(published[name]).encode()
     assert entry["schema_version"] == str(published["schema_version"]).encode()

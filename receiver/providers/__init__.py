@@ -8,10 +8,13 @@ what is missing.
 from __future__ import annotations
 
 from receiver.providers import (
+    ark,
     bailian,
     dashscope,
     fal,
     gemini,
+    kling,
+    luma,
     memories,
     minimax,
     openai,
@@ -35,7 +38,10 @@ PROVIDERS: dict[str, AnyProvider] = {
         replicate.PROVIDER,
         fal.PROVIDER,
         openrouter.PROVIDER,
+        luma.PROVIDER,
+        kling.PROVIDER,
         minimax.PROVIDER,
+        ark.PROVIDER,
         runway.PROVIDER,
         dashscope.PROVIDER,
     )
