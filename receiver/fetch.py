@@ -95,7 +95,9 @@ class FetchDeferral:
             created = await self._queue.enqueue(
                 fetch_job_id(event), FETCH, job.model_dump(mode="json"), due=time.time()
             )
-        return Outcome("accepted" if created else "duplicate", event_id=event.event_id)
+        # An unproven notification's own status may never be published: its answer names no event.
+        event_id = event.event_id if proven else None
+        return Outcome("accepted" if created else "duplicate", event_id=event_id)
 
 
 class _GiveUp(Exception):
@@ -138,7 +140,11 @@ class Fetcher:
             await self._budget.pause(source, error.retry_after)
         # A notification naming a task the API does not know may be ahead of the API, or forged: it is
         # asked again until the deadline. Any other final error ends a proven callback's fetch at once.
-        if not error.retryable and (state.proven or error.status != 404):
+        # A rejected key is logged once per source. A proven callback's own event is then published at
+        # once; an unproven notification, which has no event to fall back on, is asked again at the
+        # slowest pace, so that an operator may fix the key before the deadline.
+        slow = self._clients.key_rejected(source, error) and not state.proven
+        if not error.retryable and not slow and (state.proven or error.status != 404):
             return await self._give_up(state, notice, str(error), error.status)
         now = time.time()
         deadline = notice.received_at.timestamp() + source.fetch_deadline_seconds
@@ -148,7 +154,8 @@ class Fetcher:
         interval = state.interval or source.fetch_retry_seconds
         logger.info("fetch.retry", source=source.id, task_id=notice.task_id, error=str(error))
         state.interval = next_interval(interval, RETRY_FACTOR, source.max_interval_seconds)
-        return RunAgain(next_due(now, interval, error.retry_after, deadline), state.model_dump(mode="json"))
+        retry_after = source.max_interval_seconds if slow else error.retry_after
+        return RunAgain(next_due(now, interval, retry_after, deadline), state.model_dump(mode="json"))
 
     async def _fetch(self, source: SourceConfig, state: FetchJob, notice: CanonicalEvent) -> CanonicalEvent:
         body = await self._clients.get(source).get_task(notice.task_id)

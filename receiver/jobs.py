@@ -76,6 +76,10 @@ JobResult = Done | RunAgain
 Handler = Callable[[Job], Awaitable[JobResult]]
 
 
+# Fields of the job hash read per HSCAN round trip.
+SCAN_PAGE = 1000
+
+
 def _ms(seconds: float) -> int:
     return int(seconds * 1000)
 
@@ -141,20 +145,22 @@ class JobQueue:
         return float(first[0][1]) / 1000 if first else None
 
     async def jobs(self, kind: str) -> list[Job]:
-        """Every job of `kind`, due or leased: for gauges and operators, not for hot paths."""
+        """Every job of `kind`, due or leased: for gauges and operators, not for hot paths.
+
+        Read with HSCAN, a page at a time: with a hundred thousand watched tasks one HGETALL would
+        hold Redis (and every publish waiting behind it) for the whole hash.
+        """
         jobs = []
-        for raw_id, raw in (await self._redis.hgetall(self._data)).items():
+        async for raw_id, raw in self._redis.hscan_iter(self._data, count=SCAN_PAGE):
             record = orjson.loads(raw)
             if record["kind"] == kind:
-                job_id = as_text(raw_id)
-                jobs.append(Job(job_id, kind, record["payload"]))
+                jobs.append(Job(as_text(raw_id), kind, record["payload"]))
         return jobs
 
     async def count(self, kind: str | None = None) -> int:
         if kind is None:
             return int(await self._redis.hlen(self._data))
-        values = await self._redis.hvals(self._data)
-        return sum(1 for raw in values if orjson.loads(raw)["kind"] == kind)
+        return len(await self.jobs(kind))
 
 
 class JobRunner:

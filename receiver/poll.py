@@ -205,6 +205,8 @@ class Poller:
             logger.info("poll.failed", source=source.id, task_id=state.task_id, error=str(exc))
             state.last_error, state.last_status = str(exc), exc.status
             retry_after = exc.retry_after
+            if self._clients.key_rejected(source, exc):
+                retry_after = source.max_interval_seconds  # an operator has to fix the key: ask slowly
             if retry_after:
                 await self._budget.pause(source, retry_after)
         except Quarantine as quarantine:

@@ -10,6 +10,7 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
+import pytest
 import redis
 from prometheus_client import REGISTRY
 from pytest_httpserver import HTTPServer
@@ -125,3 +126,19 @@ async def test_a_task_the_api_never_knew_ends_not_found_at_the_deadline(
     assert (event["status"], event["error"]["code"]) == ("failed", "not_found")
     # Polled at the source's pace until the deadline, not in a tight loop.
     assert 2 <= len(httpserver.log) <= 8
+
+
+async def test_a_rejected_key_is_logged_once_and_asked_again_slowly(
+    httpserver: HTTPServer, redis_url: str, prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    httpserver.expect_request("/v1/videos/relay-4").respond_with_json({"error": "bad key"}, status=401)
+    config = api_config(prefix, redis_url, base(httpserver), max_interval_seconds=120)
+    async with receiver_parts(config, redis_url) as parts:
+        for task in ("relay-4", "relay-5"):
+            await parts.watch("veo-relay", task)
+        httpserver.expect_request("/v1/videos/relay-5").respond_with_json({"error": "bad key"}, status=401)
+        await parts.runner.run_due()
+        for task in ("relay-4", "relay-5"):
+            due = await parts.queue.due(poll_job_id("veo-relay", task))
+            assert due is not None and due > time.time() + 100
+    assert capsys.readouterr().out.count("api.key_rejected") == 1

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, Field, JsonValue, field_validator
 
 from schemas.event import Asset, CanonicalEvent, Error, Status, Usage
-from schemas.normalizing import DeliveryContext, build_event, map_status, utc_from_unix
+from schemas.normalizing import DeliveryContext, build_event, derived_expiry, map_status, utc_from_unix
 
 PROVIDER_ID = "dashscope"
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
@@ -47,7 +47,7 @@ def known_time_zone(value: str) -> str:
     """`value`, checked to name a time zone of the IANA database (Asia/Shanghai, America/New_York)."""
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         raise ValueError(f"must be an IANA time zone name such as Asia/Shanghai, not {value!r}") from None
     return value
 
@@ -146,7 +146,7 @@ def normalize(payload: TaskResponse, ctx: DeliveryContext) -> CanonicalEvent:
         error = Error(code=output.code, message=output.message or "DashScope reported the task failed")
     assets: tuple[Asset, ...] = ()
     if status == "succeeded":
-        fallback = (ended or ctx.received_at) + RETENTION
+        fallback = derived_expiry(ended or ctx.received_at, RETENTION)
         assets = tuple(
             Asset(kind="video", url=url, expires_at=signed_expiry(url) or fallback) for url in output.urls()
         )

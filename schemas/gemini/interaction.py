@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from schemas.event import Asset, CanonicalEvent, Error, Status, TaskType, Usage
 from schemas.gemini.common import RETENTION, done_at, rpc_code_name
-from schemas.normalizing import DeliveryContext, build_event, map_status, total_tokens
+from schemas.normalizing import DeliveryContext, build_event, derived_expiry, map_status, total_tokens
 
 STATUSES: dict[str, Status] = {
     "queued": "queued",
@@ -149,7 +149,7 @@ def _error(payload: Interaction, status: Status, ctx: DeliveryContext) -> Error 
 
 def normalize(payload: Interaction, ctx: DeliveryContext) -> CanonicalEvent:
     status = map_status("gemini", payload.status, STATUSES)
-    expires_at = done_at(ctx, payload.updated) + RETENTION
+    expires_at = derived_expiry(done_at(ctx, payload.updated), RETENTION)
     assets: list[Asset] = []
     texts: list[str] = []
     for pointer, block in _outputs(payload):

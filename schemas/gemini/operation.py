@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from schemas.event import Asset, CanonicalEvent, Error, Status
 from schemas.gemini.common import CANCELLED, RETENTION, done_at, model_of, rpc_code_name
-from schemas.normalizing import DeliveryContext, build_event
+from schemas.normalizing import DeliveryContext, build_event, derived_expiry
 
 SAMPLES_POINTER = "/response/generateVideoResponse/generatedSamples"
 FILTERED = "rai_media_filtered"
@@ -59,7 +59,7 @@ class Operation(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
-def _assets(samples: list[Sample], expires_at: datetime) -> list[Asset]:
+def _assets(samples: list[Sample], expires_at: datetime | None) -> list[Asset]:
     assets = []
     for index, sample in enumerate(samples):
         video = sample.video
@@ -87,7 +87,7 @@ def normalize(payload: Operation, ctx: DeliveryContext) -> CanonicalEvent:
         error = Error(code=rpc_code_name(payload.error.code), message=message)
     else:
         samples = (result.generatedSamples or []) if result is not None else []
-        assets = _assets(samples, done_at(ctx) + RETENTION)
+        assets = _assets(samples, derived_expiry(done_at(ctx), RETENTION))
         if assets:
             status = "succeeded"
         else:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from schemas.event import Asset, CanonicalEvent, Error, Status
 from schemas.gemini.common import RETENTION, model_of
-from schemas.normalizing import DeliveryContext, build_event, map_status
+from schemas.normalizing import DeliveryContext, build_event, derived_expiry, map_status
 
 VIDEO_GENERATED = "video.generated"
 TYPES: dict[str, Status] = {
@@ -64,7 +64,13 @@ def normalize(payload: Webhook, ctx: DeliveryContext) -> CanonicalEvent:
         error = Error(code=data.error_code, message=data.error_message or THIN_FAILURE)
     assets: tuple[Asset, ...] = ()
     if data.output_file_uri is not None:
-        assets = (Asset(kind="video", url=data.output_file_uri, expires_at=payload.timestamp + RETENTION),)
+        assets = (
+            Asset(
+                kind="video",
+                url=data.output_file_uri,
+                expires_at=derived_expiry(payload.timestamp, RETENTION),
+            ),
+        )
     extras: dict[str, Any] = {
         "webhook_type": payload.type,
         "file_name": data.file_name,

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from schemas.event import Asset, CanonicalEvent, Error, Status
-from schemas.normalizing import DeliveryContext, UnknownStatus, build_event, utc_from_unix
+from schemas.normalizing import DeliveryContext, UnknownStatus, build_event, derived_expiry, utc_from_unix
 
 PROVIDER_ID = "minimax"
 LINK_LIFETIME = timedelta(hours=9)
@@ -78,7 +78,7 @@ def _asset(payload: Task) -> Asset:
     retrieved = payload.file_retrieved_at
     issued = utc_from_unix(file.created_at if retrieved is None else retrieved)
     url = file.download_url or None
-    return Asset(kind="video", url=url, expires_at=issued + LINK_LIFETIME if url and issued else None)
+    return Asset(kind="video", url=url, expires_at=derived_expiry(issued, LINK_LIFETIME) if url else None)
 
 
 def normalize(payload: Task, ctx: DeliveryContext) -> CanonicalEvent:

@@ -21,7 +21,14 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 
 from schemas.event import Asset, CanonicalEvent, Error, Status, Usage
-from schemas.normalizing import DeliveryContext, build_event, map_status, seconds_to_ms, total_tokens
+from schemas.normalizing import (
+    DeliveryContext,
+    build_event,
+    derived_expiry,
+    map_status,
+    seconds_to_ms,
+    total_tokens,
+)
 
 RETENTION = timedelta(hours=1)
 STATUSES: dict[str, Status] = {
@@ -112,7 +119,7 @@ def read_output(output: Any, expires_at: datetime | None) -> tuple[list[Asset], 
 
 def normalize(payload: Prediction, ctx: DeliveryContext) -> CanonicalEvent:
     status = map_status("replicate", payload.status, STATUSES)
-    expires_at = payload.completed_at + RETENTION if payload.completed_at is not None else None
+    expires_at = derived_expiry(payload.completed_at, RETENTION)
     assets, text = read_output(payload.output, expires_at)
     error = None
     if payload.status == "aborted":

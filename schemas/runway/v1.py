@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from schemas.event import Asset, CanonicalEvent, Error, Status
-from schemas.normalizing import DeliveryContext, build_event, map_status, utc_from_unix
+from schemas.normalizing import DeliveryContext, build_event, derived_expiry, map_status, utc_from_unix
 
 PROVIDER_ID = "runway"
 LINK_LIFETIME = timedelta(hours=24)
@@ -90,7 +90,7 @@ def asset_kind(url: str) -> str:
 
 
 def _assets(payload: Task, ctx: DeliveryContext) -> tuple[Asset, ...]:
-    fallback = ctx.received_at + LINK_LIFETIME
+    fallback = derived_expiry(ctx.received_at, LINK_LIFETIME)
     return tuple(
         Asset(kind=asset_kind(url), url=url, expires_at=signed_expiry(url) or fallback)
         for url in payload.output or ()
