@@ -189,9 +189,13 @@ class Poller:
             if await self._publisher.final_published(source.id, state.task_id):
                 return Done()  # its callbacks brought the final status: nothing to reconcile
             state.reconciling = True
+        deadline = state.registered_at + source.deadline_seconds
         turn = await self._budget.reserve_for(source)
-        if turn:
+        if turn and now + turn < deadline:
             return RunAgain(now + turn, state.model_dump(mode="json"))
+        if turn:  # no turn before the deadline (the source is paused): the deadline is kept all the same
+            await self._pipeline.release(self._deadline_event(source, state, datetime.now(UTC)))
+            return Done()
         state.attempts += 1
         received_at = datetime.now(UTC)
         retry_after = None
@@ -206,7 +210,8 @@ class Poller:
             state.last_error, state.last_status = str(exc), exc.status
             retry_after = exc.retry_after
             if self._clients.key_rejected(source, exc):
-                retry_after = source.max_interval_seconds  # an operator has to fix the key: ask slowly
+                # An operator has to fix the key: every task of the source is asked slowly meanwhile.
+                retry_after = max(retry_after or 0.0, source.max_interval_seconds)
             if retry_after:
                 await self._budget.pause(source, retry_after)
         except Quarantine as quarantine:
@@ -225,7 +230,6 @@ class Poller:
                 state.status, state.task_type, state.model = event.status, event.task_type, event.model
             if event.status in TERMINAL_STATUSES:
                 return Done()
-        deadline = state.registered_at + source.deadline_seconds
         if now >= deadline:
             await self._pipeline.release(self._deadline_event(source, state, received_at))
             return Done()

@@ -252,3 +252,9 @@ def slow_json(body: bytes, seconds: float) -> Callable[[Request], Response]:
         return Response(body, content_type="application/json")
 
     return answer
+
+
+def v1_assets(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """A published event's assets as the provider gave them (the version 1 fields): what a provider's
+    normalizer decides, whatever the asset store later adds."""
+    return [{key: asset[key] for key in ("kind", "url", "expires_at")} for asset in event["assets"]]

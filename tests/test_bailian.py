@@ -17,7 +17,7 @@ from receiver.pipeline import SCHEMAS, decode_resource
 from receiver.providers import PROVIDERS
 from receiver.providers.bailian import BailianSource
 from receiver.providers.bailian.client import BailianClient
-from schemas.event import as_version, event_to_dict
+from schemas.event import event_to_dict
 from schemas.normalizing import DeliveryContext
 from tests.support import FIXTURES, remote_error_of, slow_json
 
@@ -52,8 +52,7 @@ def expect_task(httpserver: HTTPServer) -> Any:
 
 def decoded(body: bytes) -> dict[str, Any]:
     ctx = DeliveryContext("bailian-main", "bailian", datetime.now(UTC))
-    # The fixtures' expected events are written in the version 1 shape.
-    event: dict[str, Any] = event_to_dict(as_version(decode_resource(SCHEMAS["bailian"], body, ctx), 1))
+    event: dict[str, Any] = event_to_dict(decode_resource(SCHEMAS["bailian"], body, ctx))
     del event["received_at"]
     return event
 

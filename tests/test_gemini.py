@@ -26,7 +26,7 @@ from tests.sheet_vectors import (
     check_signed_now_passes_reference,
     check_verifies,
 )
-from tests.support import API_KEY, GEMINI_WHSEC, WHSEC, stream_entries, stream_events, wait_until
+from tests.support import API_KEY, GEMINI_WHSEC, WHSEC, stream_entries, stream_events, v1_assets, wait_until
 
 VECTOR = Vector(
     secret=GEMINI_WHSEC,
@@ -216,7 +216,7 @@ class TestEndToEnd:
             "msg_e2e_gem_01",
             answer["event_id"],
         )
-        assert event["assets"] == [{"kind": "video", "url": FILE, "expires_at": "2026-11-22T12:00:00Z"}]
+        assert v1_assets(event) == [{"kind": "video", "url": FILE, "expires_at": "2026-11-22T12:00:00Z"}]
         assert stream_entries(rclient, f"{prefix}:dlq") == []
 
     def test_interaction_failed_keeps_its_error_when_the_fetch_cannot_succeed(

@@ -24,7 +24,7 @@ from receiver.providers.openrouter import OpenRouterSource
 from receiver.providers.openrouter.client import VideoJobsClient
 from receiver.verifiers.openrouter import OpenRouterSignature
 from tests.conftest import config_dict
-from tests.support import API_KEY, FIXTURES, TOKEN, stream_events, wait_until
+from tests.support import API_KEY, FIXTURES, TOKEN, stream_events, v1_assets, wait_until
 
 SECRET = "openrouter-test-signing-secret"
 TS = 1795176000
@@ -288,7 +288,7 @@ def test_an_unsigned_notification_publishes_the_job_the_api_returns(
     [event] = stream_events(rclient, f"{prefix}:events")
     assert (event["source"], event["status"], event["delivery_id"]) == ("openrouter-token", "succeeded", KEY)
     # The API's signed URL, with its expiry, not the webhook's unsigned one.
-    assert event["assets"] == [
+    assert v1_assets(event) == [
         {
             "kind": "video",
             "url": "https://storage.openrouter.ai/v/out.mp4?sig=1",

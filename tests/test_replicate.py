@@ -29,7 +29,7 @@ from tests.sheet_vectors import (
     check_signed_now_passes_reference,
     check_verifies,
 )
-from tests.support import API_KEY, REPLICATE_WHSEC, stream_entries, stream_events
+from tests.support import API_KEY, REPLICATE_WHSEC, stream_entries, stream_events, v1_assets
 
 VECTOR = Vector(
     secret=REPLICATE_WHSEC,
@@ -147,7 +147,7 @@ class TestEndToEnd:
             "msg_e2e_01",
             117110,
         )
-        assert event["assets"] == [
+        assert v1_assets(event) == [
             {
                 "kind": "video",
                 "url": "https://replicate.delivery/x/out.mp4",

@@ -19,7 +19,7 @@ from receiver.providers.runway import RunwayClient, RunwaySource
 from schemas.event import event_to_dict
 from schemas.normalizing import DeliveryContext
 from tests.api_support import api_config, receiver_parts
-from tests.support import API_KEY, FIXTURES, remote_error_of, stream_events
+from tests.support import API_KEY, FIXTURES, remote_error_of, stream_events, v1_assets
 
 TASK = "17f20503-6c24-4c16-946b-35dbbce2af2f"
 PATH = f"/v1/tasks/{TASK}"
@@ -86,7 +86,7 @@ def test_a_link_without_a_readable_expiry_lives_24_hours_from_the_poll() -> None
         "https://dnznrvs05pmza.cloudfront.net/abc/output.mp4?_jwt=a.eyJleHAiOiJzb29uIn0.c",  # exp: "soon"
     ):
         event = decoded({"id": TASK, "status": "SUCCEEDED", "output": [url]})
-        assert event["assets"] == [
+        assert v1_assets(event) == [
             {
                 "kind": "video",
                 "url": url,
