@@ -34,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from receiver import metrics, poll
+from receiver import metrics, poll, tracing
 from receiver.config import Config
 from receiver.connection import AnyRedis, open_pipeline
 from receiver.dlq import DeadLetters
@@ -140,6 +140,11 @@ class CallbackEndpoint:
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The delivery's trace span holds everything below, the log line included (receiver/tracing.py).
+        with tracing.delivery(scope):
+            await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         runtime: Runtime = scope["app"].state.runtime
         headers = Headers(scope=scope)
@@ -158,7 +163,8 @@ class CallbackEndpoint:
             provider = PROVIDERS[source.provider]
             try:
                 try:
-                    delivery_id = await runtime.verifiers[source.id].verify(headers, body, token, now)
+                    with tracing.span("verify"):
+                        delivery_id = await runtime.verifiers[source.id].verify(headers, body, token, now)
                 except Unauthentic:
                     check_rate(runtime, source.id, False, now)
                     raise
@@ -185,6 +191,7 @@ class CallbackEndpoint:
             metrics.child(metrics.DELIVERIES, metric_source, label).inc()
             # Refusals are timed too: a 503 that waited out the Redis timeout is what an operator looks for.
             metrics.child(metrics.REQUEST_SECONDS, metric_source).observe(time.perf_counter() - started)
+            tracing.annotate(source=source_id, outcome=label)
             logger.warning(
                 "delivery",
                 request_id=request_id,
@@ -199,6 +206,7 @@ class CallbackEndpoint:
 
         metrics.child(metrics.DELIVERIES, source.id, outcome.status).inc()
         metrics.child(metrics.REQUEST_SECONDS, source.id).observe(time.perf_counter() - started)
+        tracing.annotate(source=source.id, provider=source.provider, outcome=outcome.status)
         logger.info(
             "delivery",
             request_id=request_id,
@@ -468,7 +476,7 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_pipeline(config, redis_url) as (redis, pipeline):
+        async with tracing.exporting(config.telemetry), open_pipeline(config, redis_url) as (redis, pipeline):
             runtime = Runtime(
                 config=config,
                 redis=redis,

@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator, m
 from receiver.errors import ConfigError
 from receiver.providers import PROVIDERS
 from receiver.sources import Secret, Section, SourceConfig, resolve_env
+from receiver.tracing import TelemetryConfig
 
 __all__ = ["Config", "ConfigError", "Secret", "SourceConfig", "load_config", "parse_config"]
 
@@ -139,6 +140,7 @@ class Config(Section):
     server: ServerConfig = ServerConfig()
     admin: AdminConfig = AdminConfig()
     limits: LimitsConfig = LimitsConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
 
     @field_validator("sources")
     @classmethod
