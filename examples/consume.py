@@ -14,16 +14,28 @@ version 2 shape either way, so a consumer written for version 2 also reads versi
 
 With `partitions` above 1 (or a Redis Cluster) the events are spread over several streams,
 `videohooks:events:{0}`, `videohooks:events:{1}`, ...: pass each with `--stream`.
+
+When the receiver traces (`[telemetry] otlp_endpoint`), each entry has a `traceparent` field: the W3C
+trace context of the delivery that published it. `handling()` opens the consumer's span in that trace
+with the OpenTelemetry API (`pip install opentelemetry-api`, plus the SDK and an exporter to send the
+spans anywhere); without the API installed it does nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import redis
+
+try:
+    from opentelemetry import trace
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+except ImportError:  # tracing is optional: the events are the same without it
+    trace = None  # type: ignore[assignment]
 
 
 def ensure_group(client: redis.Redis, stream: str, group: str) -> None:
@@ -35,7 +47,7 @@ def ensure_group(client: redis.Redis, stream: str, group: str) -> None:
             raise
 
 
-def events(
+def entries(
     client: redis.Redis,
     streams: Sequence[str],
     group: str,
@@ -44,8 +56,8 @@ def events(
     block_ms: int = 5000,
     count: int = 100,
     stop_when_idle: bool = False,
-) -> Iterator[dict[str, Any]]:
-    """Yield canonical events; each is acknowledged when the caller asks for the next one.
+) -> Iterator[tuple[dict[str, Any], str | None]]:
+    """Yield (canonical event, traceparent or None); each is acknowledged when the caller asks for the next.
 
     First the entries this consumer was given before and never acknowledged (it crashed while using
     them), then new ones. `stop_when_idle` returns once nothing arrives for `block_ms` (a batch job);
@@ -69,7 +81,8 @@ def events(
             continue
         for stream, entry_id, fields in entries:
             if fields:  # an unacknowledged entry trimmed from the stream since comes back without fields
-                yield json.loads(fields[b"event"])
+                traceparent = fields.get(b"traceparent")
+                yield json.loads(fields[b"event"]), traceparent.decode() if traceparent else None
             client.xack(stream, group, entry_id)
 
 
@@ -87,6 +100,27 @@ def assets(event: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def events(
+    client: redis.Redis, streams: Sequence[str], group: str, consumer: str, **options: Any
+) -> Iterator[dict[str, Any]]:
+    """`entries()` without the trace context: the canonical events alone, acknowledged the same way."""
+    for event, _traceparent in entries(client, streams, group, consumer, **options):
+        yield event
+
+
+def handling(traceparent: str | None) -> contextlib.AbstractContextManager[Any]:
+    """The span of handling one event, a child of the receiver's span that published it.
+
+    Spans opened inside it (database writes, HTTP calls of an instrumented client) join the same trace,
+    so the trace of a provider's callback runs on into this consumer.
+    """
+    if trace is None:
+        return contextlib.nullcontext()
+    parent = TraceContextTextMapPropagator().extract({"traceparent": traceparent} if traceparent else {})
+    tracer = trace.get_tracer("videohooks-consumer")
+    return tracer.start_as_current_span("handle event", context=parent, kind=trace.SpanKind.CONSUMER)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Print videohooks events as they arrive.")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis URL")
@@ -95,15 +129,17 @@ def main() -> None:
     parser.add_argument("--consumer", default="worker-1", help="this worker's name within the group")
     args = parser.parse_args()
     client = redis.Redis.from_url(args.redis)
-    for event in events(client, args.stream or ["videohooks:events"], args.group, args.consumer):
-        usage = event["usage"]
-        print(
-            f"{event['received_at']} {event['source']} {event['task_id']} {event['status']}"
-            f" model={event['model']} tokens={usage['input_tokens']}/{usage['output_tokens']}"
-        )
-        for asset in assets(event):
-            copied = f" sha256={asset['sha256']} bytes={asset['bytes']}" if asset["sha256"] else ""
-            print(f"  {asset['kind']}: {asset['url']}{copied}")
+    streams = args.stream or ["videohooks:events"]
+    for event, traceparent in entries(client, streams, args.group, args.consumer):
+        with handling(traceparent):
+            usage = event["usage"]
+            print(
+                f"{event['received_at']} {event['source']} {event['task_id']} {event['status']}"
+                f" model={event['model']} tokens={usage['input_tokens']}/{usage['output_tokens']}"
+            )
+            for asset in assets(event):
+                copied = f" sha256={asset['sha256']} bytes={asset['bytes']}" if asset["sha256"] else ""
+                print(f"  {asset['kind']}: {asset['url']}{copied}")
 
 
 if __name__ == "__main__":

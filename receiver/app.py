@@ -34,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from receiver import events_view, metrics, poll
+from receiver import events_view, metrics, poll, tracing
 from receiver.config import Config
 from receiver.connection import AnyRedis, open_pipeline
 from receiver.console import console_mount
@@ -144,6 +144,11 @@ class CallbackEndpoint:
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The delivery's trace span holds everything below, the log line included (receiver/tracing.py).
+        with tracing.delivery(scope):
+            await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         runtime: Runtime = scope["app"].state.runtime
         headers = Headers(scope=scope)
@@ -162,7 +167,8 @@ class CallbackEndpoint:
             provider = PROVIDERS[source.provider]
             try:
                 try:
-                    delivery_id = await runtime.verifiers[source.id].verify(headers, body, token, now)
+                    with tracing.span("verify"):
+                        delivery_id = await runtime.verifiers[source.id].verify(headers, body, token, now)
                 except Unauthentic:
                     check_rate(runtime, source.id, False, now)
                     raise
@@ -189,6 +195,7 @@ class CallbackEndpoint:
             metrics.child(metrics.DELIVERIES, metric_source, label).inc()
             # Refusals are timed too: a 503 that waited out the Redis timeout is what an operator looks for.
             metrics.child(metrics.REQUEST_SECONDS, metric_source).observe(time.perf_counter() - started)
+            tracing.annotate(source=source_id, outcome=label)
             logger.warning(
                 "delivery",
                 request_id=request_id,
@@ -203,6 +210,7 @@ class CallbackEndpoint:
 
         metrics.child(metrics.DELIVERIES, source.id, outcome.status).inc()
         metrics.child(metrics.REQUEST_SECONDS, source.id).observe(time.perf_counter() - started)
+        tracing.annotate(source=source.id, provider=source.provider, outcome=outcome.status)
         logger.info(
             "delivery",
             request_id=request_id,
@@ -500,7 +508,7 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         warn_unproven(config.sources)
-        async with open_pipeline(config, redis_url) as (redis, pipeline):
+        async with tracing.exporting(config.telemetry), open_pipeline(config, redis_url) as (redis, pipeline):
             runtime = Runtime(
                 config=config,
                 redis=redis,

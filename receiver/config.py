@@ -19,6 +19,7 @@ from receiver.assets.config import AssetsConfig, EventsConfig
 from receiver.errors import ConfigError
 from receiver.providers import PROVIDERS
 from receiver.sources import Secret, Section, SourceConfig, resolve_env
+from receiver.tracing import TelemetryConfig
 
 __all__ = ["Config", "ConfigError", "Secret", "SourceConfig", "load_config", "parse_config"]
 
@@ -143,6 +144,7 @@ class Config(Section):
     # Where generated media is copied before the provider deletes it; None: nothing is copied.
     assets: AssetsConfig | None = None
     events: EventsConfig = EventsConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
 
     @field_validator("sources")
     @classmethod

@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict
 
-from receiver import metrics
+from receiver import metrics, tracing
 from receiver.backoff import next_due, next_interval
 from receiver.budget import ApiBudget
 from receiver.clients.pool import ClientPool
@@ -63,6 +63,8 @@ class FetchJob(BaseModel):
     # the dead-letter stream if the API never confirms the task.
     proven: bool = True
     body: str | None = None
+    # The callback's trace (W3C `traceparent`) when tracing is on: each fetch continues it.
+    traceparent: str | None = None
 
 
 def fetch_job_id(event: CanonicalEvent) -> str:
@@ -88,6 +90,7 @@ class FetchDeferral:
             headers=dict(headers),
             proven=proven,
             body=None if proven else body.decode(),
+            traceparent=tracing.traceparent() or None,
         )
         with redis_errors("the fetch job"):
             if await self._publisher.published(event):

@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from receiver import tracing
 from receiver.errors import REDIS_FAILURES
 from receiver.keys import as_text
 from receiver.logs import logger
@@ -212,7 +213,8 @@ class JobRunner:
             logger.error("jobs.unknown_kind", job_id=job.id, kind=job.kind)
             return  # left leased: a process that knows the kind will take it
         try:
-            result = await handler(job)
+            with tracing.job(job):
+                result = await handler(job)
         except Exception as exc:  # a handler bug must not stop the runner; the lease brings the job back
             logger.exception(
                 "jobs.handler_failed", job_id=job.id, kind=job.kind, error=exc.__class__.__name__

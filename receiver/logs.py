@@ -1,6 +1,7 @@
 """JSON logs, one object per line, through structlog.
 
-One line per delivery (source, outcome, event id, request id), written by the app. No secret, token or
+One line per delivery (source, outcome, event id, request id), written by the app; with tracing on
+(`[telemetry]`), every line written inside a span carries its `trace_id` too. No secret, token or
 signature is ever passed to a logger: the callback path is logged as its route, not as the URL.
 """
 
@@ -13,6 +14,8 @@ from typing import IO, Any
 
 import orjson
 import structlog
+
+from receiver import tracing
 
 
 class TurnFlushedLogger:
@@ -56,6 +59,7 @@ def configure(level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            tracing.add_trace_id,
             structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),

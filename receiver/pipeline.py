@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 import orjson
 from pydantic import ValidationError
 
+from receiver import tracing
 from receiver.assets.config import AssetsConfig
 from receiver.assets.copier import defer_copy, needs_copy
 from receiver.assets.download import AssetError
@@ -168,7 +169,8 @@ class Pipeline:
             source.id, source.provider, received_at, delivery_id, notice, source.api_base_url
         )
         decoder = decode_resource if resource else decode
-        return decoder(self.schemas[source.provider], body, ctx, self.limits)
+        with tracing.span("decode"):
+            return decoder(self.schemas[source.provider], body, ctx, self.limits)
 
     async def deliver(
         self,
@@ -252,5 +254,6 @@ class Pipeline:
         return await self.release(event)
 
     async def publish(self, event: CanonicalEvent) -> Outcome:
-        publication = await self.publisher.publish(event)
+        with tracing.span("publish"):
+            publication = await self.publisher.publish(event)
         return Outcome(publication.outcome, event_id=event.event_id)

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from receiver import metrics
+from receiver import metrics, tracing
 from receiver.backoff import next_due, next_interval
 from receiver.budget import ApiBudget
 from receiver.clients.pool import ClientPool
@@ -91,6 +91,8 @@ class PollJob(BaseModel):
     last_status: int | None = None
     # The detail of the last poll kept in the dead-letter stream: the same problem is kept once.
     quarantined: str | None = None
+    # The trace (W3C `traceparent`) of the callback that started the watch, when tracing is on.
+    traceparent: str | None = None
 
 
 def poll_job_id(source_id: str, task_id: str) -> str:
@@ -119,6 +121,7 @@ async def watch(queue: JobQueue, source: SourceConfig, task_id: str, now: float)
         registered_at=now,
         interval=source.poll_interval_seconds,
         task_type=task_type,
+        traceparent=tracing.traceparent() or None,
     )
     # A callback source's task is first left to its callbacks.
     first = now if PROVIDERS[source.provider].callbacks is None else now + source.reconcile_after_seconds

@@ -4,8 +4,9 @@
 -- published (field: the status, value: its stream entry id), the highest rank published ('~rank'),
 -- and one marker per delivery id accepted ('~d:<delivery id>'). All keys of one call share a
 -- partition, hence one hash slot on a cluster.
--- ARGV[1] dedupe ttl (seconds), ARGV[2] stream MAXLEN (0: no trimming), then nine per event:
--- event_id, status, rank, delivery_id ('' when none), event json, source, provider, task_id, schema_version.
+-- ARGV[1] dedupe ttl (seconds), ARGV[2] stream MAXLEN (0: no trimming), then ten per event:
+-- event_id, status, rank, delivery_id ('' when none), event json, source, provider, task_id, schema_version,
+-- traceparent ('' when tracing is off: the entry then has no traceparent field).
 --
 -- Returns, per event, the new stream entry id, or 'duplicate' or 'stale'. Four commands per event.
 local ttl = tonumber(ARGV[1])
@@ -14,7 +15,7 @@ local TERMINAL = 2
 local results = {}
 for i = 0, #KEYS / 2 - 1 do
   local stream, task = KEYS[2 * i + 1], KEYS[2 * i + 2]
-  local a = 2 + 9 * i
+  local a = 2 + 10 * i
   local event_id, status, rank, delivery_id = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), ARGV[a + 4]
   local delivery_field = delivery_id ~= '' and ('~d:' .. delivery_id) or '~rank'
   local seen = redis.call('HMGET', task, status, '~rank', delivery_field)
@@ -26,6 +27,10 @@ for i = 0, #KEYS / 2 - 1 do
   else
     local fields = {'event', ARGV[a + 5], 'event_id', event_id, 'source', ARGV[a + 6], 'provider', ARGV[a + 7],
                     'task_id', ARGV[a + 8], 'status', status, 'schema_version', ARGV[a + 9]}
+    if ARGV[a + 10] ~= '' then
+      fields[#fields + 1] = 'traceparent'
+      fields[#fields + 1] = ARGV[a + 10]
+    end
     local id
     if maxlen > 0 then
       id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(fields))

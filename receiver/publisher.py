@@ -26,7 +26,7 @@ from typing import Any, Literal
 import orjson
 from redis.asyncio import Redis, RedisCluster
 
-from receiver import metrics
+from receiver import metrics, tracing
 from receiver.errors import REDIS_FAILURES, RedisUnavailable
 from receiver.keys import KeySpace, as_text
 from receiver.replication import NotReplicated, ReplicaWait
@@ -105,6 +105,7 @@ class Publisher:
                 event.provider,
                 event.task_id,
                 event.schema_version,
+                tracing.traceparent(),
             ),
             future=loop.create_future(),
         )

@@ -40,18 +40,29 @@ from schemas.event import CanonicalEvent, event_from_json
 
 @dataclass(frozen=True, slots=True)
 class Received:
-    """One event as read from a stream; `stream` and `entry_id` are what `ack` needs."""
+    """One event as read from a stream; `stream` and `entry_id` are what `ack` needs.
+
+    `traceparent`: the W3C trace context of the delivery that published the event, when the receiver
+    traces (`[telemetry]`); a consumer's span continues it (see examples/consume.py).
+    """
 
     stream: str
     entry_id: str
     event: CanonicalEvent
+    traceparent: str | None = None
 
 
 def parse_entry(stream: Any, entry_id: Any, fields: Mapping[Any, Any]) -> Received | None:
     """The entry's event; None, once logged, when the entry holds no readable event of a known version."""
     named = {as_text(name): value for name, value in fields.items()}
     try:
-        return Received(as_text(stream), as_text(entry_id), event_from_json(named["event"]))
+        traceparent = named.get("traceparent")
+        return Received(
+            as_text(stream),
+            as_text(entry_id),
+            event_from_json(named["event"]),
+            as_text(traceparent) if traceparent is not None else None,
+        )
     except KeyError:
         why = "the entry has no event field"
     except ValidationError as exc:

@@ -24,7 +24,7 @@ from dataclasses import replace
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from receiver import metrics
+from receiver import metrics, tracing
 from receiver.assets.config import AssetsConfig
 from receiver.assets.download import AssetError, Downloader, Trust
 from receiver.assets.store import AssetStore, StoredCopy
@@ -108,6 +108,8 @@ class CopyPayload(BaseModel):
     deadline: float  # unix seconds: `ready_at + deadline_seconds`
     interval: float = RETRY_SECONDS  # the wait before the next retry
     attempts: int = 0
+    # The trace (W3C `traceparent`) of the delivery whose event waits for the copy, when tracing is on.
+    traceparent: str | None = None
     copied: dict[int, Copied] = {}
     failures: dict[int, Failure] = {}
 
@@ -119,7 +121,10 @@ async def defer_copy(
     exists (a retried callback). Raises `RedisUnavailable` when Redis did not confirm the job."""
     ready_at = time.time() if now is None else now
     payload = CopyPayload(
-        event=event_to_json(event).decode(), ready_at=ready_at, deadline=ready_at + deadline_seconds
+        event=event_to_json(event).decode(),
+        ready_at=ready_at,
+        deadline=ready_at + deadline_seconds,
+        traceparent=tracing.traceparent() or None,
     )
     with redis_errors("the copy job"):
         return await queue.enqueue(copy_job_id(event), COPY, payload.model_dump(mode="json"), due=ready_at)
