@@ -179,6 +179,13 @@ def event_to_json(event: CanonicalEvent) -> bytes:
     return cached
 
 
+def with_json(summary: CanonicalEvent, data: bytes) -> CanonicalEvent:
+    """`summary` (an event stripped of what is costly to pass between processes, its segments) carrying
+    `data`, the whole event's JSON, as what `event_to_json` gives: for `receiver.offload` only."""
+    object.__setattr__(summary, _JSON_ATTRIBUTE, data)
+    return summary
+
+
 def event_to_dict(event: CanonicalEvent) -> dict[str, Any]:
     """The event as JSON-compatible data (what `event_to_json` writes, parsed back)."""
     parsed: dict[str, Any] = orjson.loads(event_to_json(event))
