@@ -10,9 +10,7 @@ elsewhere.
 The worker runs the same pure `decode` as the event loop, so a body has the same outcome either way.
 What comes back is the event without its segments plus the event's whole JSON: unpickling thousands of
 segments would cost the event loop what offloading saves, and the JSON is all that is published (the
-publisher and a fetch deferral read the event's JSON, see `schemas.event.event_to_json`). Decoding
-uses `schemas.registry.PROVIDERS` by provider name: a pipeline built with another registry (a test's,
-a redrive's) decodes in process.
+publisher and a fetch deferral read the event's JSON, see `schemas.event.event_to_json`).
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ from receiver.heap import freeze_long_lived
 from receiver.pipeline import Quarantine, decode, decode_resource
 from schemas.event import CanonicalEvent, event_to_json, with_json
 from schemas.normalizing import DeliveryContext
-from schemas.registry import PROVIDERS
+from schemas.provider import ProviderSchemas
 
 DEFAULT_OFFLOAD_BYTES = 65536
 
@@ -53,11 +51,11 @@ def _lowest_priority() -> None:
 
 
 def _decode_in_worker(
-    provider: str, body: bytes, ctx: DeliveryContext, limits: LimitsConfig, resource: bool
+    provider: ProviderSchemas, body: bytes, ctx: DeliveryContext, limits: LimitsConfig, resource: bool
 ) -> Decoded:
     decoder = decode_resource if resource else decode
     try:
-        event = decoder(PROVIDERS[provider], body, ctx, limits)
+        event = decoder(provider, body, ctx, limits)
     except Quarantine as quarantine:
         return _Refusal(quarantine.reason, quarantine.detail)
     return replace(event, segments=()), event_to_json(event)
@@ -85,9 +83,12 @@ class Offload:
         return self._pool
 
     async def decode(
-        self, provider: str, body: bytes, ctx: DeliveryContext, *, resource: bool = False
+        self, provider: ProviderSchemas, body: bytes, ctx: DeliveryContext, *, resource: bool = False
     ) -> CanonicalEvent:
         """What `decode` (or `decode_resource`) gives for `body`, computed in a worker; raises `Quarantine`.
+
+        `provider` goes to the worker by reference (its models and normalizers are module-level), so a
+        registry other than `schemas.registry`'s (a redrive's newer versions) decodes the same there.
 
         A worker that died (killed for its memory, say) is replaced, and this body decoded in process:
         the delivery gets its answer either way.

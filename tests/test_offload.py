@@ -44,7 +44,7 @@ async def offloaded(
     offload: Offload, provider: str, body: bytes, ctx: DeliveryContext, resource: bool
 ) -> tuple[str, str]:
     try:
-        event = await offload.decode(provider, body, ctx, resource=resource)
+        event = await offload.decode(PROVIDERS[provider], body, ctx, resource=resource)
     except Quarantine as quarantine:
         return quarantine.reason, quarantine.detail
     return "event", event_to_json(event).decode()
