@@ -23,6 +23,7 @@ from receiver.fetch import FetchDeferral
 from receiver.jobs import JobQueue
 from receiver.keys import KeySpace
 from receiver.logs import logger
+from receiver.offload import DEFAULT_OFFLOAD_BYTES, Offload
 from receiver.pipeline import Pipeline
 from receiver.publisher import REDIS_FAILURES, Publisher
 from receiver.replication import ReplicaWait
@@ -153,4 +154,7 @@ async def open_pipeline(
         stack.push_async_callback(publisher.drain)
         # Thin webhooks become fetch jobs here, on every path that delivers (app, replay --direct).
         deferral = FetchDeferral(publisher, JobQueue(redis, config.redis.prefix))
-        yield redis, Pipeline(publisher, deferral, config.limits)
+        # Bodies above the threshold are decoded in a low-priority worker process (receiver/offload.py).
+        offload = Offload(config.limits, DEFAULT_OFFLOAD_BYTES)
+        stack.push_async_callback(offload.aclose)
+        yield redis, Pipeline(publisher, deferral, config.limits, offload=offload)

@@ -31,6 +31,7 @@ from schemas.provider import ProviderSchemas
 
 DEFAULT_OFFLOAD_BYTES = 65536
 
+
 @dataclass(frozen=True, slots=True)
 class _Refusal:
     """A `Quarantine` as a worker returns it: an exception with its own constructor does not survive

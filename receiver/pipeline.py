@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import orjson
 from pydantic import ValidationError
@@ -21,6 +21,9 @@ from schemas.event import CanonicalEvent, OutOfRange, event_to_json
 from schemas.normalizing import DeliveryContext, UnknownStatus
 from schemas.provider import ProviderSchemas
 from schemas.registry import PROVIDERS
+
+if TYPE_CHECKING:
+    from receiver.offload import Offload
 
 # Headers that can carry credentials are never kept in the dead-letter stream. Signature headers go
 # too: a redrive publishes without verifying again, and a sender that pastes its secret into one (a
@@ -134,6 +137,7 @@ class Pipeline:
         limits: LimitsConfig = DEFAULT_LIMITS,
         *,
         providers: Mapping[str, ProviderSchemas] = PROVIDERS,
+        offload: Offload | None = None,
     ) -> None:
         # The schema registry is a parameter so that a redrive (or its test) can decode with versions
         # shipped after a delivery was quarantined.
@@ -141,6 +145,7 @@ class Pipeline:
         self.deferral = deferral
         self.limits = limits
         self.providers = providers
+        self.offload = offload
 
     def decode_delivery(
         self,
@@ -172,7 +177,12 @@ class Pipeline:
     ) -> Outcome:
         """Decode and publish one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
         try:
-            event = self.decode_delivery(source, body, received_at, delivery_id, resource=resource)
+            if self.offload is not None and self.offload.applies(body):
+                ctx = DeliveryContext(source.id, source.provider, received_at, delivery_id)
+                provider = self.providers[source.provider]
+                event = await self.offload.decode(provider, body, ctx, resource=resource)
+            else:
+                event = self.decode_delivery(source, body, received_at, delivery_id, resource=resource)
         except Quarantine as quarantine:
             await self.publisher.quarantine(
                 source.id,
