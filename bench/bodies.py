@@ -35,7 +35,7 @@ def _grown(document: dict[str, Any], items: list[Any], item: Any, size: int) -> 
 def memories_body(size: int, task_id: str = "bench-heavy") -> bytes:
     document: dict[str, Any] = memories_payload(task_id)
     segments: list[dict[str, Any]] = []
-    document["data"]["data"]["data"] = segments  # type: ignore[index]
+    document["data"]["data"]["data"] = segments
     return _grown(
         document,
         segments,

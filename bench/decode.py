@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
+from pydantic import BaseModel
 
 from bench.baseline import bailian_v1 as baseline_bailian
 from bench.baseline import memories_v1 as baseline_memories
@@ -28,6 +29,7 @@ from receiver.heap import freeze_long_lived
 from receiver.pipeline import decode, decode_resource
 from schemas.event import event_to_json
 from schemas.normalizing import DeliveryContext
+from schemas.provider import Normalizer
 from schemas.registry import PROVIDERS
 
 MIB = 1024 * 1024
@@ -60,6 +62,7 @@ Work = Callable[[], object]
 
 def _paths(provider: str, body: bytes) -> tuple[Work, Work]:
     ctx = DeliveryContext(f"{provider}-bench", provider, datetime.now(UTC), None)
+    old_versions: list[tuple[type[BaseModel], Normalizer]]
     if provider == "memories":
         old_versions = [(baseline_memories.Callback, baseline_memories.normalize)]
 

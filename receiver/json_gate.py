@@ -44,25 +44,27 @@ def screen(body: bytes, limits: LimitsConfig) -> dict[str, Any]:
     return value
 
 
-# The body with JSON's whitespace deleted and digits 1-9 mapped to "0", made in one pass: a key is then
-# a quote right before a colon, and any integer of 19 digits or more (one that may not fit 64 bits, which
-# orjson would have read as a float) a run of "0"s that a plain substring search finds.
+# Digits 1-9 mapped to "0": any integer of 19 digits or more (one that may not fit 64 bits, which orjson
+# would have read as a float) is then a run of "0"s that a plain substring search finds.
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_WHITESPACE = b" \t\n\r"
 _LONG_DIGIT_RUN = b"0" * 19
+_WHITESPACE = b" \t\n\r"
 
 
 def _surely_unambiguous(body: bytes, parsed_keys: int) -> bool:
     """True when the parsed value certainly kept every key and every integer of the body as written.
 
     orjson keeps the last of two equal keys and reads a huge integer as a float. The parsed objects
-    hold at most as many keys as the body names; the quotes right before a colon in the body without
-    whitespace are at least that many (every key, plus any escaped quote inside a string that happens
-    to precede a colon). When they are exactly as many, no key was dropped. If no digit run is long
-    enough to overflow, no integer was changed. Otherwise the exact, slower parse decides.
+    hold at most as many keys as the body names. The body's colons are at least that many, and so are
+    the quotes right before a colon once JSON's whitespace is deleted (every key, plus any escaped quote
+    inside a string that happens to precede a colon); when either count equals the parsed keys, no key
+    was dropped (the colon count, cheaper, settles every body without a colon inside a string). If no
+    digit run is long enough to overflow, no integer was changed. Otherwise the exact, slower parse
+    decides.
     """
-    squeezed = body.translate(_DIGITS_AS_ZERO, _WHITESPACE)
-    return squeezed.count(b'":') == parsed_keys and squeezed.find(_LONG_DIGIT_RUN) < 0
+    return body.translate(_DIGITS_AS_ZERO).find(_LONG_DIGIT_RUN) < 0 and (
+        body.count(b":") == parsed_keys or body.translate(None, _WHITESPACE).count(b'":') == parsed_keys
+    )
 
 
 def _measure(root: dict[str, Any], limits: LimitsConfig, body_bytes: int) -> int:
@@ -92,18 +94,18 @@ def _measure(root: dict[str, Any], limits: LimitsConfig, body_bytes: int) -> int
                     "too_many_items", f"an array or object holds more than {limits.max_items} items"
                 )
             if type(node) is dict:
-                objects.append(node)
+                keys += len(node)
+                if long_body:
+                    objects.append(node)
                 children = node.values()
             else:
                 children = node
             for child in children:
-                kind = type(child)
-                if kind is dict or kind is list:
+                if type(child) is dict or type(child) is list:
                     below.append(child)
-                elif kind is str and len(child) >= shortest_suspect:
+                elif long_body and type(child) is str and len(child) >= shortest_suspect:
                     suspects.append(child)
-        keys += sum(map(len, objects))
-        if long_body and max(map(len, chain.from_iterable(objects)), default=0) >= shortest_suspect:
+        if objects and max(map(len, chain.from_iterable(objects))) >= shortest_suspect:
             suspects.extend(key for node in objects for key in node if len(key) >= shortest_suspect)
         level = below
         depth += 1
