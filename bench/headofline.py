@@ -9,7 +9,6 @@ max_items` above their segment count, everything else as configured by default.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -73,15 +72,7 @@ def _small(wrk: str, url: str, duration_s: int, task_prefix: str) -> WrkResult:
 
 
 def _with_heavy(url: str, task_prefix: str) -> subprocess.Popen[bytes]:
-    argv = [
-        PYTHON,
-        "-m",
-        os.environ.get("HEAVY_MODULE", "bench.heavy"),
-        url,
-        str(HEAVY_BYTES),
-        str(HEAVY_CONNECTIONS),
-        task_prefix,
-    ]
+    argv = [PYTHON, "-m", "bench.heavy", url, str(HEAVY_BYTES), str(HEAVY_CONNECTIONS), task_prefix]
     poster = subprocess.Popen(argv, cwd=ROOT_DIR, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     assert poster.stdout is not None
     if poster.stdout.readline().strip() != b"ready":
