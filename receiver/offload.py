@@ -43,6 +43,9 @@ class _Refusal:
 
 # What a worker answers: the event without segments and the whole event's JSON, or a refusal.
 Decoded = tuple[CanonicalEvent, bytes] | _Refusal
+# What a worker is given: the provider's schemas, the body, its context, the limits, whether it is a
+# resource (a polled or fetched task object) rather than a callback.
+DecodeJob = tuple[ProviderSchemas, bytes, DeliveryContext, LimitsConfig, bool]
 
 
 def _lowest_priority() -> None:
@@ -51,7 +54,7 @@ def _lowest_priority() -> None:
     freeze_long_lived()
 
 
-def _decode_in_worker(
+def decode_in_worker(
     provider: ProviderSchemas, body: bytes, ctx: DeliveryContext, limits: LimitsConfig, resource: bool
 ) -> Decoded:
     decoder = decode_resource if resource else decode
@@ -60,6 +63,18 @@ def _decode_in_worker(
     except Quarantine as quarantine:
         return _Refusal(quarantine.reason, quarantine.detail)
     return replace(event, segments=()), event_to_json(event)
+
+
+def decode_all(jobs: list[DecodeJob]) -> list[Decoded]:
+    """Many bodies in one round trip to a worker (a replay's files)."""
+    return [decode_in_worker(*job) for job in jobs]
+
+
+def restored(decoded: Decoded) -> CanonicalEvent | Quarantine:
+    """A worker's answer, back in the event loop's process: the event to publish, or why not."""
+    if isinstance(decoded, _Refusal):
+        return Quarantine(decoded.reason, decoded.detail)
+    return with_json(*decoded)
 
 
 class Offload:
@@ -97,13 +112,14 @@ class Offload:
         loop = asyncio.get_running_loop()
         args = (provider, body, ctx, self.limits, resource)
         try:
-            decoded = await loop.run_in_executor(self._executor(), _decode_in_worker, *args)
+            decoded = await loop.run_in_executor(self._executor(), decode_in_worker, *args)
         except BrokenProcessPool:
             self._discard()
-            decoded = _decode_in_worker(*args)
-        if isinstance(decoded, _Refusal):
-            raise Quarantine(decoded.reason, decoded.detail)
-        return with_json(*decoded)
+            decoded = decode_in_worker(*args)
+        event = restored(decoded)
+        if isinstance(event, Quarantine):
+            raise event
+        return event
 
     def _discard(self) -> None:
         if self._pool is not None:

@@ -184,19 +184,36 @@ class Pipeline:
             else:
                 event = self.decode_delivery(source, body, received_at, delivery_id, resource=resource)
         except Quarantine as quarantine:
+            return await self.conclude(source, quarantine, body, headers, received_at, delivery_id)
+        return await self.conclude(source, event, body, headers, received_at, delivery_id, resource=resource)
+
+    async def conclude(
+        self,
+        source: SourceConfig,
+        decoded: CanonicalEvent | Quarantine,
+        body: bytes,
+        headers: Mapping[str, str],
+        received_at: datetime,
+        delivery_id: str | None = None,
+        *,
+        resource: bool = False,
+    ) -> Outcome:
+        """Publish, defer or quarantine a delivery once decoded, wherever it was (a replay decodes its
+        files ahead on every core); raises `RedisUnavailable` when nothing was kept."""
+        if isinstance(decoded, Quarantine):
             await self.publisher.quarantine(
                 source.id,
-                quarantine.reason,
-                quarantine.detail,
+                decoded.reason,
+                decoded.detail,
                 public_headers(headers),
                 body,
                 received_at,
                 delivery_id,
             )
-            return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
+            return Outcome("quarantined", reason=decoded.reason, detail=decoded.detail)
         if resource:  # a task object is the full result already: nothing to fetch
-            return await self.publish(event)
-        return await self.settle(source, event, headers)
+            return await self.publish(decoded)
+        return await self.settle(source, decoded, headers)
 
     async def settle(
         self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str]

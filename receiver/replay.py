@@ -9,9 +9,13 @@ they share Redis round trips.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,13 +24,19 @@ import httpx
 from receiver.config import Config, SourceConfig
 from receiver.connection import open_pipeline
 from receiver.fixtures import Fixture
+from receiver.offload import Decoded, DecodeJob, decode_all, restored
 from receiver.publisher import RedisUnavailable
 from receiver.verifiers import verifier_for
+from schemas.normalizing import DeliveryContext
 
 Progress = Callable[[str], None]
 
 # Enough deliveries in flight to fill publish batches, few enough to bound memory.
 DIRECT_CONCURRENCY = 512
+# Files decoded per round trip to a decode process, and how many files make the processes worth
+# starting (bench/README.md, "Replay").
+DECODE_CHUNK = 256
+PARALLEL_FROM = 2_000
 HTTP_CONCURRENCY = 16
 
 
@@ -115,15 +125,36 @@ async def replay_direct(
     progress: Progress | None = None,
 ) -> list[ReplayResult]:
     sources = [source_for(config, fixture, source_override) for fixture in fixtures]
-    async with open_pipeline(config, redis_url) as (_, pipeline):
+    async with open_pipeline(config, redis_url) as (_, pipeline), _decoder_pool(len(fixtures)) as pool:
+        received_at = datetime.now(UTC)
+        jobs: list[DecodeJob] = [
+            (
+                pipeline.providers[source.provider],
+                fixture.body,
+                DeliveryContext(source.id, source.provider, received_at, fixture.delivery_id),
+                pipeline.limits,
+                fixture.kind == "resource",
+            )
+            for fixture, source in zip(fixtures, sources, strict=True)
+        ]
+        loop = asyncio.get_running_loop()
+        # Every chunk is submitted at once: the workers decode ahead while the event loop publishes.
+        chunks = [
+            loop.run_in_executor(pool, decode_all, jobs[start : start + DECODE_CHUNK])
+            if pool is not None
+            else _decoded_here(jobs[start : start + DECODE_CHUNK])
+            for start in range(0, len(jobs), DECODE_CHUNK)
+        ]
 
-        async def deliver(fixture: Fixture, source: SourceConfig) -> ReplayResult:
+        async def deliver(index: int, fixture: Fixture, source: SourceConfig) -> ReplayResult:
+            decoded = restored((await chunks[index // DECODE_CHUNK])[index % DECODE_CHUNK])
             try:
-                outcome = await pipeline.deliver(
+                outcome = await pipeline.conclude(
                     source,
+                    decoded,
                     fixture.body,
                     fixture.headers,
-                    datetime.now(UTC),
+                    received_at,
                     fixture.delivery_id,
                     resource=fixture.kind == "resource",
                 )
@@ -131,19 +162,42 @@ async def replay_direct(
                 return ReplayResult(fixture, "unavailable")
             return ReplayResult(fixture, outcome.status, outcome.event_id)
 
-        # A fixed set of workers taking the fixtures in order: each decodes one, then waits for its
-        # publish while the others decode theirs, so that publishes share round trips, in file order.
+        # A fixed set of workers taking the fixtures in order: each concludes one, then waits for its
+        # publish while the others take theirs, so that publishes share round trips, in file order.
         work = iter(enumerate(zip(fixtures, sources, strict=True)))
         slots: list[ReplayResult | None] = [None] * len(fixtures)
 
         async def worker() -> None:
             for index, (fixture, source) in work:
-                slots[index] = result = await deliver(fixture, source)
+                slots[index] = result = await deliver(index, fixture, source)
                 if progress:
                     progress(result.outcome)
 
         await asyncio.gather(*(worker() for _ in range(min(DIRECT_CONCURRENCY, len(fixtures)))))
         return [result for result in slots if result is not None]
+
+
+@asynccontextmanager
+async def _decoder_pool(count: int) -> AsyncIterator[ProcessPoolExecutor | None]:
+    """A process per core to decode a large replay's files in, or None: decoded in process.
+
+    Forked, as nothing but decoding runs in the children, and a spawned interpreter would take most
+    of a second to import what a fork already has.
+    """
+    if count < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        yield None
+        return
+    pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("fork"))
+    try:
+        yield pool
+    finally:
+        await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+
+
+def _decoded_here(jobs: list[DecodeJob]) -> asyncio.Future[list[Decoded]]:
+    future: asyncio.Future[list[Decoded]] = asyncio.get_running_loop().create_future()
+    future.set_result(decode_all(jobs))
+    return future
 
 
 # A resource fixture (the provider API's task object) sent with --to: skipped, not a failure.
