@@ -25,14 +25,13 @@ from receiver.config import Config, SourceConfig
 from receiver.connection import open_pipeline
 from receiver.fixtures import Fixture
 from receiver.offload import Decoded, DecodeJob, decode_all, restored
+from receiver.ordered import in_order
 from receiver.publisher import RedisUnavailable
 from receiver.verifiers import verifier_for
 from schemas.normalizing import DeliveryContext
 
 Progress = Callable[[str], None]
 
-# Enough deliveries in flight to fill publish batches, few enough to bound memory.
-DIRECT_CONCURRENCY = 512
 # Files decoded per round trip to a decode process, and how many files make the processes worth
 # starting (bench/README.md, "Replay").
 DECODE_CHUNK = 256
@@ -137,16 +136,15 @@ async def replay_direct(
             )
             for fixture, source in zip(fixtures, sources, strict=True)
         ]
-        loop = asyncio.get_running_loop()
         # Every chunk is submitted at once: the workers decode ahead while the event loop publishes.
-        chunks = [
-            loop.run_in_executor(pool, decode_all, jobs[start : start + DECODE_CHUNK])
-            if pool is not None
-            else _decoded_here(jobs[start : start + DECODE_CHUNK])
-            for start in range(0, len(jobs), DECODE_CHUNK)
-        ]
+        chunks: list[asyncio.Future[list[Decoded]]] = []
+        for start in range(0, len(jobs), DECODE_CHUNK):
+            chunks.append(
+                asyncio.ensure_future(_decoded(pool, jobs[start : start + DECODE_CHUNK], chunks[-1:]))
+            )
 
-        async def deliver(index: int, fixture: Fixture, source: SourceConfig) -> ReplayResult:
+        async def deliver(index: int, pair: tuple[Fixture, SourceConfig]) -> ReplayResult:
+            fixture, source = pair
             decoded = restored((await chunks[index // DECODE_CHUNK])[index % DECODE_CHUNK])
             try:
                 outcome = await pipeline.conclude(
@@ -159,22 +157,14 @@ async def replay_direct(
                     resource=fixture.kind == "resource",
                 )
             except RedisUnavailable:
-                return ReplayResult(fixture, "unavailable")
-            return ReplayResult(fixture, outcome.status, outcome.event_id)
+                result = ReplayResult(fixture, "unavailable")
+            else:
+                result = ReplayResult(fixture, outcome.status, outcome.event_id)
+            if progress:
+                progress(result.outcome)
+            return result
 
-        # A fixed set of workers taking the fixtures in order: each concludes one, then waits for its
-        # publish while the others take theirs, so that publishes share round trips, in file order.
-        work = iter(enumerate(zip(fixtures, sources, strict=True)))
-        slots: list[ReplayResult | None] = [None] * len(fixtures)
-
-        async def worker() -> None:
-            for index, (fixture, source) in work:
-                slots[index] = result = await deliver(index, fixture, source)
-                if progress:
-                    progress(result.outcome)
-
-        await asyncio.gather(*(worker() for _ in range(min(DIRECT_CONCURRENCY, len(fixtures)))))
-        return [result for result in slots if result is not None]
+        return await in_order(list(zip(fixtures, sources, strict=True)), deliver)
 
 
 @asynccontextmanager
@@ -194,10 +184,17 @@ async def _decoder_pool(count: int) -> AsyncIterator[ProcessPoolExecutor | None]
         await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
 
 
-def _decoded_here(jobs: list[DecodeJob]) -> asyncio.Future[list[Decoded]]:
-    future: asyncio.Future[list[Decoded]] = asyncio.get_running_loop().create_future()
-    future.set_result(decode_all(jobs))
-    return future
+async def _decoded(
+    pool: ProcessPoolExecutor | None, jobs: list[DecodeJob], previous: list[asyncio.Future[list[Decoded]]]
+) -> list[Decoded]:
+    """A chunk's decodes, once the chunk before it is done: a chunk that a worker finished early must not
+    let its files overtake earlier ones into the publisher."""
+    if pool is None:
+        return decode_all(jobs)
+    decoded = asyncio.get_running_loop().run_in_executor(pool, decode_all, jobs)
+    for chunk in previous:
+        await chunk
+    return await decoded
 
 
 # A resource fixture (the provider API's task object) sent with --to: skipped, not a failure.
