@@ -7,6 +7,7 @@ the tens of thousands interpreter start-up and file loading are a large share of
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 import orjson
 
 from bench.payload import memories_payload
-from bench.settings import SOURCE_ID
+from bench.settings import ROOT_DIR, SOURCE_ID
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,16 @@ def write_fixtures(directory: Path, task_prefix: str, count: int) -> Path:
 def run_replay(binary: str, fixtures: Path, config: Path, count: int, timeout_s: float = 120.0) -> ReplayRun:
     argv = [binary, "replay", str(fixtures), "--direct", "--config", str(config)]
     started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
+    env = {**os.environ, "PYTHONPATH": str(ROOT_DIR)}  # this checkout's code, whatever is installed
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT_DIR,
+    )
     wall = time.perf_counter() - started
     tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-12:])
     return ReplayRun(events=count, wall_s=wall, exit_code=done.returncode, output_tail=tail)

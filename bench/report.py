@@ -12,6 +12,10 @@ from typing import Any
 import orjson
 import redis
 
+from bench import headofline
+from bench.decode import DecodeRow, SmallRow
+from bench.decode import table as decode_table
+from bench.headofline import HEAVY_BYTES, HEAVY_CONNECTIONS, SMALL_CONNECTIONS, HeadOfLineResult
 from bench.payload import body_template
 from bench.settings import RESULTS_PATH, TARGETS, WRK_CONNECTIONS, WRK_THREADS, redis_url
 from bench.suite import ReplayResult, ServerResult, StreamCheck, SuiteResult
@@ -76,6 +80,11 @@ def targets(suite: SuiteResult) -> dict[str, dict[str, Any]]:
         "videohooks_p99_ms_max": (measured.p99_ms if measured else None, False),
         "videohooks_rss_mb_max": (vh.rss_peak_mb if measured and vh else None, False),
         "replay_direct_events_per_s_min": (replay.events_per_s if replay else None, True),
+        "head_of_line_p99_ratio_max": (suite.head_of_line.ratio if suite.head_of_line else None, False),
+        "decode_over_baseline_min": (
+            min(row.ratio for row in suite.decode[0]) if suite.decode else None,
+            True,
+        ),
     }
     out: dict[str, dict[str, Any]] = {}
     for name, (value, higher) in values.items():
@@ -166,9 +175,39 @@ def results_json(suite: SuiteResult, info: dict[str, Any]) -> dict[str, Any]:
         "servers": {kind.value: _server_json(result) for kind, result in suite.servers.items()},
         "ratios": {name: None if v is None else round(v, 3) for name, v in ratios(suite).items()},
         "replay_direct": replay,
+        "head_of_line": _head_of_line_json(suite.head_of_line),
+        "decode": _decode_json(suite.decode),
         "targets": targets(suite),
         "noisy_runs": noisy_runs(suite),
         "check": "PASS" if checks_passed(suite) else "FAIL",
+    }
+
+
+def _head_of_line_json(result: HeadOfLineResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {
+        "status": result.status,
+        "detail": result.detail,
+        "small_connections": SMALL_CONNECTIONS,
+        "heavy_connections": HEAVY_CONNECTIONS,
+        "heavy_body_bytes": HEAVY_BYTES,
+        "p99_ms_alone": [round(run.p99_ms, 2) for run in result.alone],
+        "p99_ms_beside_heavy": [round(run.p99_ms, 2) for run in result.beside_heavy],
+        "ratio_of_medians": None if result.ratio is None else round(result.ratio, 2),
+        "heavy_statuses": result.heavy_statuses,
+    }
+
+
+def _decode_json(decode: tuple[list[DecodeRow], SmallRow] | None) -> dict[str, Any] | None:
+    if decode is None:
+        return None
+    rows, small = decode
+    return {
+        "what": "gate, validation, normalization, serialization; MB/s, best of the run; "
+        "baseline: bench/baseline, the code path before issue 18",
+        "rows": [asdict(row) | {"ratio": round(row.ratio, 2)} for row in rows],
+        "small_delivery_us": asdict(small),
     }
 
 
@@ -247,6 +286,10 @@ def _target_lines(suite: SuiteResult) -> list[str]:
         f"  RSS <= {TARGETS['videohooks_rss_mb_max']:g} MB: {met('videohooks_rss_mb_max')}",
         f"replay --direct >= {TARGETS['replay_direct_events_per_s_min']:,.0f} events/s:"
         f" {met('replay_direct_events_per_s_min')}",
+        f"head-of-line p99 ratio <= {TARGETS['head_of_line_p99_ratio_max']:g}:"
+        f" {met('head_of_line_p99_ratio_max')};"
+        f"  decode >= {TARGETS['decode_over_baseline_min']:g}x baseline at every size:"
+        f" {met('decode_over_baseline_min')}",
     ]
 
 
@@ -284,6 +327,8 @@ def table(suite: SuiteResult) -> str:
         *_replay_line(suite.replay),
         *_latency_lines(suite),
         "",
+        *([headofline.table(suite.head_of_line), ""] if suite.head_of_line else []),
+        *([decode_table(*suite.decode), ""] if suite.decode else []),
         *_target_lines(suite),
         "",
         f"check: {'PASS' if checks_passed(suite) else 'FAIL'}",

@@ -42,6 +42,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="sequential deliveries for POST->XREADGROUP; 0 skips",
     )
     parser.add_argument(
+        "--head-of-line-rounds", type=int, default=2, help="rounds of the head-of-line measurement; 0 skips"
+    )
+    parser.add_argument("--no-decode", action="store_true", help="skip the decode MB/s table")
+    parser.add_argument(
         "--quiet-wait",
         type=float,
         default=15.0,
@@ -76,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         replay_events=args.replay_events,
         latency_deliveries=args.latency_deliveries,
         quiet_wait_s=args.quiet_wait,
+        head_of_line_rounds=args.head_of_line_rounds,
+        decode=not args.no_decode,
     )
     info = report.machine()
     try:

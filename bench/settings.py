@@ -33,6 +33,8 @@ TARGETS: dict[str, float] = {
     "videohooks_p99_ms_max": 25.0,
     "videohooks_rss_mb_max": 150.0,
     "replay_direct_events_per_s_min": 30000.0,
+    "head_of_line_p99_ratio_max": 3.0,
+    "decode_over_baseline_min": 3.0,
 }
 
 

@@ -1,4 +1,4 @@
-"""One bench run: the three servers under the same load, then replay --direct, then the checks.
+"""One bench run: the three servers under the same load, replay --direct, head-of-line, decode, the checks.
 
 The servers run side by side (an idle one takes no CPU) and are measured in interleaved rounds:
 ceiling, by hand, videohooks, then again, `rounds` times. This machine's speed drifts by tens of
@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 
 import redis
 
+from bench.decode import DecodeRow, SmallRow
+from bench.decode import measure as measure_decode
 from bench.deliveries import write_deliveries
+from bench.headofline import HeadOfLineResult, measure_head_of_line
 from bench.latency import LatencyResult, consumer_latency
 from bench.noise import other_cores, snapshot, wait_for_quiet
 from bench.redis_keys import count_by_prefix, delete_prefix
@@ -46,6 +49,8 @@ class Options:
     replay_events: int = 20_000
     latency_deliveries: int = 200
     quiet_wait_s: float = 15.0
+    head_of_line_rounds: int = 2
+    decode: bool = True
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,8 @@ class SuiteResult:
     options: Options
     servers: dict[Kind, ServerResult] = field(default_factory=dict)
     replay: ReplayResult | None = None
+    head_of_line: HeadOfLineResult | None = None
+    decode: tuple[list[DecodeRow], SmallRow] | None = None
 
 
 def measured_set_size(kind: Kind, warmup_rps: float, duration_s: int) -> int:
@@ -269,8 +276,18 @@ def run_suite(wrk: str, options: Options) -> SuiteResult:
         suite.servers = bench_servers(run_tag, wrk, options, client)
         if options.replay_events:
             suite.replay = bench_replay(run_tag, options, client)
+        if options.head_of_line_rounds:
+            suite.head_of_line = measure_head_of_line(
+                wrk, run_tag, client, options.duration_s, options.head_of_line_rounds, options.quiet_wait_s
+            )
+        if options.decode:
+            print("[decode] baseline against today", flush=True)
+            suite.decode = measure_decode()
     finally:
-        for key_prefix in [f"bench-{run_tag}-{kind.value}" for kind in Kind] + [f"bench-{run_tag}-replay"]:
+        ours = [f"bench-{run_tag}-{kind.value}" for kind in Kind] + [
+            f"bench-{run_tag}-{name}" for name in ("replay", "headofline")
+        ]
+        for key_prefix in ours:
             delete_prefix(client, key_prefix)
         client.close()
     return suite

@@ -12,7 +12,7 @@ from enum import Enum
 from pathlib import Path
 
 from bench.servers import Server, free_port, uvicorn_argv
-from bench.settings import HOST, SECRET, SOURCE_ID, VENV_BIN, WORK_DIR, redis_url
+from bench.settings import HOST, ROOT_DIR, SECRET, SOURCE_ID, VENV_BIN, WORK_DIR, redis_url
 
 
 class Kind(Enum):
@@ -50,6 +50,13 @@ def write_config(path: Path, prefix: str) -> Path:
     return path
 
 
+def videohooks_server(binary: str, config: Path, port: int, name: str = "videohooks") -> Server:
+    """`videohooks serve` running this checkout's code: the console script of an editable install
+    elsewhere would import that other tree's."""
+    argv = [binary, "serve", "--config", str(config), "--host", HOST, "--port", str(port)]
+    return Server(name, argv, port, env={"PYTHONPATH": str(ROOT_DIR)}, ready_path="/readyz")
+
+
 @dataclass(frozen=True)
 class Target:
     kind: Kind
@@ -80,5 +87,4 @@ class Target:
         if binary is None:
             raise FileNotFoundError("videohooks console script not installed")
         config = write_config(WORK_DIR / "videohooks.toml", self.prefix)
-        argv = [binary, "serve", "--config", str(config), "--host", HOST, "--port", str(port)]
-        return Server(name, argv, port, ready_path="/readyz")
+        return videohooks_server(binary, config, port)

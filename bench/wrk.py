@@ -60,12 +60,14 @@ def ensure_wrk() -> str:
     return found
 
 
-def run_wrk(wrk: str, url: str, duration_s: int, deliveries: DeliverySet) -> WrkResult:
+def run_wrk(
+    wrk: str, url: str, duration_s: int, deliveries: DeliverySet, connections: int = WRK_CONNECTIONS
+) -> WrkResult:
     """One wrk run; wrk takes whole seconds only."""
     argv = [
         wrk,
         f"-t{WRK_THREADS}",
-        f"-c{WRK_CONNECTIONS}",
+        f"-c{connections}",
         f"-d{duration_s}s",
         f"--timeout={WRK_TIMEOUT}",
         "-s",

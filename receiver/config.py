@@ -112,6 +112,9 @@ class RedisConfig(Section):
 class ServerConfig(Section):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     data_dir: str = "var"
+    # Callback bodies larger than this are decoded off the event loop, in a worker process at the
+    # lowest CPU priority, so that large results do not hold up small ones (receiver/offload.py).
+    offload_bytes: int = Field(default=65536, ge=0)
     # After SIGTERM, /readyz answers 503 for this long while callbacks are still served, so that a
     # load balancer stops routing here before the listening socket closes.
     shutdown_delay_seconds: float = Field(default=1.0, ge=0, le=300)

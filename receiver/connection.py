@@ -25,6 +25,7 @@ from receiver.fetch import FetchDeferral
 from receiver.jobs import JobQueue
 from receiver.keys import KeySpace
 from receiver.logs import logger
+from receiver.offload import Offload
 from receiver.pipeline import AssetCopies, Pipeline
 from receiver.poll import CallbackWatcher
 from receiver.publisher import Publisher
@@ -162,4 +163,10 @@ async def open_pipeline(
             None if config.assets is None else AssetCopies(config.assets, AssetStore(config.assets), queue)
         )
         watcher = CallbackWatcher(config, queue)
-        yield redis, Pipeline(publisher, deferral, config.limits, assets=assets, watcher=watcher)
+        # Bodies above the threshold are decoded in a low-priority worker process (receiver/offload.py).
+        offload = Offload(config.limits, config.server.offload_bytes)
+        stack.push_async_callback(offload.aclose)
+        yield (
+            redis,
+            Pipeline(publisher, deferral, config.limits, assets=assets, watcher=watcher, offload=offload),
+        )

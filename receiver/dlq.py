@@ -24,6 +24,7 @@ from receiver.config import Config
 from receiver.connection import AnyRedis
 from receiver.errors import Quarantine
 from receiver.keys import KeySpace, as_text, entry_id_order
+from receiver.ordered import in_order
 from receiver.pipeline import Pipeline
 
 # Entries read per XRANGE call while listing or redriving.
@@ -164,12 +165,13 @@ class DeadLetters:
                 await self.get(entry_id) or RedriveResult(entry_id, "", "not_found", detail="no such entry")
                 for entry_id in entry_ids
             ]
-        return [
-            letter
-            if isinstance(letter, RedriveResult)
-            else await self._redrive_one(config, pipeline, letter, delete)
-            for letter in letters
-        ]
+
+        async def redrive_one(_index: int, letter: DeadLetter | RedriveResult) -> RedriveResult:
+            if isinstance(letter, RedriveResult):
+                return letter
+            return await self._redrive_one(config, pipeline, letter, delete)
+
+        return await in_order(letters, redrive_one)
 
     async def _redrive_one(
         self, config: Config, pipeline: Pipeline, letter: DeadLetter, delete: bool

@@ -4,17 +4,16 @@ Pydantic's JSON parser is lenient where a public endpoint should not be: it take
 `Infinity`, turns `1e400` into infinity (which a normalizer then cannot convert to milliseconds), lets
 the last of two equal keys win, and nests 200 levels deep. orjson parses strictly (RFC 8259, UTF-8,
 finite numbers only) in a few microseconds, and its error says which rule was broken, so each refusal
-gets a reason code of its own. One walk over the parsed containers checks depth and item counts and
-counts the keys; string lengths are bounded by the body's length, so only a body longer than
-`max_string_bytes` has its strings walked. Duplicate keys are refused rather than resolved: two values
-under one name mean the sender is broken or something rewrote the body, and guessing which one was
-meant is how parser differentials become exploits.
+gets a reason code of its own. One walk over the parsed containers checks depth and item counts, counts
+the keys and picks out the few strings that could be too long. Duplicate keys are refused rather than
+resolved: two values under one name mean the sender is broken or something rewrote the body, and
+guessing which one was meant is how parser differentials become exploits.
 """
 
 from __future__ import annotations
 
 import json
-import re
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -39,44 +38,48 @@ def screen(body: bytes, limits: LimitsConfig) -> dict[str, Any]:
         raise _parse_refusal(body, exc) from None
     if not isinstance(value, dict):
         raise Refused("not_an_object", f"the body is a JSON {_kind(value)}, not an object")
-    keys = _measure(value, limits)
-    if len(body) > limits.max_string_bytes:
-        _check_strings(value, limits)
+    keys = _measure(value, limits, len(body))
     if not _surely_unambiguous(body, keys):
         json.loads(body, object_pairs_hook=_unique_members, parse_int=_bounded_int)
     return value
 
 
-# A key is a string followed by a colon. Inside a string a quote is escaped, so this pattern matches
-# every key of the raw body, plus any escaped quote that happens to precede a colon: never fewer.
-_KEY = re.compile(rb'"\s*:')
-# An integer of 19 digits or more may not fit 64 bits (orjson would have read it as a float): digits
-# are mapped to "0" so that a plain substring search finds any such run.
+# Digits 1-9 mapped to "0": any integer of 19 digits or more (one that may not fit 64 bits, which orjson
+# would have read as a float) is then a run of "0"s that a plain substring search finds.
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 19
+_WHITESPACE = b" \t\n\r"
 
 
 def _surely_unambiguous(body: bytes, parsed_keys: int) -> bool:
     """True when the parsed value certainly kept every key and every integer of the body as written.
 
     orjson keeps the last of two equal keys and reads a huge integer as a float. The parsed objects
-    hold at most as many keys as the body names; the body's colons, and the key pattern's matches,
-    are each at least that many. When either count equals the parsed keys, no key was dropped (the
-    colon count, a tenth of the pattern's cost, settles every body without a colon inside a string).
-    If no digit run is long enough to overflow, no integer was changed. Otherwise the exact, slower
-    parse decides.
+    hold at most as many keys as the body names. The body's colons are at least that many, and so are
+    the quotes right before a colon once JSON's whitespace is deleted (every key, plus any escaped quote
+    inside a string that happens to precede a colon); when either count equals the parsed keys, no key
+    was dropped (the colon count, cheaper, settles every body without a colon inside a string). If no
+    digit run is long enough to overflow, no integer was changed. Otherwise the exact, slower parse
+    decides.
     """
     return body.translate(_DIGITS_AS_ZERO).find(_LONG_DIGIT_RUN) < 0 and (
-        body.count(b":") == parsed_keys or len(_KEY.findall(body)) == parsed_keys
+        body.count(b":") == parsed_keys or body.translate(None, _WHITESPACE).count(b'":') == parsed_keys
     )
 
 
-def _measure(root: dict[str, Any], limits: LimitsConfig) -> int:
+def _measure(root: dict[str, Any], limits: LimitsConfig, body_bytes: int) -> int:
     """The number of keys in the document, walked one nesting level at a time.
 
-    Refused when a container nests deeper than `max_depth` or holds more than `max_items` items.
-    Iterative, so that depth cannot exhaust the interpreter's stack.
+    Refused when a container nests deeper than `max_depth`, holds more than `max_items` items, or a key
+    or string is longer than `max_string_bytes` once encoded. Iterative, so that depth cannot exhaust the
+    interpreter's stack. A string of n characters encodes to at most 4n bytes (and to at most the body's
+    length), so only the few strings longer than a quarter of the limit are encoded to be measured, and
+    only once the walk is done: a container's own limits are refused first, whichever comes first.
     """
+    # Below the limit, no string can be too long, and none is as long as the body.
+    long_body = body_bytes > limits.max_string_bytes
+    shortest_suspect = limits.max_string_bytes // 4 + 1 if long_body else body_bytes
+    suspects: list[str] = []
     keys = 0
     depth = 1
     level: list[Any] = [root]
@@ -84,6 +87,7 @@ def _measure(root: dict[str, Any], limits: LimitsConfig) -> int:
         if depth > limits.max_depth:
             raise Refused("too_deep", f"the JSON nests deeper than {limits.max_depth} levels")
         below: list[Any] = []
+        objects: list[dict[str, Any]] = []
         for node in level:
             if len(node) > limits.max_items:
                 raise Refused(
@@ -91,30 +95,23 @@ def _measure(root: dict[str, Any], limits: LimitsConfig) -> int:
                 )
             if type(node) is dict:
                 keys += len(node)
+                if long_body:
+                    objects.append(node)
                 children = node.values()
             else:
                 children = node
             for child in children:
                 if type(child) is dict or type(child) is list:
                     below.append(child)
+                elif long_body and type(child) is str and len(child) >= shortest_suspect:
+                    suspects.append(child)
+        if objects and max(map(len, chain.from_iterable(objects))) >= shortest_suspect:
+            suspects.extend(key for node in objects for key in node if len(key) >= shortest_suspect)
         level = below
         depth += 1
+    if any(len(text.encode()) > limits.max_string_bytes for text in suspects):
+        raise Refused("string_too_long", f"a string is longer than {limits.max_string_bytes} bytes")
     return keys
-
-
-def _check_strings(root: dict[str, Any], limits: LimitsConfig) -> None:
-    """Refused when a key or string value is longer than `max_string_bytes` once encoded."""
-    stack: list[Any] = [root]
-    while stack:
-        node = stack.pop()
-        if type(node) is str:
-            if len(node.encode()) > limits.max_string_bytes:
-                raise Refused("string_too_long", f"a string is longer than {limits.max_string_bytes} bytes")
-        elif type(node) is dict:
-            stack.extend(node.keys())
-            stack.extend(node.values())
-        elif type(node) is list:
-            stack.extend(node)
 
 
 def _bounded_int(text: str) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import orjson
 from pydantic import ValidationError
@@ -18,7 +18,7 @@ from receiver import tracing
 from receiver.assets.config import AssetsConfig
 from receiver.assets.copier import defer_copy, needs_copy
 from receiver.assets.download import AssetError
-from receiver.assets.inline import materialize
+from receiver.assets.inline import inline_pointer, materialize
 from receiver.assets.store import AssetStore
 from receiver.config import LimitsConfig
 from receiver.errors import Quarantine, RedisUnavailable, RemoteError, redis_errors
@@ -32,6 +32,10 @@ from receiver.verifiers import PRIVATE_HEADERS
 from schemas.event import CanonicalEvent, OutOfRange, event_to_json
 from schemas.normalizing import DeliveryContext, UnknownStatus
 from schemas.provider import ProviderSchemas
+
+if TYPE_CHECKING:
+    from receiver.offload import Offload
+
 
 # Limits of a pipeline built without a config (tests, tools): the documented defaults.
 DEFAULT_LIMITS = LimitsConfig()
@@ -135,6 +139,7 @@ class Pipeline:
         schemas: Mapping[str, ProviderSchemas] = SCHEMAS,
         assets: AssetCopies | None = None,
         watcher: Callable[[CanonicalEvent], Awaitable[None]] | None = None,
+        offload: Offload | None = None,
     ) -> None:
         # The schema registry is a parameter so that a redrive (or its test) can decode with versions
         # shipped after a delivery was quarantined; every path (callback, fetch, poll, redrive,
@@ -148,6 +153,8 @@ class Pipeline:
         # Called with each newly accepted event: starts the watch of a task whose callback said it is
         # not done yet (receiver/poll.py `CallbackWatcher`).
         self.watcher = watcher
+        # Bodies above `[server] offload_bytes` are decoded in a low-priority process (receiver/offload.py).
+        self.offload = offload
 
     def decode_delivery(
         self,
@@ -184,13 +191,44 @@ class Pipeline:
     ) -> Outcome:
         """Decode and publish one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
         try:
-            event = self.decode_delivery(source, body, received_at, delivery_id, resource=resource)
-            event = await self.materialize(event, body)
+            if self.offload is not None and self.offload.applies(body):
+                ctx = DeliveryContext(
+                    source.id, source.provider, received_at, delivery_id, None, source.api_base_url
+                )
+                schemas = self.schemas[source.provider]
+                event = await self.offload.decode(schemas, body, ctx, resource=resource)
+                if any(inline_pointer(asset) for asset in event.assets):
+                    # Its media is written from the body here; the event must be whole for that.
+                    event = self.decode_delivery(source, body, received_at, delivery_id, resource=resource)
+            else:
+                event = self.decode_delivery(source, body, received_at, delivery_id, resource=resource)
         except Quarantine as quarantine:
-            return await self.keep(source, body, headers, received_at, delivery_id, quarantine)
+            return await self.conclude(source, quarantine, body, headers, received_at, delivery_id)
+        return await self.conclude(source, event, body, headers, received_at, delivery_id, resource=resource)
+
+    async def conclude(
+        self,
+        source: SourceConfig,
+        decoded: CanonicalEvent | Quarantine,
+        body: bytes,
+        headers: Mapping[str, str],
+        received_at: datetime,
+        delivery_id: str | None = None,
+        *,
+        resource: bool = False,
+    ) -> Outcome:
+        """Publish, defer or quarantine a delivery once decoded, wherever it was (a replay decodes its
+        files ahead on every core); raises `RedisUnavailable` when nothing was kept."""
+        if not isinstance(decoded, Quarantine):
+            try:
+                decoded = await self.materialize(decoded, body)
+            except Quarantine as quarantine:
+                decoded = quarantine
+        if isinstance(decoded, Quarantine):
+            return await self.keep(source, body, headers, received_at, delivery_id, decoded)
         if resource:  # a task object is the full result already: nothing to fetch
-            return await self.release(event)
-        return await self.settle(source, event, headers, body)
+            return await self.release(decoded)
+        return await self.settle(source, decoded, headers, body)
 
     async def materialize(self, event: CanonicalEvent, body: bytes) -> CanonicalEvent:
         """`event` with the media its body carries inline written to the store (see

@@ -9,9 +9,13 @@ they share Redis round trips.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,12 +25,17 @@ from receiver.config import Config, SourceConfig
 from receiver.connection import open_pipeline
 from receiver.errors import CannotSign, RedisUnavailable
 from receiver.fixtures import Fixture
+from receiver.offload import Decoded, DecodeJob, decode_all, restored
+from receiver.ordered import in_order
 from receiver.verifiers import verifier_for
+from schemas.normalizing import DeliveryContext
 
 Progress = Callable[[str], None]
 
-# Enough deliveries in flight to fill publish batches, few enough to bound memory.
-DIRECT_CONCURRENCY = 512
+# Files decoded per round trip to a decode process, and how many files make the processes worth
+# starting (bench/README.md, "Replay").
+DECODE_CHUNK = 256
+PARALLEL_FROM = 2_000
 HTTP_CONCURRENCY = 16
 
 
@@ -120,35 +129,79 @@ async def replay_direct(
     progress: Progress | None = None,
 ) -> list[ReplayResult]:
     sources = [source_for(config, fixture, source_override) for fixture in fixtures]
-    async with open_pipeline(config, redis_url) as (_, pipeline):
+    async with open_pipeline(config, redis_url) as (_, pipeline), _decoder_pool(len(fixtures)) as pool:
+        received_at = datetime.now(UTC)
+        jobs: list[DecodeJob] = [
+            (
+                pipeline.schemas[source.provider],
+                fixture.body,
+                DeliveryContext(
+                    source.id, source.provider, received_at, fixture.delivery_id, None, source.api_base_url
+                ),
+                pipeline.limits,
+                fixture.kind == "resource",
+            )
+            for fixture, source in zip(fixtures, sources, strict=True)
+        ]
+        # Every chunk is submitted at once: the workers decode ahead while the event loop publishes.
+        chunks: list[asyncio.Future[list[Decoded]]] = []
+        for start in range(0, len(jobs), DECODE_CHUNK):
+            chunks.append(
+                asyncio.ensure_future(_decoded(pool, jobs[start : start + DECODE_CHUNK], chunks[-1:]))
+            )
 
-        async def deliver(fixture: Fixture, source: SourceConfig) -> ReplayResult:
+        async def deliver(index: int, pair: tuple[Fixture, SourceConfig]) -> ReplayResult:
+            fixture, source = pair
+            decoded = restored((await chunks[index // DECODE_CHUNK])[index % DECODE_CHUNK])
             try:
-                outcome = await pipeline.deliver(
+                outcome = await pipeline.conclude(
                     source,
+                    decoded,
                     fixture.body,
                     fixture.headers,
-                    datetime.now(UTC),
+                    received_at,
                     fixture.delivery_id,
                     resource=fixture.kind == "resource",
                 )
             except RedisUnavailable:
-                return ReplayResult(fixture, "unavailable")
-            return ReplayResult(fixture, outcome.status, outcome.event_id)
+                result = ReplayResult(fixture, "unavailable")
+            else:
+                result = ReplayResult(fixture, outcome.status, outcome.event_id)
+            if progress:
+                progress(result.outcome)
+            return result
 
-        # A fixed set of workers taking the fixtures in order: each decodes one, then waits for its
-        # publish while the others decode theirs, so that publishes share round trips, in file order.
-        work = iter(enumerate(zip(fixtures, sources, strict=True)))
-        slots: list[ReplayResult | None] = [None] * len(fixtures)
+        return await in_order(list(zip(fixtures, sources, strict=True)), deliver)
 
-        async def worker() -> None:
-            for index, (fixture, source) in work:
-                slots[index] = result = await deliver(fixture, source)
-                if progress:
-                    progress(result.outcome)
 
-        await asyncio.gather(*(worker() for _ in range(min(DIRECT_CONCURRENCY, len(fixtures)))))
-        return [result for result in slots if result is not None]
+@asynccontextmanager
+async def _decoder_pool(count: int) -> AsyncIterator[ProcessPoolExecutor | None]:
+    """A process per core to decode a large replay's files in, or None: decoded in process.
+
+    Forked, as nothing but decoding runs in the children, and a spawned interpreter would take most
+    of a second to import what a fork already has.
+    """
+    if count < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        yield None
+        return
+    pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("fork"))
+    try:
+        yield pool
+    finally:
+        await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+
+
+async def _decoded(
+    pool: ProcessPoolExecutor | None, jobs: list[DecodeJob], previous: list[asyncio.Future[list[Decoded]]]
+) -> list[Decoded]:
+    """A chunk's decodes, once the chunk before it is done: a chunk that a worker finished early must not
+    let its files overtake earlier ones into the publisher."""
+    if pool is None:
+        return decode_all(jobs)
+    decoded = asyncio.get_running_loop().run_in_executor(pool, decode_all, jobs)
+    for chunk in previous:
+        await chunk
+    return await decoded
 
 
 # A resource fixture (the provider API's task object) sent with --to: skipped, not a failure.

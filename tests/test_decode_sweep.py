@@ -13,8 +13,9 @@ from typing import Any
 import orjson
 import pytest
 
+from receiver.errors import Quarantine
 from receiver.fixtures import Fixture, load_fixtures
-from receiver.pipeline import SCHEMAS, Quarantine, decode, decode_resource
+from receiver.pipeline import SCHEMAS, decode, decode_resource
 from schemas.normalizing import DeliveryContext
 from tests.support import FIXTURES
 

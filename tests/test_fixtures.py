@@ -26,8 +26,9 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 
 from receiver.config import Config
+from receiver.errors import Quarantine
 from receiver.fixtures import Fixture, fixture_paths, load_fixture
-from receiver.pipeline import SCHEMAS, Quarantine, decode, decode_resource
+from receiver.pipeline import SCHEMAS, decode, decode_resource
 from receiver.providers import PROVIDERS
 from receiver.verifiers import SCHEMES, verifier_for
 from schemas.event import CanonicalEvent, as_version, event_from_json, event_to_dict

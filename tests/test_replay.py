@@ -134,7 +134,8 @@ def test_replay_direct_keeps_file_order_within_a_task(
     tmp_path: Path, prefix: str, redis_url: str, rclient: redis.Redis
 ) -> None:
     """Many fixtures in flight at once must still reach the stream in file order: a task's life replayed
-    from its stored polls is queued, running, succeeded, never a `stale` from overtaking."""
+    from its stored polls is queued, running, succeeded, never a `stale` from overtaking. Enough files to
+    be decoded in several processes, each task's statuses in chunks far apart."""
     config = tmp_path / "relay.toml"
     config.write_text(
         f'[redis]\nurl = "{redis_url}"\nprefix = "{prefix}"\n\n[[sources]]\nid = "veo-relay"\n'
@@ -143,16 +144,17 @@ def test_replay_direct_keeps_file_order_within_a_task(
     lives = tmp_path / "lives"
     lives.mkdir()
     statuses = ["queued", "in_progress", "completed"]
-    for task in range(300):
+    tasks = 700
+    for task in range(tasks):
         for step, status in enumerate(statuses):
             body = {"id": f"video_{task:04d}", "object": "video", "model": "veo3.1", "status": status}
             fixture = {"source": "veo-relay", "provider": "openai-compatible", "kind": "resource"}
             fixture["body"] = body
-            (lives / f"{task:04d}-{step}.json").write_bytes(orjson.dumps(fixture))
+            (lives / f"{step}-{task:04d}.json").write_bytes(orjson.dumps(fixture))
     result = CliRunner().invoke(app, ["replay", str(lives), "--direct", "--config", str(config)])
     assert result.exit_code == 0, result.output
     entries = stream_entries(rclient, f"{prefix}:events")
-    assert len(entries) == 900
+    assert len(entries) == 3 * tasks
     by_task: dict[bytes, list[bytes]] = {}
     for entry in entries:
         by_task.setdefault(entry["task_id"], []).append(entry["status"])

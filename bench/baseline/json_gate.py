@@ -1,0 +1,168 @@
+"""BASELINE (see `bench/baseline/__init__.py`), a verbatim copy:
+
+The gate every authentic body passes before a schema sees it: strict JSON, within the limits.
+
+Pydantic's JSON parser is lenient where a public endpoint should not be: it takes `NaN` and
+`Infinity`, turns `1e400` into infinity (which a normalizer then cannot convert to milliseconds), lets
+the last of two equal keys win, and nests 200 levels deep. orjson parses strictly (RFC 8259, UTF-8,
+finite numbers only) in a few microseconds, and its error says which rule was broken, so each refusal
+gets a reason code of its own. One walk over the parsed containers checks depth and item counts and
+counts the keys; string lengths are bounded by the body's length, so only a body longer than
+`max_string_bytes` has its strings walked. Duplicate keys are refused rather than resolved: two values
+under one name mean the sender is broken or something rewrote the body, and guessing which one was
+meant is how parser differentials become exploits.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+
+from receiver.config import LimitsConfig
+
+
+class Refused(Exception):
+    """The body is not strict JSON within the limits: `reason` is the quarantine's reason code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def screen(body: bytes, limits: LimitsConfig) -> dict[str, Any]:
+    """The body's JSON object; `Refused` unless `body` is one strict JSON object within `limits`."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise _parse_refusal(body, exc) from None
+    if not isinstance(value, dict):
+        raise Refused("not_an_object", f"the body is a JSON {_kind(value)}, not an object")
+    keys = _measure(value, limits)
+    if len(body) > limits.max_string_bytes:
+        _check_strings(value, limits)
+    if not _surely_unambiguous(body, keys):
+        json.loads(body, object_pairs_hook=_unique_members, parse_int=_bounded_int)
+    return value
+
+
+# A key is a string followed by a colon. Inside a string a quote is escaped, so this pattern matches
+# every key of the raw body, plus any escaped quote that happens to precede a colon: never fewer.
+_KEY = re.compile(rb'"\s*:')
+# An integer of 19 digits or more may not fit 64 bits (orjson would have read it as a float): digits
+# are mapped to "0" so that a plain substring search finds any such run.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 19
+
+
+def _surely_unambiguous(body: bytes, parsed_keys: int) -> bool:
+    """True when the parsed value certainly kept every key and every integer of the body as written.
+
+    orjson keeps the last of two equal keys and reads a huge integer as a float. The parsed objects
+    hold at most as many keys as the body names; the body's colons, and the key pattern's matches,
+    are each at least that many. When either count equals the parsed keys, no key was dropped (the
+    colon count, a tenth of the pattern's cost, settles every body without a colon inside a string).
+    If no digit run is long enough to overflow, no integer was changed. Otherwise the exact, slower
+    parse decides.
+    """
+    return body.translate(_DIGITS_AS_ZERO).find(_LONG_DIGIT_RUN) < 0 and (
+        body.count(b":") == parsed_keys or len(_KEY.findall(body)) == parsed_keys
+    )
+
+
+def _measure(root: dict[str, Any], limits: LimitsConfig) -> int:
+    """The number of keys in the document, walked one nesting level at a time.
+
+    Refused when a container nests deeper than `max_depth` or holds more than `max_items` items.
+    Iterative, so that depth cannot exhaust the interpreter's stack.
+    """
+    keys = 0
+    depth = 1
+    level: list[Any] = [root]
+    while level:
+        if depth > limits.max_depth:
+            raise Refused("too_deep", f"the JSON nests deeper than {limits.max_depth} levels")
+        below: list[Any] = []
+        for node in level:
+            if len(node) > limits.max_items:
+                raise Refused(
+                    "too_many_items", f"an array or object holds more than {limits.max_items} items"
+                )
+            if type(node) is dict:
+                keys += len(node)
+                children = node.values()
+            else:
+                children = node
+            for child in children:
+                if type(child) is dict or type(child) is list:
+                    below.append(child)
+        level = below
+        depth += 1
+    return keys
+
+
+def _check_strings(root: dict[str, Any], limits: LimitsConfig) -> None:
+    """Refused when a key or string value is longer than `max_string_bytes` once encoded."""
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if type(node) is str:
+            if len(node.encode()) > limits.max_string_bytes:
+                raise Refused("string_too_long", f"a string is longer than {limits.max_string_bytes} bytes")
+        elif type(node) is dict:
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif type(node) is list:
+            stack.extend(node)
+
+
+def _bounded_int(text: str) -> int:
+    """orjson reads an integer beyond 64 bits as a float; pydantic would keep it exact and the event
+    could then not be serialized: refuse it, as a float beyond range is refused."""
+    value = int(text)
+    if not -(2**63) <= value < 2**64:
+        raise Refused("number_out_of_range", f"the integer {text[:32]}... does not fit 64 bits")
+    return value
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) == len(pairs):
+        return members
+    names = [name for name, _ in pairs]
+    twice = next(name for index, name in enumerate(names) if name in names[:index])
+    raise Refused("duplicate_keys", f"the key {twice[:64]!r} appears twice in one object")
+
+
+def _parse_refusal(body: bytes, error: orjson.JSONDecodeError) -> Refused:
+    message = str(error)
+    if not body.strip():
+        return Refused("empty_body", "the body is empty")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Refused("invalid_utf8", f"the body is not valid UTF-8: {exc.reason} at byte {exc.start}")
+    if "infinity" in message:
+        return Refused("number_out_of_range", f"a number does not fit a 64-bit float: {message}")
+    if body[error.pos :].lstrip(b"-").startswith((b"NaN", b"Infinity")):
+        return Refused("non_finite_number", f"NaN and Infinity are not JSON numbers: {message}")
+    if "depth" in message:
+        return Refused("too_deep", f"the JSON nests too deeply: {message}")
+    return Refused("invalid_json", f"the body is not valid JSON: {message}")
+
+
+def _kind(value: object) -> str:
+    match value:
+        case list():
+            return "array"
+        case str():
+            return "string"
+        case bool():
+            return "boolean"
+        case int() | float():
+            return "number"
+        case _:
+            return "null"
