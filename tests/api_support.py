@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from pytest_httpserver import HTTPServer
 
 from receiver.clients.pool import ClientPool
 from receiver.config import Config, parse_config
@@ -57,6 +58,11 @@ def webhook(video_id: str, kind: str = "video.completed") -> bytes:
             "data": {"id": video_id},
         }
     )
+
+
+def api_base(httpserver: HTTPServer) -> str:
+    """The base URL of `httpserver` playing a provider's API, as a source's `api_base_url`."""
+    return httpserver.url_for("").rstrip("/")
 
 
 def api_config(prefix: str, redis_url: str, api_base_url: str, **overrides: Any) -> Config:

@@ -18,16 +18,12 @@ from receiver.config import Config, parse_config
 from receiver.errors import Quarantine
 from schemas.event import Asset, CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
-from tests.api_support import receiver_parts, video, webhook
+from tests.api_support import api_base, receiver_parts, video, webhook
 from tests.conftest import config_dict
 from tests.support import API_KEY, stream_entries, stream_events
 
 VIDEO = "video_copy_1"
 MEDIA = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64
-
-
-def base(httpserver: HTTPServer) -> str:
-    return httpserver.url_for("").rstrip("/")
 
 
 def config_with(prefix: str, redis_url: str, api_base: str, **sections: Any) -> Config:
@@ -44,7 +40,7 @@ async def test_a_fetched_video_is_copied_before_its_event_is_published(
     httpserver.expect_request(
         f"/v1/videos/{VIDEO}/content", headers={"authorization": f"Bearer {API_KEY}"}
     ).respond_with_data(MEDIA, content_type="video/mp4")
-    config = config_with(prefix, redis_url, base(httpserver), assets={"store": str(tmp_path)})
+    config = config_with(prefix, redis_url, api_base(httpserver), assets={"store": str(tmp_path)})
     async with receiver_parts(config, redis_url) as parts:
         outcome = await parts.deliver("openai-main", webhook(VIDEO), "msg_copy")
         assert outcome.status == "accepted"
@@ -56,7 +52,7 @@ async def test_a_fetched_video_is_copied_before_its_event_is_published(
         "kind": "video",
         "url": stored.resolve().as_uri(),
         "expires_at": None,
-        "source_url": f"{base(httpserver)}/v1/videos/{VIDEO}/content",
+        "source_url": f"{api_base(httpserver)}/v1/videos/{VIDEO}/content",
         "content_type": "video/mp4",
         "bytes": len(MEDIA),
         "sha256": hashlib.sha256(MEDIA).hexdigest(),
@@ -69,7 +65,7 @@ async def test_version_1_consumers_get_the_version_1_shape(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     httpserver.expect_request(f"/v1/videos/{VIDEO}").respond_with_json(video(VIDEO))
-    config = config_with(prefix, redis_url, base(httpserver), events={"version": 1})
+    config = config_with(prefix, redis_url, api_base(httpserver), events={"version": 1})
     async with receiver_parts(config, redis_url) as parts:
         await parts.deliver("openai-main", webhook(VIDEO), "msg_v1")
         await parts.run_until_idle()
@@ -87,7 +83,7 @@ def inline_event_parts(tmp_path: Path | None, prefix: str, redis_url: str, api: 
 async def test_inline_media_goes_to_the_store_never_into_redis(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis, tmp_path: Path
 ) -> None:
-    config = inline_event_parts(tmp_path, prefix, redis_url, base(httpserver))
+    config = inline_event_parts(tmp_path, prefix, redis_url, api_base(httpserver))
     body = orjson.dumps({"media": {"data": base64.b64encode(MEDIA).decode()}})
     event = _inline_event()
     async with receiver_parts(config, redis_url) as parts:
@@ -113,7 +109,7 @@ async def test_inline_media_goes_to_the_store_never_into_redis(
 async def test_inline_media_without_a_store_is_quarantined_without_the_media(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
-    config = inline_event_parts(None, prefix, redis_url, base(httpserver))
+    config = inline_event_parts(None, prefix, redis_url, api_base(httpserver))
     encoded = base64.b64encode(MEDIA).decode()
     body = orjson.dumps({"id": "t1", "media": {"data": encoded}})
     event = _inline_event()

@@ -20,7 +20,7 @@ from receiver.providers.dashscope import DashscopeSource
 from receiver.providers.dashscope.client import DashscopeClient
 from schemas.event import event_to_dict
 from schemas.normalizing import DeliveryContext
-from tests.api_support import api_config, receiver_parts
+from tests.api_support import api_base, api_config, receiver_parts
 from tests.support import API_KEY, FIXTURES, remote_error_of, stream_events
 
 TASK = "0385dc79-5ff8-4d82-bcb6-4a1b2c3d4e5f"
@@ -37,10 +37,6 @@ def unknown() -> dict[str, Any]:
     return {"request_id": "r-unknown", "output": {"task_id": TASK, "task_status": "UNKNOWN"}}
 
 
-def base(httpserver: HTTPServer) -> str:
-    return httpserver.url_for("").rstrip("/")
-
-
 def source(api_base_url: str, **keys: Any) -> DashscopeSource:
     data = {"id": "dashscope-main", "provider": "dashscope", "api_key": API_KEY, "api_base_url": api_base_url}
     return DashscopeSource.model_validate({**data, **keys})
@@ -53,7 +49,7 @@ def decoded(body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 async def dashscope(httpserver: HTTPServer) -> AsyncIterator[DashscopeClient]:
-    client = PROVIDERS["dashscope"].client(source(base(httpserver), time_zone="America/New_York"))
+    client = PROVIDERS["dashscope"].client(source(api_base(httpserver), time_zone="America/New_York"))
     assert isinstance(client, DashscopeClient)
     yield client
     await client.aclose()
@@ -113,7 +109,7 @@ async def test_a_watched_task_is_polled_to_its_end(
 ) -> None:
     for name in ("pending", "running", "running", "succeeded"):
         httpserver.expect_ordered_request(PATH, headers=AUTH).respond_with_json(stored(name))
-    async with receiver_parts(api_config(prefix, redis_url, base(httpserver)), redis_url) as parts:
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         assert await parts.watch("dashscope-main", TASK)
         await parts.run_until_idle()
     events = stream_events(rclient, f"{prefix}:events")
@@ -128,7 +124,7 @@ async def test_a_task_dashscope_does_not_know_ends_at_the_deadline_never_succeed
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json(unknown())
-    config = api_config(prefix, redis_url, base(httpserver), deadline_seconds=0.4)
+    config = api_config(prefix, redis_url, api_base(httpserver), deadline_seconds=0.4)
     async with receiver_parts(config, redis_url) as parts:
         await parts.watch("dashscope-main", TASK)
         await parts.run_until_idle()

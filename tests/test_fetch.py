@@ -15,15 +15,11 @@ from werkzeug import Request, Response
 from receiver.app import create_app
 from receiver.errors import RedisUnavailable
 from receiver.verifiers.standard_webhooks import StandardWebhooks
-from tests.api_support import api_config, receiver_parts, video, webhook
+from tests.api_support import api_base, api_config, receiver_parts, video, webhook
 from tests.support import API_KEY, WHSEC, free_port, stream_events, wait_until
 
 VIDEO = "video_fetch_1"
 PATH = f"/v1/videos/{VIDEO}"
-
-
-def base(httpserver: HTTPServer) -> str:
-    return httpserver.url_for("").rstrip("/")
 
 
 def fetch_failures(source: str) -> float:
@@ -36,7 +32,7 @@ async def test_the_fetched_video_is_published_not_the_webhook(
     httpserver.expect_request(PATH, headers={"authorization": f"Bearer {API_KEY}"}).respond_with_json(
         video(VIDEO)
     )
-    async with receiver_parts(api_config(prefix, redis_url, base(httpserver)), redis_url) as parts:
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         outcome = await parts.deliver("openai-main", webhook(VIDEO), "msg_f1")
         assert outcome.status == "accepted"
         # Acknowledged once the job is durable; nothing is published before the fetch.
@@ -46,14 +42,14 @@ async def test_the_fetched_video_is_published_not_the_webhook(
     [event] = stream_events(rclient, f"{prefix}:events")
     assert (event["status"], event["model"], event["delivery_id"]) == ("succeeded", "sora-2", "msg_f1")
     assert event["event_id"] == outcome.event_id
-    assert event["assets"][0]["url"] == f"{base(httpserver)}/v1/videos/{VIDEO}/content"
+    assert event["assets"][0]["url"] == f"{api_base(httpserver)}/v1/videos/{VIDEO}/content"
 
 
 async def test_webhook_retries_while_pending_and_after_publication_are_duplicates(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json(video(VIDEO))
-    async with receiver_parts(api_config(prefix, redis_url, base(httpserver)), redis_url) as parts:
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         first = await parts.deliver("openai-main", webhook(VIDEO), "msg_r1")
         pending = await parts.deliver("openai-main", webhook(VIDEO), "msg_r1")
         assert (first.status, pending.status) == ("accepted", "duplicate")
@@ -75,7 +71,7 @@ async def test_errors_retrying_cannot_fix_publish_the_webhook_event_with_fetch_f
         {"error": {"message": "Incorrect API key provided"}}, status=status
     )
     before = fetch_failures("openai-main")
-    async with receiver_parts(api_config(prefix, redis_url, base(httpserver)), redis_url) as parts:
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         await parts.deliver("openai-main", webhook(VIDEO, "video.failed"), "msg_e")
         assert await parts.runner.run_due() == 1
         assert await parts.queue.count() == 0
@@ -91,7 +87,7 @@ async def test_429_waits_for_retry_after(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     httpserver.expect_request(PATH).respond_with_data("slow down", status=429, headers={"retry-after": "30"})
-    async with receiver_parts(api_config(prefix, redis_url, base(httpserver)), redis_url) as parts:
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         await parts.deliver("openai-main", webhook(VIDEO), "msg_429")
         await parts.runner.run_due()
         due_ms = rclient.zscore(
@@ -116,7 +112,7 @@ async def test_passing_failures_are_retried_until_the_fetch_succeeds(
 ) -> None:
     httpserver.expect_oneshot_request(PATH).respond_with_response(first)
     httpserver.expect_request(PATH).respond_with_json(video(VIDEO))
-    async with receiver_parts(api_config(prefix, redis_url, base(httpserver)), redis_url) as parts:
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         await parts.deliver("openai-main", webhook(VIDEO), "msg_p")
         await parts.run_until_idle()
     [event] = stream_events(rclient, f"{prefix}:events")
@@ -129,7 +125,7 @@ async def test_a_video_lagging_behind_its_webhook_is_fetched_again(
 ) -> None:
     httpserver.expect_oneshot_request(PATH).respond_with_json(video(VIDEO, "in_progress", progress=99))
     httpserver.expect_request(PATH).respond_with_json(video(VIDEO))
-    async with receiver_parts(api_config(prefix, redis_url, base(httpserver)), redis_url) as parts:
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         await parts.deliver("openai-main", webhook(VIDEO), "msg_lag")
         await parts.run_until_idle()
     assert [event["status"] for event in stream_events(rclient, f"{prefix}:events")] == ["succeeded"]
@@ -144,7 +140,7 @@ async def test_timeouts_past_the_fetch_deadline_publish_fetch_failed(
 
     httpserver.expect_request(PATH).respond_with_handler(too_slow)
     config = api_config(
-        prefix, redis_url, base(httpserver), api_timeout_seconds=0.1, fetch_deadline_seconds=0.25
+        prefix, redis_url, api_base(httpserver), api_timeout_seconds=0.1, fetch_deadline_seconds=0.25
     )
     async with receiver_parts(config, redis_url) as parts:
         await parts.deliver("openai-main", webhook(VIDEO), "msg_slow")
@@ -163,7 +159,7 @@ async def test_a_fetched_body_no_schema_accepts_is_quarantined_and_the_webhook_e
 ) -> None:
     odd = orjson.dumps(video(VIDEO, "archived"))
     httpserver.expect_request(PATH).respond_with_data(odd, content_type="application/json")
-    async with receiver_parts(api_config(prefix, redis_url, base(httpserver)), redis_url) as parts:
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         await parts.deliver("openai-main", webhook(VIDEO), "msg_q")
         await parts.run_until_idle()
     [dead] = rclient.xrange(f"{prefix}:dlq")
@@ -184,7 +180,7 @@ def test_a_fetch_job_survives_a_restart_of_the_receiver(
 ) -> None:
     # The API is down while the first receiver runs: its job keeps failing and stays in Redis.
     httpserver.expect_request(PATH).respond_with_data("maintenance", status=503)
-    config = api_config(prefix, redis_url, base(httpserver))
+    config = api_config(prefix, redis_url, api_base(httpserver))
     body = webhook(VIDEO)
     with TestClient(create_app(config)) as first:
         answer = first.post("/v1/callbacks/openai-main", content=body, headers=signed(body, "msg_restart"))
@@ -207,7 +203,7 @@ async def test_the_callback_is_not_acknowledged_when_the_fetch_job_cannot_be_sto
     httpserver: HTTPServer, prefix: str
 ) -> None:
     unreachable = f"redis://127.0.0.1:{free_port()}/0"
-    async with receiver_parts(api_config(prefix, unreachable, base(httpserver)), unreachable) as parts:
+    async with receiver_parts(api_config(prefix, unreachable, api_base(httpserver)), unreachable) as parts:
         with pytest.raises(RedisUnavailable):
             await parts.deliver("openai-main", webhook(VIDEO), "msg_down")
     assert httpserver.log == []

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from receiver.providers import PROVIDERS
 from receiver.providers.minimax import MinimaxSource
 from receiver.providers.minimax.client import MinimaxClient
-from tests.api_support import api_config, receiver_parts
+from tests.api_support import api_base, api_config, receiver_parts
 from tests.support import API_KEY, TOKEN, remote_error_of, stream_entries, stream_events, wait_until
 
 TASK = "115334141465231360"
@@ -44,10 +44,6 @@ def file_answer() -> dict[str, Any]:
         },
         "base_resp": OK,
     }
-
-
-def base(httpserver: HTTPServer) -> str:
-    return httpserver.url_for("").rstrip("/")
 
 
 def expect_query(httpserver: HTTPServer) -> Any:
@@ -120,7 +116,7 @@ async def minimax(httpserver: HTTPServer) -> AsyncIterator[MinimaxClient]:
             "provider": "minimax",
             "secrets": [TOKEN],
             "api_key": API_KEY,
-            "api_base_url": base(httpserver),
+            "api_base_url": api_base(httpserver),
         }
     )
     assert source.verify == "url-token"  # the provider's default
@@ -214,7 +210,7 @@ async def test_a_claimed_success_the_api_does_not_confirm_publishes_what_the_api
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     expect_query(httpserver).respond_with_json(task("Processing"))
-    async with receiver_parts(api_config(prefix, redis_url, base(httpserver)), redis_url) as parts:
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         outcome = await parts.deliver("minimax-main", orjson.dumps(task("success", FILE_ID)), "d1")
         assert outcome.status == "accepted"
         await parts.run_until_idle()
@@ -230,7 +226,7 @@ async def test_a_task_the_api_does_not_know_is_quarantined_as_unknown_task(
         {"task_id": "", "status": "", "base_resp": {"status_code": 2013, "status_msg": "invalid params"}}
     )
     body = orjson.dumps(task("success", FILE_ID))
-    config = api_config(prefix, redis_url, base(httpserver), fetch_deadline_seconds=0.3)
+    config = api_config(prefix, redis_url, api_base(httpserver), fetch_deadline_seconds=0.3)
     async with receiver_parts(config, redis_url) as parts:
         await parts.deliver("minimax-main", body, "d2")
         await parts.run_until_idle()

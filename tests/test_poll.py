@@ -19,7 +19,7 @@ from receiver.config import parse_config
 from receiver.jobs import JobQueue
 from receiver.poll import poll_job_id, refresh_watched_gauge
 from receiver.providers import PROVIDERS
-from tests.api_support import api_config, receiver_parts, video
+from tests.api_support import api_base, api_config, receiver_parts, video
 from tests.conftest import config_dict
 from tests.support import ADMIN_TOKEN, API_KEY, stream_events
 
@@ -33,10 +33,6 @@ def relay(status: str, **fields: object) -> dict[str, object]:
     body = video(TASK, status, model="veo3.1", created_at=1764849835123, size="16:9", **fields)
     del body["progress"]
     return body
-
-
-def base(httpserver: HTTPServer) -> str:
-    return httpserver.url_for("").rstrip("/")
 
 
 def metric(name: str, source: str, **labels: str) -> float:
@@ -104,12 +100,12 @@ async def test_each_new_status_is_published_once_until_the_final_one(
     for status in ("queued", "queued", "in_progress", "in_progress"):
         httpserver.expect_ordered_request(PATH).respond_with_json(relay(status))
     httpserver.expect_ordered_request(PATH).respond_with_json(relay("completed"))
-    async with receiver_parts(api_config(prefix, redis_url, base(httpserver)), redis_url) as parts:
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         assert await parts.watch("veo-relay", TASK)
         await parts.run_until_idle()
     events = stream_events(rclient, f"{prefix}:events")
     assert [event["status"] for event in events] == ["queued", "running", "succeeded"]
-    assert events[-1]["assets"][0]["url"] == f"{base(httpserver)}{PATH}/content"
+    assert events[-1]["assets"][0]["url"] == f"{api_base(httpserver)}{PATH}/content"
     assert all(event["provider"] == "openai-compatible" for event in events)
     assert len(httpserver.log) == 5
     for request, _ in httpserver.log:
@@ -120,7 +116,7 @@ async def test_a_relay_stuck_in_queued_ends_at_the_deadline(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json(relay("queued"))
-    config = api_config(prefix, redis_url, base(httpserver), deadline_seconds=0.4)
+    config = api_config(prefix, redis_url, api_base(httpserver), deadline_seconds=0.4)
     async with receiver_parts(config, redis_url) as parts:
         await parts.watch("veo-relay", TASK)
         await parts.run_until_idle()
@@ -137,7 +133,7 @@ async def test_polls_back_off_by_half_up_to_the_cap(
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json(relay("in_progress"))
     config = api_config(
-        prefix, redis_url, base(httpserver), poll_interval_seconds=0.01, max_interval_seconds=0.02
+        prefix, redis_url, api_base(httpserver), poll_interval_seconds=0.01, max_interval_seconds=0.02
     )
     async with receiver_parts(config, redis_url) as parts:
         await parts.watch("veo-relay", TASK)
@@ -156,7 +152,7 @@ async def test_a_429_waits_for_retry_after_and_counts_a_poll_failure(
 ) -> None:
     httpserver.expect_request(PATH).respond_with_data("busy", status=429, headers={"retry-after": "20"})
     before = metric("videohooks_poll_failures_total", "veo-relay")
-    async with receiver_parts(api_config(prefix, redis_url, base(httpserver)), redis_url) as parts:
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         await parts.watch("veo-relay", TASK)
         await parts.runner.run_due()
         due_ms = rclient.zscore(f"{prefix}:{{jobs}}:due", poll_job_id("veo-relay", TASK))
@@ -170,7 +166,7 @@ async def test_a_rejected_key_is_retried_until_the_deadline_which_names_the_erro
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json({"error": {"message": "invalid key"}}, status=401)
-    config = api_config(prefix, redis_url, base(httpserver), deadline_seconds=0.2)
+    config = api_config(prefix, redis_url, api_base(httpserver), deadline_seconds=0.2)
     async with receiver_parts(config, redis_url) as parts:
         await parts.watch("veo-relay", TASK)
         await parts.run_until_idle()
@@ -183,7 +179,7 @@ async def test_a_rejected_key_is_retried_until_the_deadline_which_names_the_erro
 async def test_the_watched_gauge_counts_jobs_in_redis(
     httpserver: HTTPServer, redis_url: str, prefix: str
 ) -> None:
-    config = api_config(prefix, redis_url, base(httpserver))
+    config = api_config(prefix, redis_url, api_base(httpserver))
     async with receiver_parts(config, redis_url) as parts:
         await parts.watch("veo-relay", "task-a")
         await parts.watch("veo-relay", "task-b")

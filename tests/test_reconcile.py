@@ -18,15 +18,11 @@ from pytest_httpserver import HTTPServer
 from receiver.budget import ApiBudget
 from receiver.poll import poll_job_id
 from schemas.normalizing import DeliveryContext, build_event
-from tests.api_support import api_config, receiver_parts, video, webhook
+from tests.api_support import api_base, api_config, receiver_parts, video, webhook
 from tests.support import stream_events
 
 VIDEO = "video_lost_1"
 PATH = f"/v1/videos/{VIDEO}"
-
-
-def base(httpserver: HTTPServer) -> str:
-    return httpserver.url_for("").rstrip("/")
 
 
 def reconciled(source: str) -> float:
@@ -37,7 +33,7 @@ async def test_a_lost_callback_is_reconciled_into_exactly_one_event(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json(video(VIDEO))
-    config = api_config(prefix, redis_url, base(httpserver), reconcile_after_seconds=0.05)
+    config = api_config(prefix, redis_url, api_base(httpserver), reconcile_after_seconds=0.05)
     before = reconciled("openai-main")
     async with receiver_parts(config, redis_url) as parts:
         assert await parts.watch("openai-main", VIDEO)
@@ -56,7 +52,7 @@ async def test_a_task_whose_final_status_came_by_callback_is_never_polled(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json(video(VIDEO))
-    config = api_config(prefix, redis_url, base(httpserver), reconcile_after_seconds=0.05)
+    config = api_config(prefix, redis_url, api_base(httpserver), reconcile_after_seconds=0.05)
     async with receiver_parts(config, redis_url) as parts:
         await parts.watch("openai-main", VIDEO)
         await parts.deliver("openai-main", webhook(VIDEO), "msg_cb")
@@ -70,7 +66,7 @@ async def test_a_task_whose_final_status_came_by_callback_is_never_polled(
 async def test_a_non_final_callback_starts_the_watch_by_itself(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
-    config = api_config(prefix, redis_url, base(httpserver), reconcile_after_seconds=600)
+    config = api_config(prefix, redis_url, api_base(httpserver), reconcile_after_seconds=600)
     async with receiver_parts(config, redis_url) as parts:
         ctx = DeliveryContext("openai-main", "openai", datetime.now(UTC))
         running = build_event(ctx, task_id=VIDEO, task_type="generation", status="running")
@@ -89,7 +85,7 @@ async def test_watches_survive_a_restart(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     httpserver.expect_request("/v1/videos/relay-1").respond_with_json(video("relay-1"))
-    config = api_config(prefix, redis_url, base(httpserver))
+    config = api_config(prefix, redis_url, api_base(httpserver))
     async with receiver_parts(config, redis_url) as first:
         await first.watch("veo-relay", "relay-1")
     async with receiver_parts(config, redis_url) as second:  # a new process, the same Redis
@@ -103,7 +99,7 @@ async def test_a_429_pauses_that_source_only(
     httpserver.expect_request("/v1/videos/relay-2").respond_with_json(
         {"error": "slow down"}, status=429, headers={"retry-after": "30"}
     )
-    config = api_config(prefix, redis_url, base(httpserver))
+    config = api_config(prefix, redis_url, api_base(httpserver))
     async with receiver_parts(config, redis_url) as parts:
         await parts.watch("veo-relay", "relay-2")
         await parts.runner.run_due()
@@ -118,7 +114,7 @@ async def test_a_task_the_api_never_knew_ends_not_found_at_the_deadline(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     httpserver.expect_request("/v1/videos/relay-3").respond_with_json({"error": "no such"}, status=404)
-    config = api_config(prefix, redis_url, base(httpserver), deadline_seconds=0.3)
+    config = api_config(prefix, redis_url, api_base(httpserver), deadline_seconds=0.3)
     async with receiver_parts(config, redis_url) as parts:
         await parts.watch("veo-relay", "relay-3")
         await parts.run_until_idle(timeout=5)
@@ -132,7 +128,7 @@ async def test_a_rejected_key_is_logged_once_and_asked_again_slowly(
     httpserver: HTTPServer, redis_url: str, prefix: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     httpserver.expect_request("/v1/videos/relay-4").respond_with_json({"error": "bad key"}, status=401)
-    config = api_config(prefix, redis_url, base(httpserver), max_interval_seconds=120)
+    config = api_config(prefix, redis_url, api_base(httpserver), max_interval_seconds=120)
     async with receiver_parts(config, redis_url) as parts:
         for task in ("relay-4", "relay-5"):
             await parts.watch("veo-relay", task)

@@ -18,7 +18,7 @@ from receiver.providers import PROVIDERS
 from receiver.providers.runway import RunwayClient, RunwaySource
 from schemas.event import event_to_dict
 from schemas.normalizing import DeliveryContext
-from tests.api_support import api_config, receiver_parts
+from tests.api_support import api_base, api_config, receiver_parts
 from tests.support import API_KEY, FIXTURES, remote_error_of, stream_events, v1_assets
 
 TASK = "17f20503-6c24-4c16-946b-35dbbce2af2f"
@@ -32,10 +32,6 @@ def stored(name: str) -> dict[str, Any]:
     return body
 
 
-def base(httpserver: HTTPServer) -> str:
-    return httpserver.url_for("").rstrip("/")
-
-
 def decoded(body: dict[str, Any]) -> dict[str, Any]:
     ctx = DeliveryContext("runway-main", "runway", RECEIVED)
     return event_to_dict(decode_resource(SCHEMAS["runway"], orjson.dumps(body), ctx))
@@ -44,7 +40,7 @@ def decoded(body: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 async def runway(httpserver: HTTPServer) -> AsyncIterator[RunwayClient]:
     source = RunwaySource.model_validate(
-        {"id": "runway-main", "provider": "runway", "api_key": API_KEY, "api_base_url": base(httpserver)}
+        {"id": "runway-main", "provider": "runway", "api_key": API_KEY, "api_base_url": api_base(httpserver)}
     )
     client = PROVIDERS["runway"].client(source)
     assert isinstance(client, RunwayClient)
@@ -105,7 +101,7 @@ async def test_a_watched_task_is_polled_to_its_end(
 ) -> None:
     for name in ("pending", "throttled", "running", "running", "succeeded"):
         httpserver.expect_ordered_request(PATH, headers=HEADERS).respond_with_json(stored(name))
-    async with receiver_parts(api_config(prefix, redis_url, base(httpserver)), redis_url) as parts:
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         assert await parts.watch("runway-main", TASK)
         await parts.run_until_idle()
     events = stream_events(rclient, f"{prefix}:events")

@@ -22,7 +22,7 @@ from examples.consume import entries, handling
 from receiver.app import create_app
 from receiver.config import ConfigError, parse_config
 from receiver.subscriber import parse_entry
-from tests.api_support import video, webhook
+from tests.api_support import api_base, video, webhook
 from tests.conftest import config_dict
 from tests.support import (
     ADMIN_TOKEN,
@@ -41,14 +41,10 @@ SENDER_SPAN = "00f067aa0ba902b7"
 TRACEPARENT = f"00-{SENDER_TRACE}-{SENDER_SPAN}-01"
 
 
-def base(httpserver: HTTPServer) -> str:
-    return httpserver.url_for("").rstrip("/")
-
-
 def traced_config(prefix: str, redis_url: str, httpserver: HTTPServer) -> dict[str, Any]:
     """The test config with `httpserver` as both the providers' API and the OTLP collector."""
-    data = config_dict(prefix, redis_url, base(httpserver))
-    data["telemetry"] = {"otlp_endpoint": base(httpserver) + "/"}
+    data = config_dict(prefix, redis_url, api_base(httpserver))
+    data["telemetry"] = {"otlp_endpoint": api_base(httpserver) + "/"}
     return data
 
 
@@ -258,7 +254,7 @@ def test_without_an_endpoint_nothing_of_opentelemetry_is_loaded(prefix: str, red
 def test_with_an_endpoint_the_sdk_and_exporter_are_loaded(
     collector: HTTPServer, prefix: str, redis_url: str
 ) -> None:
-    loaded = opentelemetry_modules_loaded(prefix, redis_url, base(collector))
+    loaded = opentelemetry_modules_loaded(prefix, redis_url, api_base(collector))
     assert {"opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.http.trace_exporter"} <= set(loaded)
 
 
@@ -272,7 +268,7 @@ url = "{redis_url}"
 prefix = "{prefix}"
 
 [telemetry]
-otlp_endpoint = "{base(collector)}"
+otlp_endpoint = "{api_base(collector)}"
 service_name = "hooks-under-test"
 
 [[sources]]
