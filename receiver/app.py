@@ -41,6 +41,7 @@ from receiver.console import console_mount
 from receiver.dlq import DeadLetters
 from receiver.draining import drain_on_signals
 from receiver.errors import (
+    REDIS_CLIENT_ERRORS,
     REDIS_FAILURES,
     ErrorAnswer,
     Quarantine,
@@ -447,7 +448,13 @@ async def answer_error(request: Request, exc: Exception) -> Response:
 
 
 async def answer_unavailable(request: Request, exc: Exception) -> Response:
-    """Redis did not confirm a write the route needed: 503, try again later."""
+    """Redis did not confirm a write, or did not answer a read, the route needed: 503, try again later.
+
+    Registered for `RedisUnavailable` and for every Redis client failure (`REDIS_CLIENT_ERRORS`), so that a
+    route reading Redis directly (the dead letters, the events) needs no handler of its own.
+    """
+    if not isinstance(exc, RedisUnavailable):
+        exc = RedisUnavailable(f"redis did not answer: {exc.__class__.__name__}")
     return await answer_error(request, unavailable(f"{exc}: retry later"))
 
 
@@ -552,5 +559,6 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
             HTTPException: routing_error,
             ErrorAnswer: answer_error,
             RedisUnavailable: answer_unavailable,
+            **dict.fromkeys(REDIS_CLIENT_ERRORS, answer_unavailable),
         },
     )

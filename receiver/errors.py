@@ -24,7 +24,8 @@ import httpx
 from redis.exceptions import RedisClusterException, RedisError
 
 # What a Redis command can fail with; loops that must survive an outage catch exactly these.
-REDIS_FAILURES = (RedisError, RedisClusterException, OSError)
+REDIS_CLIENT_ERRORS = (RedisError, RedisClusterException)
+REDIS_FAILURES = (*REDIS_CLIENT_ERRORS, OSError)
 
 # Seconds a sender is asked to wait before retrying after a 503.
 RETRY_AFTER_SECONDS = 5

@@ -15,7 +15,7 @@ from receiver.app import create_app
 from receiver.config import parse_config
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from tests.conftest import config_dict
-from tests.support import TOKEN, WHSEC, free_port, live_receiver, stream_entries
+from tests.support import ADMIN_TOKEN, TOKEN, WHSEC, free_port, live_receiver, stream_entries
 
 
 def memories_body(task_id: str = "task-1", code: object = 200) -> bytes:
@@ -182,6 +182,12 @@ def test_redis_down_answers_503_quickly(prefix: str) -> None:
         assert int(response.headers["retry-after"]) > 0
         assert elapsed < 2.0
         assert client.get("/readyz").status_code == 503
+        # Routes that read Redis directly answer the same way, not with a 500.
+        admin = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+        for path in ("/v1/dlq", "/v1/events", "/v1/sources/veo-relay/tasks/t1"):
+            answer = client.get(path, headers=admin)
+            assert (answer.status_code, answer.json()["error"]["code"]) == (503, "unavailable"), path
+            assert answer.headers["retry-after"] and answer.headers["x-request-id"]
 
 
 def test_health_and_metrics(client: TestClient) -> None:
