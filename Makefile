@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= videohooks.example.toml
 
-.PHONY: run test bench lint typecheck schemas clean
+.PHONY: run test bench lint typecheck schemas screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(VENV)/.installed-test
 	@command -v redis-server >/dev/null 2>&1 || .ci/install-redis
 	@(command -v chromium && command -v chromedriver) >/dev/null 2>&1 || .ci/install-chromium
 	$(BIN)/python -m pytest
+
+# Retake the console screenshots the README shows (the browser test writes them to the repo only then).
+screenshots: $(VENV)/.installed-test
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_console_browser.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run

@@ -122,8 +122,10 @@ async def read_task(
     return assemble(source, task_id, marks, event_ids, job, due)
 
 
-async def _event_ids(redis: AnyRedis, stream: str, entry_ids: Iterable[str]) -> dict[str, str]:
-    """Each entry's `event_id`, by entry id, in one round trip; entries trimmed away are left out."""
+async def read_entries(
+    redis: AnyRedis, stream: str, entry_ids: Iterable[str]
+) -> dict[str, dict[bytes, bytes]]:
+    """Each entry's fields, by entry id, in one round trip; entries trimmed away are left out."""
     wanted = list(entry_ids)
     if not wanted:
         return {}
@@ -131,10 +133,14 @@ async def _event_ids(redis: AnyRedis, stream: str, entry_ids: Iterable[str]) -> 
         for entry_id in wanted:
             pipe.xrange(stream, min=entry_id, max=entry_id, count=1)
         replies = await pipe.execute()
-    found = {}
-    for entries in replies:
-        for entry_id, fields in entries:
-            event_id = fields.get(b"event_id")  # the receiver's clients answer bytes
-            if event_id is not None:
-                found[as_text(entry_id)] = as_text(event_id)
-    return found
+    return {as_text(entry_id): fields for entries in replies for entry_id, fields in entries}
+
+
+async def _event_ids(redis: AnyRedis, stream: str, entry_ids: Iterable[str]) -> dict[str, str]:
+    """Each entry's `event_id`, by entry id (the receiver's clients answer bytes)."""
+    entries = await read_entries(redis, stream, entry_ids)
+    return {
+        entry_id: as_text(fields[b"event_id"])
+        for entry_id, fields in entries.items()
+        if b"event_id" in fields
+    }

@@ -23,8 +23,9 @@ from receiver.connection import AnyRedis
 from receiver.dlq import DeadLetter, DeadLetters
 from receiver.events_view import EventQuery, StoredEvent, latest_events, newest_entries, stored_event
 from receiver.jobs import Job, JobQueue
-from receiver.keys import KeySpace, as_text, entry_id_order
-from receiver.poll import POLL, poll_job_id
+from receiver.keys import KeySpace, entry_id_order
+from receiver.poll import POLL
+from receiver.taskrecord import WatchState, read_entries, read_task
 
 HOUR_MS = 3600 * 1000
 # Newest entries looked at per partition by the overview, the usage chart and the dead-letter pages.
@@ -143,25 +144,26 @@ class Timeline:
     source: str
     task_id: str
     steps: list[TimelineStep]
-    watch: Job | None
+    watch: WatchState | None
     assets: list[dict[str, Any]]
     from_task_record: bool  # False: the task's record had expired and the stream was searched
 
 
 async def task_timeline(redis: AnyRedis, keys: KeySpace, prefix: str, source: str, task_id: str) -> Timeline:
-    """Every status of a task, from the record the publish script keeps (status -> entry id)."""
-    partition = keys.partition(source, task_id)
-    stream = keys.events(partition)
-    record = {
-        as_text(name): as_text(value)
-        for name, value in (await redis.hgetall(keys.task(partition, source, task_id))).items()
-    }
-    entries: list[tuple[str, str, StoredEvent | None]] = []
-    for status, entry_id in record.items():
-        if status.startswith("~"):
-            continue
-        found = await redis.xrange(stream, min=entry_id, max=entry_id, count=1)
-        entries.append((status, entry_id, stored_event(found[0][0], found[0][1] or {}) if found else None))
+    """The task's record (receiver/taskrecord.py: every status published, its watch), each status with
+    its raw event from the stream."""
+    record = await read_task(redis, keys, JobQueue(redis, prefix), source, task_id)
+    statuses = [] if record is None else record.statuses
+    stream = keys.events(keys.partition(source, task_id))
+    found = await read_entries(redis, stream, (item.entry_id for item in statuses))
+    entries: list[tuple[str, str, StoredEvent | None]] = [
+        (
+            item.status,
+            item.entry_id,
+            stored_event(item.entry_id, found[item.entry_id]) if item.entry_id in found else None,
+        )
+        for item in statuses
+    ]
     from_record = bool(entries)
     if not from_record:
         # The record expires with the dedupe window; the stream may still hold the task's events.
@@ -172,7 +174,7 @@ async def task_timeline(redis: AnyRedis, keys: KeySpace, prefix: str, source: st
         TimelineStep(status, entry_id, entry_id_order(entry_id)[0], None if entry is None else entry.event())
         for status, entry_id, entry in entries
     ]
-    watch = await JobQueue(redis, prefix).get(poll_job_id(source, task_id))
+    watch = None if record is None else record.watch
     assets: list[dict[str, Any]] = next(
         (list(step.event["assets"]) for step in reversed(steps) if step.event and step.event.get("assets")),
         [],
