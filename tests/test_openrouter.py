@@ -17,11 +17,12 @@ from typer.testing import CliRunner
 
 from receiver.app import create_app
 from receiver.cli import app as cli
+from receiver.clients.task_path import TaskPathClient
 from receiver.config import Config, parse_config
 from receiver.errors import RemoteError, Unauthentic
 from receiver.fixtures import load_fixture
+from receiver.providers import PROVIDERS
 from receiver.providers.openrouter import OpenRouterSource
-from receiver.providers.openrouter.client import VideoJobsClient
 from receiver.verifiers.openrouter import OpenRouterSignature
 from tests.conftest import config_dict
 from tests.support import API_KEY, FIXTURES, TOKEN, stream_events, v1_assets, wait_until
@@ -166,8 +167,8 @@ def test_a_workspace_without_a_signing_secret_works_like_the_unsigned_providers(
 # The client ----------------------------------------------------------------------------------------
 
 
-def client_for(httpserver: HTTPServer) -> VideoJobsClient:
-    return VideoJobsClient(
+def client_for(httpserver: HTTPServer) -> TaskPathClient:
+    return PROVIDERS["openrouter"].client(
         OpenRouterSource.model_validate(
             {
                 "id": "o",

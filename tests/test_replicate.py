@@ -15,7 +15,6 @@ from receiver.config import Config
 from receiver.errors import RemoteError
 from receiver.pipeline import SCHEMAS, decode_resource
 from receiver.providers import PROVIDERS
-from receiver.providers.replicate.client import PredictionsClient
 from receiver.verifiers import verifier_for
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from schemas.normalizing import DeliveryContext
@@ -79,7 +78,7 @@ class TestPredictionsClient:
         httpserver.expect_request(
             f"/v1/predictions/{PREDICTION}", headers={"authorization": f"Bearer {API_KEY}"}
         ).respond_with_json(body)
-        client = PredictionsClient(source)
+        client = PROVIDERS["replicate"].client(source)
         try:
             answer = await client.get_task(PREDICTION)
         finally:
@@ -103,7 +102,7 @@ class TestPredictionsClient:
         httpserver.expect_request(f"/v1/predictions/{PREDICTION}").respond_with_data(
             "{}", status=status, headers=headers
         )
-        client = PredictionsClient(source)
+        client = PROVIDERS["replicate"].client(source)
         try:
             with pytest.raises(RemoteError) as caught:
                 await client.get_task(PREDICTION)

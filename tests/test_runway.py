@@ -12,10 +12,11 @@ import pytest
 import redis
 from pytest_httpserver import HTTPServer
 
+from receiver.clients.task_path import TaskPathClient
 from receiver.config import ConfigError, parse_config
 from receiver.pipeline import SCHEMAS, decode_resource
 from receiver.providers import PROVIDERS
-from receiver.providers.runway import RunwayClient, RunwaySource
+from receiver.providers.runway import RunwaySource
 from schemas.event import event_to_dict
 from schemas.normalizing import DeliveryContext
 from tests.api_support import api_base, api_config, receiver_parts
@@ -38,18 +39,18 @@ def decoded(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def runway(httpserver: HTTPServer) -> AsyncIterator[RunwayClient]:
+async def runway(httpserver: HTTPServer) -> AsyncIterator[TaskPathClient]:
     source = RunwaySource.model_validate(
         {"id": "runway-main", "provider": "runway", "api_key": API_KEY, "api_base_url": api_base(httpserver)}
     )
     client = PROVIDERS["runway"].client(source)
-    assert isinstance(client, RunwayClient)
+    assert isinstance(client, TaskPathClient)
     yield client
     await client.aclose()
 
 
 async def test_the_task_is_read_with_the_key_and_the_pinned_version(
-    httpserver: HTTPServer, runway: RunwayClient
+    httpserver: HTTPServer, runway: TaskPathClient
 ) -> None:
     httpserver.expect_request(PATH, method="GET", headers=HEADERS).respond_with_json(stored("succeeded"))
     assert orjson.loads(await runway.get_task(TASK)) == stored("succeeded")
@@ -58,7 +59,7 @@ async def test_the_task_is_read_with_the_key_and_the_pinned_version(
 
 @pytest.mark.parametrize(("status", "retryable"), [(401, False), (404, False), (429, True), (500, True)])
 async def test_errors_say_whether_to_retry(
-    status: int, retryable: bool, httpserver: HTTPServer, runway: RunwayClient
+    status: int, retryable: bool, httpserver: HTTPServer, runway: TaskPathClient
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json(
         {"error": "no"}, status=status, headers={"retry-after": "7"}

@@ -14,10 +14,10 @@ import orjson
 import pytest
 from pytest_httpserver import HTTPServer
 
+from receiver.clients.task_path import TaskPathClient
 from receiver.pipeline import SCHEMAS, decode, decode_resource
 from receiver.providers import PROVIDERS
 from receiver.providers.twelvelabs import TwelveLabsSource
-from receiver.providers.twelvelabs.client import TwelveLabsClient
 from schemas.normalizing import DeliveryContext
 from tests.support import FIXTURES, free_port, remote_error_of, slow_json
 
@@ -46,14 +46,14 @@ def fixture_body(name: str) -> bytes:
 
 
 @pytest.fixture
-async def client(httpserver: HTTPServer) -> AsyncIterator[TwelveLabsClient]:
+async def client(httpserver: HTTPServer) -> AsyncIterator[TaskPathClient]:
     tl_client = PROVIDERS["twelvelabs"].client(source(httpserver.url_for("/")))
-    assert isinstance(tl_client, TwelveLabsClient)
+    assert isinstance(tl_client, TaskPathClient)
     yield tl_client
     await tl_client.aclose()
 
 
-async def test_fetches_the_task_with_the_api_key(httpserver: HTTPServer, client: TwelveLabsClient) -> None:
+async def test_fetches_the_task_with_the_api_key(httpserver: HTTPServer, client: TaskPathClient) -> None:
     body = fixture_body("task-ready-stop")
     httpserver.expect_oneshot_request(
         TASK_PATH, method="GET", headers={"x-api-key": API_KEY}
@@ -68,7 +68,7 @@ async def test_fetches_the_task_with_the_api_key(httpserver: HTTPServer, client:
 
 
 @pytest.mark.parametrize("status", [401, 403, 404])
-async def test_client_errors_are_final(httpserver: HTTPServer, client: TwelveLabsClient, status: int) -> None:
+async def test_client_errors_are_final(httpserver: HTTPServer, client: TaskPathClient, status: int) -> None:
     httpserver.expect_oneshot_request(TASK_PATH).respond_with_json(
         {"code": "x", "message": "no"}, status=status
     )
@@ -77,7 +77,7 @@ async def test_client_errors_are_final(httpserver: HTTPServer, client: TwelveLab
     assert f"HTTP {status}" in str(error)
 
 
-async def test_429_passes_on_retry_after_in_seconds(httpserver: HTTPServer, client: TwelveLabsClient) -> None:
+async def test_429_passes_on_retry_after_in_seconds(httpserver: HTTPServer, client: TaskPathClient) -> None:
     httpserver.expect_oneshot_request(TASK_PATH).respond_with_json(
         {}, status=429, headers={"Retry-After": "7"}
     )
@@ -85,9 +85,7 @@ async def test_429_passes_on_retry_after_in_seconds(httpserver: HTTPServer, clie
     assert (error.retryable, error.retry_after) == (True, 7.0)
 
 
-async def test_429_passes_on_retry_after_as_http_date(
-    httpserver: HTTPServer, client: TwelveLabsClient
-) -> None:
+async def test_429_passes_on_retry_after_as_http_date(httpserver: HTTPServer, client: TaskPathClient) -> None:
     later = format_datetime(datetime.fromtimestamp(time.time() + 120, UTC), usegmt=True)
     httpserver.expect_oneshot_request(TASK_PATH).respond_with_json(
         {}, status=429, headers={"Retry-After": later}
@@ -99,7 +97,7 @@ async def test_429_passes_on_retry_after_as_http_date(
 
 
 async def test_server_errors_and_malformed_json_are_retryable(
-    httpserver: HTTPServer, client: TwelveLabsClient
+    httpserver: HTTPServer, client: TaskPathClient
 ) -> None:
     httpserver.expect_oneshot_request(TASK_PATH).respond_with_data("upstream exploded", status=503)
     httpserver.expect_oneshot_request(TASK_PATH).respond_with_data(
@@ -114,13 +112,17 @@ async def test_timeout_is_retryable(httpserver: HTTPServer) -> None:
     httpserver.expect_oneshot_request(TASK_PATH).respond_with_handler(
         slow_json(fixture_body("task-ready-stop"), 0.5)
     )
-    async with aclosing(TwelveLabsClient(source(httpserver.url_for("/"), timeout_seconds=0.1))) as slow:
+    async with aclosing(
+        PROVIDERS["twelvelabs"].client(source(httpserver.url_for("/"), timeout_seconds=0.1))
+    ) as slow:
         error = await remote_error_of(slow, TASK_ID)
     assert (error.retryable, "timed out" in str(error)) == (True, True)
 
 
 async def test_refused_connection_is_retryable() -> None:
-    async with aclosing(TwelveLabsClient(source(f"http://127.0.0.1:{free_port()}"))) as unreachable:
+    async with aclosing(
+        PROVIDERS["twelvelabs"].client(source(f"http://127.0.0.1:{free_port()}"))
+    ) as unreachable:
         error = await remote_error_of(unreachable, TASK_ID)
     assert (error.retryable, "ConnectError" in str(error)) == (True, True)
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from receiver.clients.base import ResourceClient
-from receiver.clients.task_path import TaskPathClient
+from receiver.clients.task_path import task_path_client
 from receiver.providers.base import Provider
 from receiver.sources import SourceConfig
 from schemas.ark import SCHEMAS
@@ -24,8 +23,9 @@ class ArkSource(SourceConfig):
     api_base_url: str | None = "https://ark.cn-beijing.volces.com/api/v3"
 
 
-def ark_client(source: ArkSource) -> ResourceClient:
-    return TaskPathClient(source, "/contents/generations/tasks/{task_id}", "Ark content generation task")
-
-
-PROVIDER = Provider(settings=ArkSource, schemas=SCHEMAS, callbacks="full", client=ark_client)
+PROVIDER = Provider(
+    settings=ArkSource,
+    schemas=SCHEMAS,
+    callbacks="full",
+    client=task_path_client("/contents/generations/tasks/{task_id}", "Ark content generation task"),
+)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from receiver.clients.base import ResourceClient
-from receiver.clients.task_path import TaskPathClient
+from receiver.clients.task_path import task_path_client
 from receiver.providers.base import Provider
 from receiver.sources import SourceConfig
 from schemas.luma import SCHEMAS
@@ -23,10 +22,10 @@ class LumaSource(SourceConfig):
     api_base_url: str | None = "https://api.lumalabs.ai"
 
 
-def luma_client(source: LumaSource) -> ResourceClient:
-    return TaskPathClient(source, "/dream-machine/v1/generations/{task_id}", "Luma generation")
-
-
 PROVIDER = Provider(
-    settings=LumaSource, schemas=SCHEMAS, callbacks="full", client=luma_client, success_status=200
+    settings=LumaSource,
+    schemas=SCHEMAS,
+    callbacks="full",
+    client=task_path_client("/dream-machine/v1/generations/{task_id}", "Luma generation"),
+    success_status=200,
 )

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from receiver.clients.task_path import task_path_client
 from receiver.providers.base import Provider
-from receiver.providers.openai.client import VideosClient
 from receiver.sources import SourceConfig
 from schemas.openai import SCHEMAS
 
@@ -20,4 +20,9 @@ class OpenAISource(SourceConfig):
     api_base_url: str | None = "https://api.openai.com"
 
 
-PROVIDER = Provider(settings=OpenAISource, schemas=SCHEMAS, callbacks="thin", client=VideosClient)
+PROVIDER = Provider(
+    settings=OpenAISource,
+    schemas=SCHEMAS,
+    callbacks="thin",
+    client=task_path_client("/v1/videos/{task_id}", "video"),
+)

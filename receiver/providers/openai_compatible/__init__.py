@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import model_validator
 
+from receiver.clients.task_path import task_path_client
 from receiver.providers.base import Provider
-from receiver.providers.openai.client import VideosClient
 from receiver.sources import SourceConfig
 from schemas.openai_compatible import SCHEMAS
 
@@ -22,4 +22,9 @@ class RelaySource(SourceConfig):
         return self
 
 
-PROVIDER = Provider(settings=RelaySource, schemas=SCHEMAS, callbacks=None, client=VideosClient)
+PROVIDER = Provider(
+    settings=RelaySource,
+    schemas=SCHEMAS,
+    callbacks=None,
+    client=task_path_client("/v1/videos/{task_id}", "video"),
+)

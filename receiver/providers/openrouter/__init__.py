@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from receiver.clients.task_path import task_path_client
 from receiver.providers.base import Provider
-from receiver.providers.openrouter.client import VideoJobsClient
 from receiver.sources import SourceConfig
 from schemas.openrouter import SCHEMAS
 
@@ -21,4 +21,9 @@ class OpenRouterSource(SourceConfig):
     api_base_url: str | None = "https://openrouter.ai"
 
 
-PROVIDER = Provider(settings=OpenRouterSource, schemas=SCHEMAS, callbacks="full", client=VideoJobsClient)
+PROVIDER = Provider(
+    settings=OpenRouterSource,
+    schemas=SCHEMAS,
+    callbacks="full",
+    client=task_path_client("/api/v1/videos/{task_id}", "video job"),
+)

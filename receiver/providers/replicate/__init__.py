@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from receiver.clients.task_path import task_path_client
 from receiver.providers.base import Provider
-from receiver.providers.replicate.client import PredictionsClient
 from receiver.sources import SourceConfig
 from schemas.replicate import SCHEMAS
 
@@ -20,4 +20,9 @@ class ReplicateSource(SourceConfig):
     api_base_url: str | None = "https://api.replicate.com"
 
 
-PROVIDER = Provider(settings=ReplicateSource, schemas=SCHEMAS, callbacks="full", client=PredictionsClient)
+PROVIDER = Provider(
+    settings=ReplicateSource,
+    schemas=SCHEMAS,
+    callbacks="full",
+    client=task_path_client("/v1/predictions/{task_id}", "prediction"),
+)

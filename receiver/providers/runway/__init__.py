@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from typing import ClassVar, Literal
-from urllib.parse import quote
 
 from pydantic import model_validator
 
-from receiver.clients.http import api_client, get_json
+from receiver.clients.task_path import task_path_client
 from receiver.providers.base import Provider
 from receiver.sources import SourceConfig
 from schemas.runway import SCHEMAS
@@ -29,20 +28,9 @@ class RunwaySource(SourceConfig):
         return {**super().api_headers(), "x-runway-version": self.API_VERSION}
 
 
-class RunwayClient:
-    """`GET {api_base_url}/v1/tasks/{id}`."""
-
-    def __init__(self, source: SourceConfig) -> None:
-        self._source = source.id
-        self._http = api_client(source)
-
-    async def get_task(self, task_id: str) -> bytes:
-        return await get_json(
-            self._http, f"/v1/tasks/{quote(task_id, safe='')}", f"Runway task {task_id} ({self._source})"
-        )
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-
-PROVIDER = Provider(settings=RunwaySource, schemas=SCHEMAS, callbacks=None, client=RunwayClient)
+PROVIDER = Provider(
+    settings=RunwaySource,
+    schemas=SCHEMAS,
+    callbacks=None,
+    client=task_path_client("/v1/tasks/{task_id}", "Runway task"),
+)

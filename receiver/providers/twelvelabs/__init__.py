@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from receiver.clients.task_path import task_path_client
 from receiver.providers.base import Provider
-from receiver.providers.twelvelabs.client import TwelveLabsClient
 from receiver.sources import SourceConfig
 from schemas.twelvelabs import SCHEMAS
 
@@ -20,4 +20,9 @@ class TwelveLabsSource(SourceConfig):
         return {} if self.api_key is None else {"x-api-key": self.api_key.get_secret_value()}
 
 
-PROVIDER = Provider(settings=TwelveLabsSource, schemas=SCHEMAS, callbacks="thin", client=TwelveLabsClient)
+PROVIDER = Provider(
+    settings=TwelveLabsSource,
+    schemas=SCHEMAS,
+    callbacks="thin",
+    client=task_path_client("/v1.3/analyze/tasks/{task_id}", "TwelveLabs analyze task"),
+)
