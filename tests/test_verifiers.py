@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from receiver.verifiers import Unauthentic
+from receiver.verifiers.base import THREADED_CHECK_BYTES
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from receiver.verifiers.twelvelabs import TwelveLabsSignature
 from receiver.verifiers.url_token import UrlToken
@@ -174,3 +177,29 @@ class TestUrlToken:
         with pytest.raises(Unauthentic) as caught:
             UrlToken(["current"]).check({}, b"", token, 0)
         assert caught.value.code == code
+
+
+class ThreadRecording(StandardWebhooks):
+    """Standard Webhooks, noting the thread each check ran in."""
+
+    def __init__(self) -> None:
+        super().__init__([WHSEC], 300)
+        self.threads: list[int] = []
+
+    def check(self, headers: Mapping[str, str], body: bytes, token: str | None, now: float) -> str | None:
+        self.threads.append(threading.get_ident())
+        return super().check(headers, body, token, now)
+
+
+@pytest.mark.parametrize("size", [100, THREADED_CHECK_BYTES + 1])
+async def test_a_large_body_is_checked_off_the_event_loop_with_the_same_answer(size: int) -> None:
+    """Above THREADED_CHECK_BYTES the check runs in a worker thread, with the same answers."""
+    body = b"x" * size
+    verifier = ThreadRecording()
+    now = time.time()
+    signed = verifier.sign(body, now, "msg_large")
+    assert await verifier.verify(signed.headers, body, None, now) == "msg_large"
+    with pytest.raises(Unauthentic):
+        await verifier.verify(signed.headers, body + b"y", None, now)
+    on_the_loop = [ident == threading.get_ident() for ident in verifier.threads]
+    assert on_the_loop == [size <= THREADED_CHECK_BYTES] * 2
