@@ -1,4 +1,5 @@
-"""One bench run: the three servers under the same load, replay --direct, head-of-line, decode, the checks.
+"""One bench run: the three servers under the same load, replay --direct, head-of-line, watched tasks,
+asset copy, decode, the checks.
 
 The servers run side by side (an idle one takes no CPU) and are measured in interleaved rounds:
 ceiling, by hand, videohooks, then again, `rounds` times. This machine's speed drifts by tens of
