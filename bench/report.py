@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 import redis
 
-from bench import headofline
+from bench import asset_copy, headofline, watch_load
+from bench.asset_copy import CopyResult
 from bench.decode import DecodeRow, SmallRow
 from bench.decode import table as decode_table
 from bench.headofline import HEAVY_BYTES, HEAVY_CONNECTIONS, SMALL_CONNECTIONS, HeadOfLineResult
@@ -20,6 +21,7 @@ from bench.payload import body_template
 from bench.settings import RESULTS_PATH, TARGETS, WRK_CONNECTIONS, WRK_THREADS, redis_url
 from bench.suite import ReplayResult, ServerResult, StreamCheck, SuiteResult
 from bench.targets import Kind
+from bench.watch_load import WatchLoadResult
 
 # Above this many cores taken by other processes, a run's figures say more about them than the server.
 NOISE_WARN_CORES = 0.25
@@ -85,6 +87,8 @@ def targets(suite: SuiteResult) -> dict[str, dict[str, Any]]:
             min(row.ratio for row in suite.decode[0]) if suite.decode else None,
             True,
         ),
+        "watch_callback_p99_ratio_max": (suite.watch_load.p99_ratio if suite.watch_load else None, False),
+        "watch_claim_growth_max": (suite.watch_load.claim_growth if suite.watch_load else None, False),
     }
     out: dict[str, dict[str, Any]] = {}
     for name, (value, higher) in values.items():
@@ -176,6 +180,8 @@ def results_json(suite: SuiteResult, info: dict[str, Any]) -> dict[str, Any]:
         "ratios": {name: None if v is None else round(v, 3) for name, v in ratios(suite).items()},
         "replay_direct": replay,
         "head_of_line": _head_of_line_json(suite.head_of_line),
+        "watched_tasks": _watch_json(suite.watch_load),
+        "asset_copy": _copy_json(suite.asset_copy),
         "decode": _decode_json(suite.decode),
         "targets": targets(suite),
         "noisy_runs": noisy_runs(suite),
@@ -196,6 +202,63 @@ def _head_of_line_json(result: HeadOfLineResult | None) -> dict[str, Any] | None
         "p99_ms_beside_heavy": [round(run.p99_ms, 2) for run in result.beside_heavy],
         "ratio_of_medians": None if result.ratio is None else round(result.ratio, 2),
         "heavy_statuses": result.heavy_statuses,
+    }
+
+
+def _watch_json(result: WatchLoadResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+
+    def rounded(value: float | None, digits: int = 1) -> float | None:
+        return None if value is None else round(value, digits)
+
+    return {
+        "status": result.status,
+        "detail": result.detail,
+        "tasks": result.tasks,
+        "due_spread_s": watch_load.DUE_SPREAD_S,
+        "budget_per_s": watch_load.RATE_PER_SECOND,
+        "budget_burst": watch_load.BURST,
+        "polls_by_second": result.polls_by_second,
+        "polls_per_s": rounded(result.polls_per_s),
+        "polls_over_budget": rounded(
+            result.polls_per_s / watch_load.RATE_PER_SECOND if result.polls_per_s else None, 3
+        ),
+        "budget_respected": result.budget_respected,
+        "callbacks": f"{watch_load.SMALL_CONNECTIONS} connections, each pausing {watch_load.PAUSE_MS} ms",
+        "callback_p99_ms_alone": [round(run.p99_ms, 2) for run in result.alone],
+        "callback_p99_ms_beside_watches": rounded(result.beside.p99_ms, 2) if result.beside else None,
+        "callback_p99_ratio": rounded(result.p99_ratio, 2),
+        "callback_rps_alone": [round(run.rps, 1) for run in result.alone],
+        "callback_rps_beside_watches": rounded(result.beside.rps) if result.beside else None,
+        "receiver_cpu_cores_alone": [round(cores, 2) for cores in result.cores_alone],
+        "receiver_cpu_cores_beside_watches": rounded(result.cores_beside, 2),
+        "receiver_rss_mb_before_watches": rounded(result.rss_before_mb),
+        "receiver_rss_mb_after_watches": rounded(result.rss_after_mb),
+        "receiver_rss_mb_peak_with_watches": rounded(result.rss_peak_mb),
+        "enqueue_per_s": rounded(result.enqueue_per_s),
+        "claim": [
+            asdict(scale) | {"bytes_per_task": round(scale.bytes_per_task, 1)} for scale in result.claim
+        ],
+        "claim_median_growth": rounded(result.claim_growth, 2),
+    }
+
+
+def _copy_json(result: CopyResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {
+        "status": result.status,
+        "detail": result.detail,
+        "file_bytes": result.file_bytes,
+        "what": "MB/s = 10^6 bytes/s; curl -s -o (curl's time_total) against Downloader + AssetStore "
+        "(local directory) in a fresh process, alternately, median of the rounds",
+        "curl_mb_s": [round(value, 1) for value in result.curl_mb_s],
+        "copier_mb_s": [round(value, 1) for value in result.copier_mb_s],
+        "copier_over_curl": None if result.ratio is None else round(result.ratio, 3),
+        "sha256_ok": result.sha256_ok,
+        "copier_rss_mb_before_copy": result.copier_rss_before_mb,
+        "copier_peak_rss_mb": result.copier_peak_rss_mb,
     }
 
 
@@ -290,6 +353,9 @@ def _target_lines(suite: SuiteResult) -> list[str]:
         f" {met('head_of_line_p99_ratio_max')};"
         f"  decode >= {TARGETS['decode_over_baseline_min']:g}x baseline at every size:"
         f" {met('decode_over_baseline_min')}",
+        f"callback p99 beside watched tasks / alone <= {TARGETS['watch_callback_p99_ratio_max']:g}:"
+        f" {met('watch_callback_p99_ratio_max')};"
+        f"  claim at 100k / at 1k <= {TARGETS['watch_claim_growth_max']:g}: {met('watch_claim_growth_max')}",
     ]
 
 
@@ -328,6 +394,8 @@ def table(suite: SuiteResult) -> str:
         *_latency_lines(suite),
         "",
         *([headofline.table(suite.head_of_line), ""] if suite.head_of_line else []),
+        *([watch_load.table(suite.watch_load), ""] if suite.watch_load else []),
+        *([asset_copy.table(suite.asset_copy), ""] if suite.asset_copy else []),
         *([decode_table(*suite.decode), ""] if suite.decode else []),
         *_target_lines(suite),
         "",

@@ -46,6 +46,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-decode", action="store_true", help="skip the decode MB/s table")
     parser.add_argument(
+        "--watch-tasks", type=int, default=100_000, help="watched tasks beside the callbacks; 0 skips"
+    )
+    parser.add_argument(
+        "--watch-seconds", type=int, default=20, help="seconds of callbacks beside the watched tasks"
+    )
+    parser.add_argument(
+        "--copy-mib", type=int, default=256, help="MiB of the file copied against curl -o; 0 skips"
+    )
+    parser.add_argument(
         "--quiet-wait",
         type=float,
         default=15.0,
@@ -82,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         quiet_wait_s=args.quiet_wait,
         head_of_line_rounds=args.head_of_line_rounds,
         decode=not args.no_decode,
+        watch_tasks=args.watch_tasks,
+        watch_seconds=args.watch_seconds,
+        copy_mib=args.copy_mib,
     )
     info = report.machine()
     try:

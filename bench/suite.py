@@ -1,4 +1,5 @@
-"""One bench run: the three servers under the same load, replay --direct, head-of-line, decode, the checks.
+"""One bench run: the three servers under the same load, replay --direct, head-of-line, watched tasks,
+asset copy, decode, the checks.
 
 The servers run side by side (an idle one takes no CPU) and are measured in interleaved rounds:
 ceiling, by hand, videohooks, then again, `rounds` times. This machine's speed drifts by tens of
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 import redis
 
+from bench.asset_copy import CopyResult, measure_copy
 from bench.decode import DecodeRow, SmallRow
 from bench.decode import measure as measure_decode
 from bench.deliveries import write_deliveries
@@ -32,6 +34,7 @@ from bench.replay import ReplayRun, run_replay, write_fixtures
 from bench.servers import RssSampler, Server, ServerFailed
 from bench.settings import CALLBACK_PATH, WORK_DIR, redis_url
 from bench.targets import Kind, Target, videohooks_binary, write_config
+from bench.watch_load import WatchLoadResult, measure_watch_load
 from bench.wrk import WrkResult, run_wrk
 
 # Deliveries for the warm-up: enough for 40k req/s, above any server here, so it never repeats one.
@@ -51,6 +54,9 @@ class Options:
     quiet_wait_s: float = 15.0
     head_of_line_rounds: int = 2
     decode: bool = True
+    watch_tasks: int = 100_000
+    watch_seconds: int = 20
+    copy_mib: int = 256
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,8 @@ class SuiteResult:
     servers: dict[Kind, ServerResult] = field(default_factory=dict)
     replay: ReplayResult | None = None
     head_of_line: HeadOfLineResult | None = None
+    watch_load: WatchLoadResult | None = None
+    asset_copy: CopyResult | None = None
     decode: tuple[list[DecodeRow], SmallRow] | None = None
 
 
@@ -280,12 +288,23 @@ def run_suite(wrk: str, options: Options) -> SuiteResult:
             suite.head_of_line = measure_head_of_line(
                 wrk, run_tag, client, options.duration_s, options.head_of_line_rounds, options.quiet_wait_s
             )
+        if options.watch_tasks:
+            suite.watch_load = measure_watch_load(
+                wrk,
+                run_tag,
+                options.watch_tasks,
+                options.duration_s,
+                options.watch_seconds,
+                options.quiet_wait_s,
+            )
+        if options.copy_mib:
+            suite.asset_copy = measure_copy(options.copy_mib)
         if options.decode:
             print("[decode] baseline against today", flush=True)
             suite.decode = measure_decode()
     finally:
         ours = [f"bench-{run_tag}-{kind.value}" for kind in Kind] + [
-            f"bench-{run_tag}-{name}" for name in ("replay", "headofline")
+            f"bench-{run_tag}-{name}" for name in ("replay", "headofline", "watchload")
         ]
         for key_prefix in ours:
             delete_prefix(client, key_prefix)

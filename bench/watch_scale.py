@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from bench.redis_keys import delete_prefix
 from bench.settings import redis_url
 from receiver.jobs import JobQueue
-from receiver.poll import POLL, poll_job_id
+from receiver.poll import POLL, PollJob, poll_job_id
 
 SOURCE = "bench-relay"
 CLAIM_BATCH = 16  # JobRunner's default concurrency: what one runner claims at a time
@@ -58,8 +58,18 @@ class Scale:
         return self.key_bytes / self.tasks
 
 
-async def enqueue(redis_client: Redis, prefix: str, tasks: int, due_now: int) -> float:
-    """Enqueue `tasks` poll jobs, `due_now` of them due already; returns jobs enqueued per second."""
+async def enqueue(
+    redis_client: Redis,
+    prefix: str,
+    tasks: int,
+    due_now: int,
+    *,
+    source: str = SOURCE,
+    not_before_s: float = NOT_BEFORE_SECONDS,
+    spread_s: float = SPREAD_SECONDS,
+) -> float:
+    """Enqueue `tasks` poll jobs of `source`, `due_now` of them due already and the others spread
+    evenly at random over `spread_s` seconds from `not_before_s` on; returns jobs enqueued per second."""
     now = time.time()
     started = time.perf_counter()
     for low in range(0, tasks, PIPELINE_CHUNK):
@@ -68,16 +78,13 @@ async def enqueue(redis_client: Redis, prefix: str, tasks: int, due_now: int) ->
             queue = JobQueue(pipe, prefix)
             for number in range(low, min(tasks, low + PIPELINE_CHUNK)):
                 task_id = f"task-{number:07d}"
-                later = now + NOT_BEFORE_SECONDS + random.random() * SPREAD_SECONDS
+                later = now + not_before_s + random.random() * spread_s
                 due = now - random.random() if number < due_now else later
-                payload = {
-                    "source": SOURCE,
-                    "task_id": task_id,
-                    "registered_at": now,
-                    "interval": 5.0,
-                    "task_type": "video_generation",
-                }
-                await queue.enqueue(poll_job_id(SOURCE, task_id), POLL, payload, due=due)
+                # What `receiver.poll.watch` stores for a task of a poll-only source.
+                payload = PollJob(
+                    source=source, task_id=task_id, registered_at=now, interval=5.0, task_type="generation"
+                ).model_dump(mode="json")
+                await queue.enqueue(poll_job_id(source, task_id), POLL, payload, due=due)
             created = await pipe.execute()
         assert all(created), "a job id was enqueued twice"
     return tasks / (time.perf_counter() - started)

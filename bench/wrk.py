@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import orjson
 
 from bench.deliveries import DeliverySet
-from bench.settings import LUA_SCRIPT, WRK_CONNECTIONS, WRK_THREADS, WRK_TIMEOUT
+from bench.settings import LUA_SCRIPT, PACED_SCRIPT, WRK_CONNECTIONS, WRK_THREADS, WRK_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,16 @@ def ensure_wrk() -> str:
 
 
 def run_wrk(
-    wrk: str, url: str, duration_s: int, deliveries: DeliverySet, connections: int = WRK_CONNECTIONS
+    wrk: str,
+    url: str,
+    duration_s: int,
+    deliveries: DeliverySet,
+    connections: int = WRK_CONNECTIONS,
+    pause_ms: int | None = None,
 ) -> WrkResult:
-    """One wrk run; wrk takes whole seconds only."""
+    """One wrk run; wrk takes whole seconds only. With `pause_ms` each connection waits that long
+    before each request (bench/paced.lua): a load below capacity, at most `connections / pause` a second."""
+    script, pause = (LUA_SCRIPT, []) if pause_ms is None else (PACED_SCRIPT, [str(pause_ms)])
     argv = [
         wrk,
         f"-t{WRK_THREADS}",
@@ -71,10 +78,11 @@ def run_wrk(
         f"-d{duration_s}s",
         f"--timeout={WRK_TIMEOUT}",
         "-s",
-        str(LUA_SCRIPT),
+        str(script),
         url,
         "--",
         *deliveries.lua_args(),
+        *pause,
     ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 120)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)

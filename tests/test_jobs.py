@@ -7,7 +7,7 @@ import time
 import pytest
 from redis.asyncio import Redis
 
-from receiver.jobs import Done, Job, JobQueue, JobRunner, RunAgain
+from receiver.jobs import SCAN_PAGE, Done, Job, JobQueue, JobRunner, RunAgain
 
 
 @pytest.fixture
@@ -24,6 +24,21 @@ async def test_enqueue_is_idempotent_by_id(queue: JobQueue) -> None:
     assert job == Job("j1", "fetch", {"n": 1})
     assert await queue.count() == 1
     assert await queue.count("poll") == 0
+
+
+async def test_scan_and_count_read_every_job_of_a_kind_across_pages(queue: JobQueue) -> None:
+    polls = {f"poll-{number}" for number in range(2 * SCAN_PAGE + 7)}
+    for job_id in polls:
+        await queue.enqueue(job_id, "poll", {"n": job_id})
+    await queue.enqueue("fetch-1", "fetch", {})
+    scanned = [job async for job in queue.scan("poll")]
+    assert {job.id for job in scanned} == polls
+    assert all(job.payload == {"n": job.id} for job in scanned)
+    assert (await queue.count("poll"), await queue.count("fetch"), await queue.count()) == (
+        len(polls),
+        1,
+        len(polls) + 1,
+    )
 
 
 async def test_claim_takes_due_jobs_oldest_first_and_leases_them(queue: JobQueue) -> None:

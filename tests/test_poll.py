@@ -147,6 +147,27 @@ async def test_polls_back_off_by_half_up_to_the_cap(
     assert intervals == [pytest.approx(0.015), pytest.approx(0.02), pytest.approx(0.02)]
 
 
+async def test_tasks_watched_together_come_due_apart_within_a_tenth_of_the_interval(
+    httpserver: HTTPServer, redis_url: str, prefix: str
+) -> None:
+    tasks = [f"task-{number:02d}" for number in range(20)]
+    for task in tasks:
+        httpserver.expect_request(f"/v1/videos/{task}").respond_with_json(video(task, "in_progress"))
+    config = api_config(
+        prefix, redis_url, base(httpserver), poll_interval_seconds=100.0, api_rate_limit_per_second=1000
+    )
+    async with receiver_parts(config, redis_url) as parts:
+        for task in tasks:
+            await parts.watch("veo-relay", task)
+        before = time.time()
+        assert await parts.runner.run_due() == len(tasks)
+        after = time.time()
+        dues = [await parts.queue.due(poll_job_id("veo-relay", task)) or 0.0 for task in tasks]
+    assert all(before + 100.0 <= due <= after + 110.0 for due in dues)
+    # In step, they would lie within the run's own duration; a tenth of 100 s spreads them over seconds.
+    assert max(dues) - min(dues) > (after - before) + 2.0
+
+
 async def test_a_429_waits_for_retry_after_and_counts_a_poll_failure(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
