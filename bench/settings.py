@@ -27,13 +27,14 @@ WRK_THREADS = 1
 WRK_CONNECTIONS = 64
 WRK_TIMEOUT = "5s"
 
-# Targets of the performance issue; each is reported as met or not in results.json.
+# Targets of the performance issues (the HTTP path and replay as issue 18 set them: "heavy bodies and
+# the hot path"); each is reported as met or not in results.json.
 TARGETS: dict[str, float] = {
-    "videohooks_over_ceiling_min": 0.5,
-    "videohooks_over_byhand_min": 4.0,
+    "videohooks_over_ceiling_min": 0.3,
+    "videohooks_over_byhand_min": 2.5,
     "videohooks_p99_ms_max": 25.0,
     "videohooks_rss_mb_max": 150.0,
-    "replay_direct_events_per_s_min": 30000.0,
+    "replay_direct_events_per_s_min": 15000.0,
     "head_of_line_p99_ratio_max": 3.0,
     "decode_over_baseline_min": 3.0,
     # Issue 15: callbacks' p99 beside 100,000 watched tasks over alone, and the claim's median at
