@@ -151,6 +151,8 @@ class CallbackWatcher:
         source = self._config.source(event.source)
         if source is None or event.status in TERMINAL_STATUSES or not watches_on_callback(source):
             return
+        if PROVIDERS[source.provider].callbacks is None:
+            return  # a poll-only source's events come from its watches: nothing to start
         await watch(self._queue, source, event.task_id, time.time())
 
 
