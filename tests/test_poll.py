@@ -154,7 +154,7 @@ async def test_tasks_watched_together_come_due_apart_within_a_tenth_of_the_inter
     for task in tasks:
         httpserver.expect_request(f"/v1/videos/{task}").respond_with_json(video(task, "in_progress"))
     config = api_config(
-        prefix, redis_url, base(httpserver), poll_interval_seconds=100.0, api_rate_limit_per_second=1000
+        prefix, redis_url, api_base(httpserver), poll_interval_seconds=100.0, api_rate_limit_per_second=1000
     )
     async with receiver_parts(config, redis_url) as parts:
         for task in tasks:
