@@ -28,7 +28,7 @@ from receiver.console import views
 from receiver.console.session import COOKIE, CSRF_FIELD, SESSION_SECONDS, Sessions, same_origin
 from receiver.dlq import DeadLetters
 from receiver.events_view import STATUSES, EventQuery, InvalidQuery, latest_events
-from receiver.jobs import JobQueue
+from receiver.jobs import Job, JobQueue
 from receiver.poll import POLL
 
 if TYPE_CHECKING:
@@ -293,17 +293,27 @@ async def _redrive(request: Request, ids: list[str], reason: str | None) -> Resp
     return render(request, "redrive.html", {"results": results, "reason": reason})
 
 
+# The most watched tasks the watched page lists.
+WATCHED_SHOWN = 500
+
+
 async def watched_page(request: Request) -> Response:
     if not _session_id(request):
         return _to_login(request)
     runtime = _runtime(request)
     now = time.time()
-    jobs = await JobQueue(runtime.redis, runtime.config.redis.prefix).jobs(POLL)
+    # A page shows a bounded number: a deployment may watch a hundred thousand tasks.
+    jobs: list[Job] = []
+    total = 0
+    async for job in JobQueue(runtime.redis, runtime.config.redis.prefix).scan(POLL):
+        total += 1
+        if len(jobs) < WATCHED_SHOWN:
+            jobs.append(job)
     rows = sorted(
         ((job, views.is_overdue(job, runtime.config, now)) for job in jobs),
         key=lambda row: (not row[1], str(row[0].payload.get("source")), str(row[0].payload.get("task_id"))),
     )
-    return render(request, "watched.html", {"rows": rows})
+    return render(request, "watched.html", {"rows": rows, "total": total})
 
 
 async def usage_page(request: Request) -> Response:

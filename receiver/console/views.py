@@ -113,7 +113,7 @@ async def overview(redis: AnyRedis, keys: KeySpace, config: Config, now: float) 
             summary.dlq_pending += 1
         if entry_id_order(letter.entry_id)[0] >= since_ms:
             summary.quarantined_last_hour += 1
-    for job in await JobQueue(redis, config.redis.prefix).jobs(POLL):
+    async for job in JobQueue(redis, config.redis.prefix).scan(POLL):
         summary = summaries.get(str(job.payload.get("source")))
         if summary is not None:
             summary.watched += 1
