@@ -78,8 +78,8 @@ class FetchDeferral:
         self._publisher = publisher
         self._queue = queue
 
-    def applies(self, source: SourceConfig) -> bool:
-        return PROVIDERS[source.provider].fetches(source)
+    def applies(self, source: SourceConfig, event: CanonicalEvent) -> bool:
+        return PROVIDERS[source.provider].fetches(source, event)
 
     async def defer(
         self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str], body: bytes

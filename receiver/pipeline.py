@@ -111,7 +111,7 @@ class Outcome:
 class Deferral(Protocol):
     """Work that takes the place of publishing a decoded callback's event (fetch-on-notify)."""
 
-    def applies(self, source: SourceConfig) -> bool: ...
+    def applies(self, source: SourceConfig, event: CanonicalEvent) -> bool: ...
 
     async def defer(
         self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str], body: bytes
@@ -287,7 +287,7 @@ class Pipeline:
         self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str], body: bytes
     ) -> Outcome:
         """Publish a decoded event, or defer it to a fetch: what a callback and a redrive share."""
-        if self.deferral is not None and self.deferral.applies(source):
+        if self.deferral is not None and self.deferral.applies(source, event):
             return await self.deferral.defer(source, event, public_headers(headers), body)
         return await self.release(event)
 

@@ -447,6 +447,15 @@ def fal_config(prefix: str, redis_url: str, base: str) -> Config:
     data["sources"] += [  # type: ignore[operator]
         {"id": "fal-signed", "provider": "fal", "jwks_url": f"{base}{JWKS_PATH}"},
         {
+            "id": "fal-signed-api",
+            "provider": "fal",
+            "jwks_url": f"{base}{JWKS_PATH}",
+            "api_key": API_KEY,
+            "model_id": MODEL_ID,
+            "api_base_url": base,
+            "fetch_retry_seconds": 0.05,
+        },
+        {
             "id": "fal-notified",
             "provider": "fal",
             "verify": "url-token",
@@ -540,6 +549,30 @@ def test_an_unsigned_notification_publishes_what_the_queue_says(
     assert event["error"] == {"code": "x", "message": "boom"}
     assert event["usage"]["processing_ms"] == 3000
     assert stream_entries(rclient, f"{prefix}:dlq") == []
+
+
+def test_a_signed_ok_without_its_payload_is_completed_from_the_result_route(
+    fal_client: TestClient, httpserver: HTTPServer, rclient: redis.Redis, prefix: str
+) -> None:
+    """`payload_error`: fal could not put the output in the webhook. With the API's credentials the
+    result is read from the queue, and the event is whole; without them it is published truncated."""
+    httpserver.expect_request(JWKS_PATH).respond_with_json(jwks(X))
+    httpserver.expect_request(STATUS_PATH, headers=AUTH).respond_with_json(
+        {"status": "COMPLETED", "logs": None, "metrics": {"inference_time": 2.5}}
+    )
+    httpserver.expect_request(RESULT_PATH, headers=AUTH).respond_with_json(OUTPUT)
+    body = (FIXTURES / "fal" / "ok-payload-error.json").read_bytes()
+    body = orjson.dumps(orjson.loads(body)["body"])
+    now = int(time.time())
+    for source in ("fal-signed-api", "fal-signed"):
+        answer = fal_client.post(f"/v1/callbacks/{source}", content=body, headers=fal_signed(body, now))
+        assert (answer.status_code, answer.json()["status"]) == (202, "accepted")
+    wait_until(lambda: rclient.xlen(f"{prefix}:events") == 2, timeout=5)
+    events = {event["source"]: event for event in stream_events(rclient, f"{prefix}:events")}
+    fetched, as_sent = events["fal-signed-api"], events["fal-signed"]
+    assert (fetched["status"], fetched["truncated"]) == ("succeeded", False)
+    assert [asset["url"] for asset in fetched["assets"]] == [OUTPUT["video"]["url"]]
+    assert (as_sent["status"], as_sent["truncated"], as_sent["assets"]) == ("succeeded", True, [])
 
 
 # `videohooks sign` and `replay` ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from receiver.clients.base import ResourceClient
 from receiver.sources import SourceConfig
+from schemas.event import CanonicalEvent
 from schemas.provider import ProviderSchemas
 
 S = TypeVar("S", bound=SourceConfig)
@@ -32,6 +33,9 @@ class Provider(Generic[S]):
     client: Callable[[S], ResourceClient] | None = None
     # The status a successful callback is answered with: 202, unless the provider retries anything else.
     success_status: int = 202
+    # A full callback that names its result without carrying it (fal's OK with `payload_error`): given
+    # the callback's event, whether the result is fetched as for a thin callback.
+    result_left_out: Callable[[CanonicalEvent], bool] | None = None
     # Requests per second a source of this provider sends its API unless `api_rate_limit_per_second`
     # says otherwise: the provider's documented limit, else a conservative 10.
     api_rate_limit_per_second: float = 10.0
@@ -55,18 +59,22 @@ class Provider(Generic[S]):
     def has_task_api(self) -> bool:
         return self.client is not None and bool(self.schemas.resource_versions)
 
-    def fetches(self, source: SourceConfig) -> bool:
-        """Whether a callback of `source` is only a notification, its result fetched from the API.
+    def fetches(self, source: SourceConfig, event: CanonicalEvent | None = None) -> bool:
+        """Whether a callback of `source` (with `event`, what it says) is only a notification, its
+        result fetched from the API.
 
         A thin callback names the task and nothing more. A full one whose scheme proves nothing about
         the body (a URL token) is a claim anyone who learned the URL could make: with credentials to
-        ask the API, the API's answer is what is published.
+        ask the API, the API's answer is what is published. A full one may also leave its result out
+        (`result_left_out`).
         """
         from receiver.verifiers import SCHEMES
 
         if not self.has_task_api or not source.has_api_credentials:
             return False
-        return self.callbacks == "thin" or not SCHEMES[source.verify].proves_body
+        if self.callbacks == "thin" or not SCHEMES[source.verify].proves_body:
+            return True
+        return event is not None and self.result_left_out is not None and self.result_left_out(event)
 
     def unwatchable(self, source: SourceConfig) -> str | None:
         """Why the receiver cannot watch (poll, or reconcile) this source's tasks, or None when it can."""
