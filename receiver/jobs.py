@@ -141,6 +141,11 @@ class JobQueue:
         score = await self._redis.zscore(self._due, job_id)
         return None if score is None else float(score) / 1000
 
+    async def extend(self, job: Job, until: float) -> None:
+        """Push a running job's lease to `until` (ZADD XX: a job completed meanwhile is not brought
+        back; the runner stops extending before it completes or reschedules the job)."""
+        await self._redis.zadd(self._due, {job.id: _ms(until)}, xx=True)
+
     async def next_due(self) -> float | None:
         """When the earliest job runs (unix seconds), or None when there is none."""
         first = await self._redis.zrange(self._due, 0, 0, withscores=True)
@@ -195,6 +200,21 @@ class JobRunner:
     def stop(self) -> None:
         self._stopping.set()
 
+    async def _keep_leased(self, job: Job, done: asyncio.Event) -> None:
+        """While a job runs longer than a third of its lease (a large copy), push the lease on, so that
+        no other process takes the job and does the same work again; a process that dies stops
+        pushing, and the job comes back when its lease runs out. Stopped by `done`, never cancelled (a
+        cancel inside a redis-py command can leave its connection hanging)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self._lease / 3)
+            if done.is_set():
+                return
+            try:
+                await self._queue.extend(job, time.time() + self._lease)
+            except REDIS_FAILURES as exc:
+                logger.warning("jobs.lease_not_extended", job_id=job.id, error=exc.__class__.__name__)
+
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
@@ -219,6 +239,8 @@ class JobRunner:
         if handler is None:
             logger.error("jobs.unknown_kind", job_id=job.id, kind=job.kind)
             return  # left leased: a process that knows the kind will take it
+        done = asyncio.Event()
+        heartbeat = asyncio.create_task(self._keep_leased(job, done))
         try:
             with tracing.job(job):
                 result = await handler(job)
@@ -227,6 +249,9 @@ class JobRunner:
                 "jobs.handler_failed", job_id=job.id, kind=job.kind, error=exc.__class__.__name__
             )
             result = RunAgain(time.time() + self._error_backoff)
+        finally:
+            done.set()
+            await heartbeat
         try:
             if isinstance(result, Done):
                 await self._queue.complete(job)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -72,3 +73,25 @@ async def test_runner_completes_reschedules_and_survives_a_crashing_handler(queu
     assert await queue.get("ok") is None
     assert await queue.get("boom") is not None
     assert sorted(calls) == ["boom", "ok", "ok"]
+
+
+async def test_a_job_running_longer_than_its_lease_is_not_taken_by_another_runner(queue: JobQueue) -> None:
+    """The runner pushes the lease on while the handler works, so a second process claims nothing."""
+    runs: list[float] = []
+
+    async def slow(job: Job) -> Done:
+        runs.append(time.time())
+        await asyncio.sleep(1.0)
+        return Done()
+
+    first = JobRunner(queue, {"k": slow}, lease_seconds=0.3)
+    second = JobRunner(queue, {"k": slow}, lease_seconds=0.3)
+    await queue.enqueue("long", "k", {}, due=time.time() - 1)
+    running = asyncio.create_task(first.run_due())
+    await asyncio.sleep(0.05)
+    for _ in range(8):  # 0.8 s: more than twice the lease
+        assert await second.run_due() == 0
+        await asyncio.sleep(0.1)
+    assert await running == 1
+    assert len(runs) == 1
+    assert await queue.count() == 0
