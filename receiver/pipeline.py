@@ -219,7 +219,7 @@ class Pipeline:
     ) -> Outcome:
         """Publish, defer or quarantine a delivery once decoded, wherever it was (a replay decodes its
         files ahead on every core); raises `RedisUnavailable` when nothing was kept."""
-        if not isinstance(decoded, Quarantine):
+        if not isinstance(decoded, Quarantine) and any(inline_pointer(asset) for asset in decoded.assets):
             try:
                 decoded = await self.materialize(decoded, body)
             except Quarantine as quarantine:

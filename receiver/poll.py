@@ -144,15 +144,19 @@ class CallbackWatcher:
     that a lost final callback is reconciled without anyone calling the watch route."""
 
     def __init__(self, config: Config, queue: JobQueue) -> None:
-        self._config = config
         self._queue = queue
+        # Decided once (the config is frozen): this runs for every accepted event. A poll-only
+        # source's events come from its watches, so it starts none.
+        self._sources = {
+            source.id: source
+            for source in config.sources
+            if watches_on_callback(source) and PROVIDERS[source.provider].callbacks is not None
+        }
 
     async def __call__(self, event: CanonicalEvent) -> None:
-        source = self._config.source(event.source)
-        if source is None or event.status in TERMINAL_STATUSES or not watches_on_callback(source):
+        source = self._sources.get(event.source)
+        if source is None or event.status in TERMINAL_STATUSES:
             return
-        if PROVIDERS[source.provider].callbacks is None:
-            return  # a poll-only source's events come from its watches: nothing to start
         await watch(self._queue, source, event.task_id, time.time())
 
 
