@@ -253,7 +253,13 @@ class SafetyNet:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = Headers(scope=scope).get("x-request-id", "")[:64] or next_request_id()
+        request_id = (
+            next(
+                (value.decode("latin-1")[:64] for name, value in scope["headers"] if name == b"x-request-id"),
+                "",
+            )
+            or next_request_id()
+        )
         scope.setdefault("state", {})["request_id"] = request_id
         started = False
         id_header = (b"x-request-id", request_id.encode("latin-1"))

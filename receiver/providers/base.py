@@ -14,6 +14,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from receiver.clients.base import ResourceClient
 from receiver.sources import SourceConfig
+from receiver.verifiers import SCHEMES
 from schemas.event import CanonicalEvent
 from schemas.provider import ProviderSchemas
 
@@ -68,8 +69,6 @@ class Provider(Generic[S]):
         ask the API, the API's answer is what is published. A full one may also leave its result out
         (`result_left_out`).
         """
-        from receiver.verifiers import SCHEMES
-
         if not self.has_task_api or not source.has_api_credentials:
             return False
         if self.callbacks == "thin" or not SCHEMES[source.verify].proves_body:
