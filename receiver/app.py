@@ -34,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from receiver import events_view, metrics, poll, tracing
+from receiver import events_view, heap, metrics, poll, tracing
 from receiver.config import Config
 from receiver.connection import AnyRedis, open_pipeline
 from receiver.console import console_mount
@@ -515,8 +515,13 @@ class ReceiverApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def create_app(config: Config, redis_url: str | None = None) -> Starlette:
-    """The ASGI app. `redis_url` overrides the config (tests); with neither, Redis is embedded."""
+def create_app(config: Config, redis_url: str | None = None, *, freeze_heap: bool = False) -> Starlette:
+    """The ASGI app. `redis_url` overrides the config (tests); with neither, Redis is embedded.
+
+    `freeze_heap`: a server process moves what its start-up built (connections, clients, verifiers)
+    out of the garbage collector's sight once it is built (receiver/heap.py); tests, which build many
+    apps in one process, do not.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -530,6 +535,8 @@ def create_app(config: Config, redis_url: str | None = None) -> Starlette:
                 rate_limits=RateLimits(config.sources),
             )
             app.state.runtime = runtime
+            if freeze_heap:
+                heap.freeze_long_lived()
 
             def start_draining() -> None:
                 runtime.shutting_down = True

@@ -22,7 +22,7 @@ from receiver.config import load_config
 
 def create_app_from_env() -> Starlette:
     logs.configure(os.environ.get("VIDEOHOOKS_LOG_LEVEL", "info"))
-    app = create_app(load_config(os.environ.get("VIDEOHOOKS_CONFIG")))
+    app = create_app(load_config(os.environ.get("VIDEOHOOKS_CONFIG")), freeze_heap=True)
     heap.freeze_long_lived()
     return app
 
