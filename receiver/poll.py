@@ -30,6 +30,7 @@ import random
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -50,6 +51,7 @@ from schemas.normalizing import DeliveryContext, build_event
 POLL = "poll"
 DEADLINE_EXCEEDED = "deadline_exceeded"
 NOT_FOUND = "not_found"
+WatchPhase = Literal["waiting", "reconciling", "overdue"]
 # Polls slow down by half each time: quick for short tasks, gentle on long ones.
 POLL_FACTOR = 1.5
 # Each wait is lengthened by up to a tenth, at random: tasks watched together (a batch submitted at
@@ -160,25 +162,32 @@ class CallbackWatcher:
         await watch(self._queue, source, event.task_id, time.time())
 
 
+def watch_phase(job: Job, config: Config, now: float) -> WatchPhase | None:
+    """`waiting` for callbacks, `reconciling` (polled after a lost callback, or poll-only), `overdue`
+    (past the deadline, about to end as failed); None when the job's source is no longer configured.
+
+    The three fields are read straight from the payload: validating a PollJob would triple the time of
+    a pass over every watch (2 us a job, a fifth of a second per process at 100,000 watches).
+    """
+    payload = job.payload
+    source = config.source(payload["source"])
+    if source is None:
+        return None
+    if now >= payload["registered_at"] + source.deadline_seconds:
+        return "overdue"
+    if payload.get("reconciling") or PROVIDERS[source.provider].callbacks is None:
+        return "reconciling"
+    return "waiting"
+
+
 async def refresh_watched_gauge(queue: JobQueue, config: Config) -> None:
-    """Set `videohooks_watched_tasks{source, state}` from the jobs in Redis, which every process shares:
-    `waiting` for callbacks, `reconciling` (polled after a lost callback, or poll-only), `overdue`
-    (past the deadline, about to end as failed)."""
+    """Set `videohooks_watched_tasks{source, state}` from the jobs in Redis, which every process shares."""
     now = time.time()
     counts: Counter[tuple[str, str]] = Counter()
     async for job in queue.scan(POLL):
-        # The three fields straight from the payload: validating a PollJob would triple the pass's
-        # time on the event loop (2 us a job, a fifth of a second per process at 100,000 watches).
-        payload = job.payload
-        source = config.source(payload["source"])
-        if source is None:
-            continue
-        if now >= payload["registered_at"] + source.deadline_seconds:
-            counts[(source.id, "overdue")] += 1
-        elif payload.get("reconciling") or PROVIDERS[source.provider].callbacks is None:
-            counts[(source.id, "reconciling")] += 1
-        else:
-            counts[(source.id, "waiting")] += 1
+        state = watch_phase(job, config, now)
+        if state is not None:
+            counts[(job.payload["source"], state)] += 1
     for source in config.sources:
         if unwatchable(source) is None:
             for name in ("waiting", "reconciling", "overdue"):

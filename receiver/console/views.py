@@ -24,7 +24,7 @@ from receiver.dlq import DeadLetter, DeadLetters
 from receiver.events_view import EventQuery, StoredEvent, latest_events, newest_entries, stored_event
 from receiver.jobs import Job, JobQueue
 from receiver.keys import KeySpace, entry_id_order
-from receiver.poll import POLL
+from receiver.poll import POLL, watch_phase
 from receiver.taskrecord import WatchState, read_entries, read_task
 
 HOUR_MS = 3600 * 1000
@@ -80,11 +80,7 @@ def _process_answers() -> dict[str, Counter[str]]:
 
 def is_overdue(job: Job, config: Config, now: float) -> bool:
     """A watched task still polled after its source's deadline: the poller is behind or stuck."""
-    source = config.source(str(job.payload.get("source")))
-    registered = job.payload.get("registered_at")
-    if source is None or not isinstance(registered, int | float):
-        return False
-    return now > registered + source.deadline_seconds
+    return watch_phase(job, config, now) == "overdue"
 
 
 async def overview(redis: AnyRedis, keys: KeySpace, config: Config, now: float) -> Overview:
