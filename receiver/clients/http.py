@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 import orjson
@@ -79,3 +80,12 @@ async def get_json(client: httpx.AsyncClient, url: str, what: str) -> bytes:
     except orjson.JSONDecodeError as exc:
         raise RemoteError(f"{what}: the response is not JSON ({exc})", retryable=True) from None
     return response.content
+
+
+async def get_json_object(client: httpx.AsyncClient, url: str, what: str) -> dict[str, Any]:
+    """`get_json`, parsed, for APIs whose answer must be one JSON object (anything else is retryable:
+    a proxy's page, a cut-off answer)."""
+    document = orjson.loads(await get_json(client, url, what))
+    if not isinstance(document, dict):
+        raise RemoteError(f"{what}: the answer is not a JSON object", retryable=True)
+    return document

@@ -26,7 +26,7 @@ from alibabacloud_tea_openapi.utils_models import Config as SdkConfig
 from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException
 
-from receiver.clients.http import CONNECT_TIMEOUT_SECONDS, FINAL_STATUSES, get_json, timeout
+from receiver.clients.http import CONNECT_TIMEOUT_SECONDS, FINAL_STATUSES, get_json_object, timeout
 from receiver.errors import RemoteError
 
 if TYPE_CHECKING:
@@ -66,10 +66,7 @@ class BailianClient:
         output = body.get("data", {}).get("payload", {}).get("output", {})
         link = output.get("resultJsonFileUrl")
         if isinstance(link, str) and link:
-            full = orjson.loads(await get_json(self._files, link, f"{what}: resultJsonFileUrl"))
-            if not isinstance(full, dict):
-                raise RemoteError(f"{what}: the resultJsonFileUrl file is not a JSON object", retryable=True)
-            output.update(full)
+            output.update(await get_json_object(self._files, link, f"{what}: resultJsonFileUrl"))
         return orjson.dumps(body)
 
     async def aclose(self) -> None:

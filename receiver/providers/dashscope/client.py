@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import orjson
 
-from receiver.clients.http import api_client, get_json
+from receiver.clients.http import api_client, get_json_object
 from receiver.errors import RemoteError
 
 if TYPE_CHECKING:
@@ -31,9 +31,7 @@ class DashscopeClient:
 
     async def get_task(self, task_id: str) -> bytes:
         what = f"DashScope task {task_id} ({self._source})"
-        document = orjson.loads(await get_json(self._http, f"/api/v1/tasks/{quote(task_id, safe='')}", what))
-        if not isinstance(document, dict):
-            raise RemoteError(f"{what}: the answer is not a JSON object", retryable=True)
+        document = await get_json_object(self._http, f"/api/v1/tasks/{quote(task_id, safe='')}", what)
         output = document.get("output")
         if isinstance(output, dict) and output.get("task_status") == UNKNOWN:
             raise RemoteError(

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import orjson
 
-from receiver.clients.http import api_client, get_json
+from receiver.clients.http import api_client, get_json_object
 from receiver.errors import RemoteError
 from receiver.sources import SourceConfig
 
@@ -49,9 +49,7 @@ class MinimaxClient:
         return orjson.dumps(task)
 
     async def _get(self, url: str, what: str) -> dict[str, Any]:
-        document = orjson.loads(await get_json(self._http, url, what))
-        if not isinstance(document, dict):
-            raise RemoteError(f"{what}: the answer is not a JSON object", retryable=True)
+        document = await get_json_object(self._http, url, what)
         resp = document.get("base_resp")
         code = resp.get("status_code") if isinstance(resp, dict) else None
         if code not in (0, None) and not document.get("status"):
