@@ -18,7 +18,7 @@ from receiver import tracing
 from receiver.assets.config import AssetsConfig
 from receiver.assets.copier import defer_copy, needs_copy
 from receiver.assets.download import AssetError
-from receiver.assets.inline import inline_pointer, materialize
+from receiver.assets.inline import carries_inline_media, materialize
 from receiver.assets.store import AssetStore
 from receiver.config import LimitsConfig
 from receiver.errors import Quarantine, RedisUnavailable, RemoteError, redis_errors
@@ -197,7 +197,7 @@ class Pipeline:
                 )
                 schemas = self.schemas[source.provider]
                 event = await self.offload.decode(schemas, body, ctx, resource=resource)
-                if any(inline_pointer(asset) for asset in event.assets):
+                if carries_inline_media(event):
                     # Its media is written from the body here; the event must be whole for that.
                     event = self.decode_delivery(source, body, received_at, delivery_id, resource=resource)
             else:
@@ -219,7 +219,7 @@ class Pipeline:
     ) -> Outcome:
         """Publish, defer or quarantine a delivery once decoded, wherever it was (a replay decodes its
         files ahead on every core); raises `RedisUnavailable` when nothing was kept."""
-        if not isinstance(decoded, Quarantine) and any(inline_pointer(asset) for asset in decoded.assets):
+        if not isinstance(decoded, Quarantine) and carries_inline_media(decoded):
             try:
                 decoded = await self.materialize(decoded, body)
             except Quarantine as quarantine:

@@ -89,6 +89,10 @@ def inline_pointer(asset: Asset) -> str | None:
     return asset.url.removeprefix(INLINE_PREFIX)
 
 
+def carries_inline_media(event: CanonicalEvent) -> bool:
+    return any(inline_pointer(asset) for asset in event.assets)
+
+
 def _steps(pointer: str) -> list[str]:
     return [step.replace("~1", "/").replace("~0", "~") for step in pointer.split("/")[1:]]
 
