@@ -4,20 +4,31 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= videohooks.example.toml
 
-.PHONY: run test bench lint typecheck schemas screenshots clean
+.PHONY: run test bench lint typecheck schemas screenshots lock clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+# Every install comes from uv.lock (`make lock` upgrades it deliberately). uv itself is bootstrapped
+# into .tools/ where the machine has none.
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 
-# One stamp per dependency set, remade when pyproject.toml changes.
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet uv==$(UV_VERSION)
+
+# One stamp per dependency set, remade when the lock changes. `--inexact` keeps the test tools when
+# `make run` follows `make test`.
+$(VENV)/.installed-run: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --inexact --quiet
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+$(VENV)/.installed-test: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --extra test --extra dev --quiet
 	touch $@ $(VENV)/.installed-run
+
+# Upgrade every pinned dependency, then run the checks: an upgrade lands as its own commit.
+lock: | $(UV)
+	$(UV) lock --upgrade
+	$(MAKE) lint typecheck test
 
 run: $(VENV)/.installed-run
 	$(BIN)/videohooks serve --config $(CONFIG) --host 127.0.0.1 --port 8080
@@ -53,4 +64,4 @@ schemas: $(VENV)/.installed-run
 	$(BIN)/videohooks schemas export --version 2 --output schemas/event.v2.schema.json
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools var .pytest_cache .mypy_cache .ruff_cache

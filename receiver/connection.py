@@ -105,7 +105,7 @@ def sentinel_master(config: Config, options: dict[str, Any]) -> Redis:
         sentinel_options["password"] = settings.sentinel_password.get_secret_value()
     if settings.password is not None:
         options = {**options, "password": settings.password.get_secret_value()}
-    sentinels = Sentinel(settings.sentinel_addresses(), sentinel_kwargs=sentinel_options)  # type: ignore[no-untyped-call]
+    sentinels = Sentinel(settings.sentinel_addresses(), sentinel_kwargs=sentinel_options)
     master: Redis = sentinels.master_for(
         settings.sentinel_service, max_connections=settings.max_connections, **options
     )
