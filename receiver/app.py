@@ -59,6 +59,7 @@ from receiver.sources import SourceConfig
 from receiver.taskrecord import read_task
 from receiver.unproven import warn_unproven
 from receiver.verifiers import SCHEMES, Verifier, verifier_for
+from receiver.verifiers.base import with_request_line
 from receiver.work import background_work
 
 # The committed description of this HTTP surface; a test keeps it in step with the routes below.
@@ -82,6 +83,24 @@ async def send_raw_json(send: Send, status: int, content: bytes, headers: Mappin
     ]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": content})
+
+
+async def send_acknowledgement(
+    send: Send, status: int, text: bytes, outcome: str, event_id: str | None, reason: str | None
+) -> None:
+    """The fixed text/plain answer a provider requires (`Provider.acknowledgement`), the outcome in
+    headers: what would be the JSON body's `status`, `event_id` and `reason`."""
+    raw_headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(text)).encode()),
+        (b"videohooks-outcome", outcome.encode("latin-1")),
+    ]
+    if event_id:
+        raw_headers.append((b"videohooks-event-id", event_id.encode("latin-1")))
+    if reason:
+        raw_headers.append((b"videohooks-reason", reason.encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": text})
 
 
 def error_body(error: ErrorAnswer) -> dict[str, Any]:
@@ -169,7 +188,10 @@ class CallbackEndpoint:
             try:
                 try:
                     with tracing.span("verify"):
-                        delivery_id = await runtime.verifiers[source.id].verify(headers, body, token, now)
+                        signed: Mapping[str, str] = headers
+                        if SCHEMES[source.verify].signs_request_line:
+                            signed = with_request_line(headers, scope)
+                        delivery_id = await runtime.verifiers[source.id].verify(signed, body, token, now)
                 except Unauthentic:
                     check_rate(runtime, source.id, False, now)
                     raise
@@ -220,6 +242,16 @@ class CallbackEndpoint:
             event_id=outcome.event_id,
             reason=outcome.reason,
         )
+        if provider.acknowledgement is not None:
+            await send_acknowledgement(
+                send,
+                provider.success_status,
+                provider.acknowledgement,
+                outcome.status,
+                outcome.event_id,
+                outcome.reason,
+            )
+            return
         body_out: dict[str, Any] = {"status": outcome.status}
         if outcome.event_id:
             body_out["event_id"] = outcome.event_id

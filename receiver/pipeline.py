@@ -30,7 +30,7 @@ from receiver.publisher import Publisher
 from receiver.sources import SourceConfig
 from receiver.verifiers import PRIVATE_HEADERS
 from schemas.event import CanonicalEvent, OutOfRange, event_to_json
-from schemas.normalizing import DeliveryContext, UnknownStatus
+from schemas.normalizing import DeliveryContext, NoTask, UnknownStatus
 from schemas.provider import ProviderSchemas
 
 if TYPE_CHECKING:
@@ -73,6 +73,8 @@ def decode(
             event = version.normalize(payload, ctx)
         except UnknownStatus as exc:
             raise Quarantine("unknown_status", str(exc)) from None
+        except NoTask as exc:
+            raise Quarantine("unknown_task", str(exc)) from None
         except OutOfRange as exc:
             raise Quarantine("number_out_of_range", str(exc)) from None
         try:

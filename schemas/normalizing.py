@@ -37,6 +37,11 @@ class UnknownStatus(ValueError):
         self.word = word
 
 
+class NoTask(ValueError):
+    """The payload validated, but names no task (a notification without an id): quarantined as
+    `unknown_task`, never published under a guessed id."""
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryContext:
     source: str

@@ -21,9 +21,11 @@ from tests.support import (
     GEMINI_WHSEC,
     KLING_ACCESS_KEY,
     KLING_SECRET_KEY,
+    PIXVERSE_SECRET,
     REPLICATE_WHSEC,
     TL_SECRET,
     TOKEN,
+    VIDU_KEY,
     WHSEC,
     RedisServer,
 )
@@ -214,6 +216,26 @@ def config_dict(
                 "fetch_retry_seconds": 0.05,
                 **api,
             },
+            # --- pixverse, vidu ---
+            # pixverse-main verifies with the sheet's webhook secret and polls with api_key; vidu-main's
+            # API key signs its callbacks and fetches what each notifies.
+            {
+                "id": "pixverse-main",
+                "provider": "pixverse",
+                "secrets": [PIXVERSE_SECRET],
+                "api_key": API_KEY,
+                "poll_interval_seconds": 0.05,
+                **api,
+            },
+            {
+                "id": "vidu-main",
+                "provider": "vidu",
+                "api_key": VIDU_KEY,
+                "fetch_retry_seconds": 0.05,
+                "poll_interval_seconds": 0.05,
+                **api,
+            },
+            # --- end pixverse, vidu ---
         ],
         "server": {"max_body_bytes": 65536},
         "admin": {"token": ADMIN_TOKEN},

@@ -38,6 +38,9 @@ API_KEY = "sk-test-0a1b2c3d4e5f"
 # The test vectors' secrets of ../shared/PROVIDERS-NEW.md (gemini static webhook, replicate).
 GEMINI_WHSEC = "whsec_dmlkZW9ob29rcy1nZW1pbmktc3RhdGljLWtleS0wMDI="
 REPLICATE_WHSEC = "whsec_dmlkZW9ob29rcy1yZXBsaWNhdGUtdGVzdC1rZXktMDE="
+# The test vectors' keys of ../shared/PROVIDERS-NEXT.md: PixVerse's webhook secret, Vidu's API key.
+PIXVERSE_SECRET = "pxw_9f3c1a7e5b2d4c8a9e0f1b2c3d4e5f60"
+VIDU_KEY = "vda_4f8c2a9e1b7d4c3a9e8f7a6b5c4d3e2f"
 # Kling signs its API tokens with the secret key (HS256): 32 bytes, as PyJWT asks of an HMAC key.
 KLING_ACCESS_KEY = "kling-test-access-key"
 KLING_SECRET_KEY = "kling-test-secret-key-0123456789abcdef"
@@ -258,3 +261,16 @@ def v1_assets(event: dict[str, Any]) -> list[dict[str, Any]]:
     """A published event's assets as the provider gave them (the version 1 fields): what a provider's
     normalizer decides, whatever the asset store later adds."""
     return [{key: asset[key] for key in ("kind", "url", "expires_at")} for asset in event["assets"]]
+
+
+def answer_of(response: httpx.Response) -> dict[str, Any]:
+    """A callback's answer as its JSON body says it, or, for providers answered with fixed text
+    (PixVerse's `ok`), as the `Videohooks-*` headers say it."""
+    outcome = response.headers.get("videohooks-outcome")
+    if outcome is None:
+        answer: dict[str, Any] = response.json()
+        return answer
+    assert response.text == "ok" and response.headers["content-type"].startswith("text/plain")
+    named = {"status": outcome, "event_id": response.headers.get("videohooks-event-id")}
+    named["reason"] = response.headers.get("videohooks-reason")
+    return {key: value for key, value in named.items() if value is not None}

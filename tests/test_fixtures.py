@@ -33,7 +33,7 @@ from receiver.providers import PROVIDERS
 from receiver.verifiers import SCHEMES, verifier_for
 from schemas.event import CanonicalEvent, as_version, event_from_json, event_to_dict
 from schemas.normalizing import DeliveryContext
-from tests.support import ADMIN_TOKEN, FIXTURES, stream_entries, wait_until
+from tests.support import ADMIN_TOKEN, FIXTURES, answer_of, stream_entries, wait_until
 
 ALL_FIXTURES = list(fixture_paths([FIXTURES]))
 API_BASE = "https://api.provider.test"
@@ -103,7 +103,7 @@ def post_fixture(client: TestClient, config: Config, fixture: Fixture) -> tuple[
         content=fixture.body,
         headers={**fixture.headers, **signed.headers},
     )
-    return response.status_code, response.json()
+    return response.status_code, answer_of(response)
 
 
 def watch_fixture(client: TestClient, fixture: Fixture) -> tuple[int, dict[str, object]]:

@@ -20,9 +20,11 @@ from receiver.providers import (
     openai,
     openai_compatible,
     openrouter,
+    pixverse,
     replicate,
     runway,
     twelvelabs,
+    vidu,
 )
 from receiver.providers.base import AnyProvider, Provider
 
@@ -44,6 +46,9 @@ PROVIDERS: dict[str, AnyProvider] = {
         ark.PROVIDER,
         runway.PROVIDER,
         dashscope.PROVIDER,
+        # Third wave, signed pushes: PixVerse (body signed), Vidu (request line signed; notifications).
+        pixverse.PROVIDER,
+        vidu.PROVIDER,
     )
 }
 

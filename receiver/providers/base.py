@@ -34,6 +34,9 @@ class Provider(Generic[S]):
     client: Callable[[S], ResourceClient] | None = None
     # The status a successful callback is answered with: 202, unless the provider retries anything else.
     success_status: int = 202
+    # The exact text/plain body a provider requires of every 2xx answer, or it retries (PixVerse: `ok`):
+    # the outcome then goes in the `Videohooks-Outcome` header. None: the JSON body. Errors keep JSON.
+    acknowledgement: bytes | None = None
     # A full callback that names its result without carrying it (fal's OK with `payload_error`): given
     # the callback's event, whether the result is fetched as for a thin callback.
     result_left_out: Callable[[CanonicalEvent], bool] | None = None

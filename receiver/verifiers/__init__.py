@@ -8,7 +8,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from receiver.errors import Unauthentic
-from receiver.verifiers import fal, none, openrouter, standard_webhooks, twelvelabs, url_token
+from receiver.verifiers import (
+    fal,
+    none,
+    openrouter,
+    pixverse,
+    standard_webhooks,
+    twelvelabs,
+    url_token,
+    vidu,
+)
 from receiver.verifiers.base import Scheme, Signed, Verifier
 
 if TYPE_CHECKING:
@@ -23,6 +32,8 @@ SCHEMES: dict[str, Scheme] = {
         none.SCHEME,
         fal.SCHEME,
         openrouter.SCHEME,
+        pixverse.SCHEME,
+        vidu.SCHEME,
     )
 }
 

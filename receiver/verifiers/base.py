@@ -9,9 +9,9 @@ tried, so a secret can rotate without dropping a delivery.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from receiver.errors import Unauthentic
 
@@ -77,9 +77,17 @@ class Scheme:
     check_secret: Callable[[str], object] | None = None
     # Source keys only this scheme uses (fal's `jwks_url`): refused on a source with another scheme.
     source_keys: frozenset[str] = frozenset()
+    # Whether the signature covers the request line (Vidu's): the verifier then reads the method, path
+    # and query as RFC 9421's derived components `@method`, `@path`, `@query` (`with_request_line`).
+    signs_request_line: bool = False
+    # Whether the source's `api_key` signs deliveries too (Vidu signs with the key tasks were created
+    # with): `secrets` may then be empty when an `api_key` is set.
+    api_key_signs: bool = False
 
     def check(self, source: SourceConfig) -> None:
         """Refuse at start-up a source whose secrets this scheme cannot use."""
+        if self.api_key_signs and not source.secrets and source.api_key is None:
+            raise ValueError(f"verify = {self.name!r} needs an api_key or at least one entry in secrets")
         if self.needs_secrets and not source.secrets:
             raise ValueError(f"verify = {self.name!r} needs at least one entry in secrets")
         if self.check_secret is not None:
@@ -95,3 +103,37 @@ def check_timestamp(timestamp: int, now: float, tolerance_seconds: int) -> None:
             f"the signed timestamp is {int(now - timestamp)} s from the receiver's clock "
             f"(tolerance {tolerance_seconds} s)",
         )
+
+
+# The request line, as derived components (RFC 9421 names): no header can carry these names, since
+# `@` is not a character of a header name.
+METHOD = "@method"
+PATH = "@path"
+QUERY = "@query"
+
+
+class WithRequestLine(Mapping[str, str]):
+    """The headers of a delivery, with its method, raw path and raw query as `@method`, `@path`,
+    `@query`: what a scheme that signs the request line (`Scheme.signs_request_line`) reads."""
+
+    def __init__(self, headers: Mapping[str, str], method: str, path: str, query: str) -> None:
+        self._headers = headers
+        self._line = {METHOD: method, PATH: path, QUERY: query}
+
+    def __getitem__(self, name: str) -> str:
+        line = self._line.get(name)
+        return self._headers[name] if line is None else line
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+
+def with_request_line(headers: Mapping[str, str], scope: Mapping[str, Any]) -> WithRequestLine:
+    """`headers` with the ASGI request's line: the path and query as they arrived, not decoded."""
+    raw_path: bytes | None = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else str(scope.get("path", ""))
+    query: bytes = scope.get("query_string", b"")
+    return WithRequestLine(headers, str(scope.get("method", "")), path, query.decode("latin-1"))
