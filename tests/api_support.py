@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from pytest_httpserver import HTTPServer
+from starlette.testclient import TestClient
 
+from receiver.app import create_app
 from receiver.clients.pool import ClientPool
 from receiver.config import Config, parse_config
 from receiver.connection import open_pipeline
@@ -72,6 +74,17 @@ def api_config(prefix: str, redis_url: str, api_base_url: str, **overrides: Any)
         if "api_key" in source:
             source.update(overrides)
     return parse_config(data)
+
+
+@contextmanager
+def reconciling_app(
+    prefix: str, redis_url: str, httpserver: HTTPServer, after: float = 0.2
+) -> Iterator[TestClient]:
+    """The whole app, its API sources asking `httpserver` and reconciling `after` seconds past a watch's
+    start: a lost final callback is reconciled while the test waits."""
+    config = api_config(prefix, redis_url, api_base(httpserver), reconcile_after_seconds=after)
+    with TestClient(create_app(config)) as client:
+        yield client
 
 
 @dataclass

@@ -21,12 +21,11 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 from werkzeug import Request, Response
 
-from receiver.app import create_app
 from receiver.errors import Quarantine, Unauthentic
 from receiver.providers.pixverse.client import PixverseClient
 from receiver.verifiers import verifier_for
 from receiver.verifiers.pixverse import PixVerseSignature, signed_payload
-from tests.api_support import api_base, api_config
+from tests.api_support import api_base, api_config, reconciling_app
 from tests.support import (
     ADMIN_TOKEN,
     API_KEY,
@@ -268,8 +267,7 @@ async def test_a_nonzero_errcode_is_a_remote_error(
 
 @pytest.fixture
 def reconciling(prefix: str, redis_url: str, httpserver: HTTPServer) -> Iterator[TestClient]:
-    config = api_config(prefix, redis_url, api_base(httpserver), reconcile_after_seconds=0.2)
-    with TestClient(create_app(config)) as client:
+    with reconciling_app(prefix, redis_url, httpserver) as client:
         yield client
 
 

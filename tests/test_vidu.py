@@ -20,14 +20,13 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 from werkzeug import Request, Response
 
-from receiver.app import create_app
 from receiver.config import parse_config
 from receiver.errors import Unauthentic
 from receiver.providers.vidu.client import ViduClient
 from receiver.verifiers import verifier_for
 from receiver.verifiers.base import WithRequestLine
 from receiver.verifiers.vidu import ViduSignature, signing_string
-from tests.api_support import api_base, api_config
+from tests.api_support import api_base, api_config, reconciling_app
 from tests.support import ADMIN_TOKEN, VIDU_KEY, remote_error_of, stream_entries, wait_until
 
 TS = 1795176000  # 2026-11-20T12:00:00Z
@@ -297,8 +296,7 @@ async def test_the_client_adds_the_task_id_and_the_fetch_time(httpserver: HTTPSe
 
 @pytest.fixture
 def reconciling(prefix: str, redis_url: str, httpserver: HTTPServer) -> Iterator[TestClient]:
-    config = api_config(prefix, redis_url, api_base(httpserver), reconcile_after_seconds=0.2)
-    with TestClient(create_app(config)) as client:
+    with reconciling_app(prefix, redis_url, httpserver) as client:
         yield client
 
 

@@ -8,7 +8,7 @@ date is passed on, so that the job queue waits as long as the provider asked.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -89,3 +89,42 @@ async def get_json_object(client: httpx.AsyncClient, url: str, what: str) -> dic
     if not isinstance(document, dict):
         raise RemoteError(f"{what}: the answer is not a JSON object", retryable=True)
     return document
+
+
+async def get_coded(
+    client: httpx.AsyncClient,
+    url: str,
+    what: str,
+    fields: tuple[str, str],
+    label: str,
+    code_status: Callable[[int], int | None],
+) -> bytes:
+    """The body of `GET url` from an API whose JSON answer carries an error code of its own (0: none)
+    beside the HTTP status, as Kling's `code` and PixVerse's `ErrCode` do.
+
+    `fields` names the answer's code and message; a code other than 0 is a `RemoteError` whatever the
+    HTTP status, with the HTTP status `code_status` gives it (else the answer's own, unless 200: a code
+    nothing maps may pass on another try). `label` names the code in the message ("Kling code").
+    """
+    with http_errors(what):
+        response = await client.get(url)
+    try:
+        answer = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        answer = None
+    code_field, message_field = fields
+    code = answer.get(code_field) if isinstance(answer, dict) else None
+    if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+        assert isinstance(answer, dict)
+        status = code_status(code) or (response.status_code if response.status_code != 200 else None)
+        raise RemoteError(
+            f"{what}: {label} {code}: {answer.get(message_field)}",
+            retryable=status is None or status == 429 or status >= 500,
+            retry_after=retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC)),
+            status=status,
+        )
+    if response.status_code != 200:
+        raise remote_status_error(response, what)
+    if answer is None:
+        raise RemoteError(f"{what}: the response is not JSON", retryable=True)
+    return response.content

@@ -10,15 +10,12 @@ status, and with a 200 it may pass: retryable.
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import httpx
-import orjson
 
-from receiver.clients.http import api_client, remote_status_error, retry_after_seconds
-from receiver.errors import RemoteError, http_errors
+from receiver.clients.http import api_client, get_coded
 
 if TYPE_CHECKING:
     from receiver.providers.kling import KlingSource
@@ -62,30 +59,9 @@ class KlingClient:
 
     async def get_task(self, task_id: str) -> bytes:
         what = f"GET Kling task {task_id} ({self._source})"
-        with http_errors(what):
-            response = await self._http.get(self._path + quote(task_id, safe=""))
-        try:
-            answer = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            answer = None
-        code = answer.get("code") if isinstance(answer, dict) else None
-        if isinstance(code, int) and not isinstance(code, bool) and code != 0:
-            raise _code_error(response, what, code, answer.get("message"))
-        if response.status_code != 200:
-            raise remote_status_error(response, what)
-        if answer is None:
-            raise RemoteError(f"{what}: the response is not JSON", retryable=True)
-        return response.content
+        url = self._path + quote(task_id, safe="")
+        return await get_coded(self._http, url, what, ("code", "message"), "Kling code", code_status)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-
-def _code_error(response: httpx.Response, what: str, code: int, message: object) -> RemoteError:
-    status = code_status(code) or (response.status_code if response.status_code != 200 else None)
-    return RemoteError(
-        f"{what}: Kling code {code}: {message}",
-        retryable=status is None or status == 429 or status >= 500,
-        retry_after=retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC)),
-        status=status,
-    )

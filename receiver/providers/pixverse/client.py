@@ -10,14 +10,11 @@ without one may pass on another try.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 import httpx
-import orjson
 
-from receiver.clients.http import api_client, remote_status_error, retry_after_seconds
-from receiver.errors import RemoteError, http_errors
+from receiver.clients.http import api_client, get_coded
 from receiver.sources import SourceConfig
 
 RESULT_PATH = "/openapi/v2/video/result/"
@@ -41,27 +38,8 @@ class PixverseClient:
 
     async def get_task(self, task_id: str) -> bytes:
         what = f"GET PixVerse video {task_id} ({self._source})"
-        with http_errors(what):
-            response = await self._http.get(RESULT_PATH + quote(task_id, safe=""))
-        try:
-            answer = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            answer = None
-        code = answer.get("ErrCode") if isinstance(answer, dict) else None
-        if isinstance(code, int) and not isinstance(code, bool) and code != 0:
-            assert isinstance(answer, dict)
-            status = code_status(code) or (response.status_code if response.status_code != 200 else None)
-            raise RemoteError(
-                f"{what}: PixVerse ErrCode {code}: {answer.get('ErrMsg')}",
-                retryable=status is None or status == 429 or status >= 500,
-                retry_after=retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC)),
-                status=status,
-            )
-        if response.status_code != 200:
-            raise remote_status_error(response, what)
-        if answer is None:
-            raise RemoteError(f"{what}: the response is not JSON", retryable=True)
-        return response.content
+        url = RESULT_PATH + quote(task_id, safe="")
+        return await get_coded(self._http, url, what, ("ErrCode", "ErrMsg"), "PixVerse ErrCode", code_status)
 
     async def aclose(self) -> None:
         await self._http.aclose()
