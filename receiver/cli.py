@@ -24,15 +24,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from receiver import heap
 from receiver.config import Config, ConfigError, find_config_path, load_config
-from receiver.errors import CannotSign, RedisUnavailable
-from receiver.fixtures import FixtureError, load_fixture, load_fixtures
+from receiver.foundation import heap
+from receiver.foundation.errors import CannotSign, RedisUnavailable
+from receiver.services.fixtures import FixtureError, load_fixture, load_fixtures
 from schemas.event import event_to_json
 
 if TYPE_CHECKING:
-    from receiver.dlq import DeadLetters
-    from receiver.pipeline import Pipeline
+    from receiver.flow.pipeline import Pipeline
+    from receiver.services.dlq import DeadLetters
 
 T = TypeVar("T")
 
@@ -116,12 +116,12 @@ def serve(
     }
     if workers == 1:
         # One process, no supervisor: this process is the server, and exits 0 after a clean stop.
-        from receiver.server import GracefulServer, create_app_from_env
+        from receiver.http.server import GracefulServer, create_app_from_env
 
         GracefulServer(uvicorn.Config(create_app_from_env(), **options)).run()
         return
     with worker_metrics_dir():
-        uvicorn.run("receiver.server:create_app_from_env", factory=True, workers=workers, **options)
+        uvicorn.run("receiver.http.server:create_app_from_env", factory=True, workers=workers, **options)
 
 
 @contextmanager
@@ -129,7 +129,7 @@ def worker_metrics_dir() -> Iterator[None]:
     """With several workers, a fresh directory for prometheus-client's multiprocess files, named in
     the environment before any worker starts and removed after the last one stopped; stale files from
     an earlier run would otherwise be counted again."""
-    from receiver.metrics import MULTIPROC_DIR_ENV
+    from receiver.foundation.metrics import MULTIPROC_DIR_ENV
 
     with tempfile.TemporaryDirectory(prefix="videohooks-metrics-") as directory:
         os.environ[MULTIPROC_DIR_ENV] = directory
@@ -167,7 +167,7 @@ def replay(
       [bold]videohooks replay fixtures/memories --to http://127.0.0.1:8080[/bold]
       [bold]videohooks replay fixtures/ --direct --config videohooks.toml[/bold]
     """
-    from receiver.replay import SETTLED_OUTCOMES, ReplayError, replay_direct, replay_http, summarize
+    from receiver.services.replay import SETTLED_OUTCOMES, ReplayError, replay_direct, replay_http, summarize
 
     if (to is None) == (not direct):
         raise fail("give exactly one of --to URL or --direct")
@@ -238,11 +238,11 @@ def watch(
 
     from pydantic import ValidationError
 
-    from receiver.connection import open_pipeline
-    from receiver.jobs import JobQueue
-    from receiver.pipeline import summarize_errors
-    from receiver.poll import WatchRequest, unwatchable
-    from receiver.poll import watch as register
+    from receiver.core.decoding import summarize_errors
+    from receiver.core.jobs import JobQueue
+    from receiver.flow.poll import WatchRequest, unwatchable
+    from receiver.flow.poll import watch as register
+    from receiver.wiring.connection import open_pipeline
 
     loaded = _config(config)
     source = loaded.source(source_id)
@@ -286,9 +286,9 @@ def task(
 
     Example: [bold]videohooks task veo-relay 83319f9e-1c2d-4e5f-9a0b-5c6d7e8f9a0b[/bold]
     """
-    from receiver.connection import open_pipeline
-    from receiver.jobs import JobQueue
-    from receiver.taskrecord import TaskRecord, read_task
+    from receiver.core.jobs import JobQueue
+    from receiver.services.taskrecord import TaskRecord, read_task
+    from receiver.wiring.connection import open_pipeline
 
     loaded = _config(config)
     if loaded.source(source_id) is None:
@@ -337,8 +337,8 @@ def tail(
       [bold]videohooks tail --from-start --count 10[/bold]
       [bold]videohooks tail --group audit --json --source openai-main[/bold]
     """
-    from receiver.connection import open_pipeline
-    from receiver.subscriber import Received, Subscriber, follow
+    from receiver.services.subscriber import Received, Subscriber, follow
+    from receiver.wiring.connection import open_pipeline
 
     loaded = _config(config)
     out = Console(soft_wrap=True, highlight=False)
@@ -484,8 +484,8 @@ async def _with_dead_letters(
     action: Callable[[DeadLetters, Config, Pipeline], Awaitable[T]],
 ) -> T:
     """Open Redis and the pipeline as the receiver does, run `action(dead_letters, config, pipeline)`."""
-    from receiver.connection import open_pipeline
-    from receiver.dlq import DeadLetters
+    from receiver.services.dlq import DeadLetters
+    from receiver.wiring.connection import open_pipeline
 
     loaded = _config(config)
     try:
@@ -531,7 +531,7 @@ def sources(
 
     Example: [bold]videohooks sources --config videohooks.toml --json[/bold]
     """
-    from receiver.inventory import inventory
+    from receiver.services.inventory import inventory
 
     views = inventory(_config(config))
     if as_json:
@@ -580,9 +580,9 @@ def sign(
     import time
 
     from receiver.curl import curl_command
-    from receiver.inventory import callback_path
-    from receiver.replay import ReplayError, source_for
-    from receiver.verifiers import verifier_for
+    from receiver.providers import verifier_for
+    from receiver.services.inventory import callback_path
+    from receiver.services.replay import ReplayError, source_for
 
     loaded = _config(config)
     try:
@@ -620,7 +620,7 @@ def doctor(
 
     Example: [bold]videohooks doctor --config videohooks.toml[/bold]
     """
-    from receiver.doctor import Check, diagnose
+    from receiver.services.doctor import Check, diagnose
 
     out = Console(soft_wrap=True, highlight=False)
     styles = {"ok": "green", "warn": "yellow", "fail": "red"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from receiver.config import LimitsConfig
-from receiver.json_gate import Refused, screen
+from receiver.core.json_gate import Refused, screen
 
 LIMITS = LimitsConfig()
 

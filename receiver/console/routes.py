@@ -26,13 +26,13 @@ from starlette.types import Message, Receive, Scope, Send
 
 from receiver.console import views
 from receiver.console.session import COOKIE, CSRF_FIELD, SESSION_SECONDS, Sessions, same_origin
-from receiver.dlq import DeadLetters
-from receiver.events_view import STATUSES, EventQuery, InvalidQuery, latest_events
-from receiver.jobs import Job, JobQueue
-from receiver.poll import POLL
+from receiver.core.jobs import Job, JobQueue
+from receiver.flow.poll import POLL
+from receiver.services.dlq import DeadLetters
+from receiver.services.events_view import STATUSES, EventQuery, InvalidQuery, latest_events
 
 if TYPE_CHECKING:
-    from receiver.app import Runtime
+    from receiver.http.app import Runtime
 
 SECURITY_HEADERS = {
     "content-security-policy": (
