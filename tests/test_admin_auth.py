@@ -11,7 +11,9 @@ from starlette.testclient import TestClient
 
 from receiver.config import parse_config
 from receiver.foundation.errors import ErrorAnswer
-from receiver.http.app import Runtime, answer_error, require_admin
+from receiver.http.admin import require_admin
+from receiver.http.middleware import answer_error
+from receiver.wiring.runtime import Runtime
 
 
 def app_with(token: str | None) -> Starlette:

@@ -145,8 +145,8 @@ class Timeline:
 
 
 async def task_timeline(redis: AnyRedis, keys: KeySpace, prefix: str, source: str, task_id: str) -> Timeline:
-    """The task's record (receiver/services/taskrecord.py: every status published, its watch), each status with
-    its raw event from the stream."""
+    """The task's record (receiver/services/taskrecord.py: every status published, its watch), each
+    status with its raw event from the stream."""
     record = await read_task(redis, keys, JobQueue(redis, prefix), source, task_id)
     statuses = [] if record is None else record.statuses
     stream = keys.events(keys.partition(source, task_id))

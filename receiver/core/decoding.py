@@ -12,7 +12,7 @@ import orjson
 from pydantic import ValidationError
 
 from receiver.config import LimitsConfig
-from receiver.core.json_gate import Refused, screen
+from receiver.core.json_gate import screen
 from receiver.foundation.errors import Quarantine
 from schemas.event import CanonicalEvent, OutOfRange, event_to_json
 from schemas.normalizing import DeliveryContext, UnknownStatus
@@ -35,10 +35,7 @@ def decode(
     provider: ProviderSchemas, body: bytes, ctx: DeliveryContext, limits: LimitsConfig = DEFAULT_LIMITS
 ) -> CanonicalEvent:
     """The event of the first (newest) schema version that validates `body`, once it passed the gate."""
-    try:
-        document = screen(body, limits)
-    except Refused as refused:
-        raise Quarantine(refused.reason, refused.detail) from None
+    document = screen(body, limits)
     failures = []
     for version in provider.versions:
         try:

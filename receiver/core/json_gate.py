@@ -19,25 +19,17 @@ from typing import Any
 import orjson
 
 from receiver.config import LimitsConfig
-
-
-class Refused(Exception):
-    """The body is not strict JSON within the limits: `reason` is the quarantine's reason code."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
+from receiver.foundation.errors import Quarantine
 
 
 def screen(body: bytes, limits: LimitsConfig) -> dict[str, Any]:
-    """The body's JSON object; `Refused` unless `body` is one strict JSON object within `limits`."""
+    """The body's JSON object; `Quarantine` unless `body` is one strict JSON object within `limits`."""
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise _parse_refusal(body, exc) from None
     if not isinstance(value, dict):
-        raise Refused("not_an_object", f"the body is a JSON {_kind(value)}, not an object")
+        raise Quarantine("not_an_object", f"the body is a JSON {_kind(value)}, not an object")
     keys = _measure(value, limits, len(body))
     if not _surely_unambiguous(body, keys):
         json.loads(body, object_pairs_hook=_unique_members, parse_int=_bounded_int)
@@ -70,7 +62,7 @@ def _surely_unambiguous(body: bytes, parsed_keys: int) -> bool:
 def _measure(root: dict[str, Any], limits: LimitsConfig, body_bytes: int) -> int:
     """The number of keys in the document, walked one nesting level at a time.
 
-    Refused when a container nests deeper than `max_depth`, holds more than `max_items` items, or a key
+    Quarantine when a container nests deeper than `max_depth`, holds more than `max_items` items, or a key
     or string is longer than `max_string_bytes` once encoded. Iterative, so that depth cannot exhaust the
     interpreter's stack. A string of n characters encodes to at most 4n bytes (and to at most the body's
     length), so only the few strings longer than a quarter of the limit are encoded to be measured, and
@@ -85,12 +77,12 @@ def _measure(root: dict[str, Any], limits: LimitsConfig, body_bytes: int) -> int
     level: list[Any] = [root]
     while level:
         if depth > limits.max_depth:
-            raise Refused("too_deep", f"the JSON nests deeper than {limits.max_depth} levels")
+            raise Quarantine("too_deep", f"the JSON nests deeper than {limits.max_depth} levels")
         below: list[Any] = []
         objects: list[dict[str, Any]] = []
         for node in level:
             if len(node) > limits.max_items:
-                raise Refused(
+                raise Quarantine(
                     "too_many_items", f"an array or object holds more than {limits.max_items} items"
                 )
             if type(node) is dict:
@@ -110,7 +102,7 @@ def _measure(root: dict[str, Any], limits: LimitsConfig, body_bytes: int) -> int
         level = below
         depth += 1
     if any(len(text.encode()) > limits.max_string_bytes for text in suspects):
-        raise Refused("string_too_long", f"a string is longer than {limits.max_string_bytes} bytes")
+        raise Quarantine("string_too_long", f"a string is longer than {limits.max_string_bytes} bytes")
     return keys
 
 
@@ -119,7 +111,7 @@ def _bounded_int(text: str) -> int:
     could then not be serialized: refuse it, as a float beyond range is refused."""
     value = int(text)
     if not -(2**63) <= value < 2**64:
-        raise Refused("number_out_of_range", f"the integer {text[:32]}... does not fit 64 bits")
+        raise Quarantine("number_out_of_range", f"the integer {text[:32]}... does not fit 64 bits")
     return value
 
 
@@ -129,24 +121,24 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         return members
     names = [name for name, _ in pairs]
     twice = next(name for index, name in enumerate(names) if name in names[:index])
-    raise Refused("duplicate_keys", f"the key {twice[:64]!r} appears twice in one object")
+    raise Quarantine("duplicate_keys", f"the key {twice[:64]!r} appears twice in one object")
 
 
-def _parse_refusal(body: bytes, error: orjson.JSONDecodeError) -> Refused:
+def _parse_refusal(body: bytes, error: orjson.JSONDecodeError) -> Quarantine:
     message = str(error)
     if not body.strip():
-        return Refused("empty_body", "the body is empty")
+        return Quarantine("empty_body", "the body is empty")
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return Refused("invalid_utf8", f"the body is not valid UTF-8: {exc.reason} at byte {exc.start}")
+        return Quarantine("invalid_utf8", f"the body is not valid UTF-8: {exc.reason} at byte {exc.start}")
     if "infinity" in message:
-        return Refused("number_out_of_range", f"a number does not fit a 64-bit float: {message}")
+        return Quarantine("number_out_of_range", f"a number does not fit a 64-bit float: {message}")
     if body[error.pos :].lstrip(b"-").startswith((b"NaN", b"Infinity")):
-        return Refused("non_finite_number", f"NaN and Infinity are not JSON numbers: {message}")
+        return Quarantine("non_finite_number", f"NaN and Infinity are not JSON numbers: {message}")
     if "depth" in message:
-        return Refused("too_deep", f"the JSON nests too deeply: {message}")
-    return Refused("invalid_json", f"the body is not valid JSON: {message}")
+        return Quarantine("too_deep", f"the JSON nests too deeply: {message}")
+    return Quarantine("invalid_json", f"the body is not valid JSON: {message}")
 
 
 def _kind(value: object) -> str:

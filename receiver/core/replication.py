@@ -17,10 +17,11 @@ from redis.asyncio import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
+from receiver.foundation.errors import RedisUnavailable
 from receiver.foundation.keys import AnyRedis
 
 
-class NotReplicated(Exception):
+class NotReplicated(RedisUnavailable):
     """The write was made but fewer replicas than configured confirmed it in time: not yet durable."""
 
 

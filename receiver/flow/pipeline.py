@@ -91,7 +91,8 @@ class Pipeline:
         # Called with each newly accepted event: starts the watch of a task whose callback said it is
         # not done yet (receiver/flow/poll.py `CallbackWatcher`).
         self.watcher = watcher
-        # Bodies above `[server] offload_bytes` are decoded in a low-priority process (receiver/core/offload.py).
+        # Bodies above `[server] offload_bytes` are decoded in a low-priority process
+        # (receiver/core/offload.py).
         self.offload = offload
 
     def decode_delivery(

@@ -4,7 +4,8 @@
     ├── ConfigError        the configuration cannot be used: refused at start-up, naming each bad key
     ├── ErrorAnswer        a request is answered early with an HTTP status, an error code and a message
     │   └── Unauthentic    not proven authentic (401); nothing is stored
-    ├── RedisUnavailable   Redis did not confirm a write: nothing was kept, the caller retries (503)
+    ├── Unavailable        a store did not answer or confirm in time: nothing kept, retry later (503)
+    │   └── RedisUnavailable   Redis did not confirm a write
     ├── RemoteError        a provider's API did not return what was asked, retryable or not
     ├── Quarantine         authentic, but no schema version accepts it: kept in the dead-letter stream
     └── CannotSign         a replay asked for a signature only the provider can make (fal's private key)
@@ -59,7 +60,12 @@ class Unauthentic(ErrorAnswer):
         super().__init__(401, code, message)
 
 
-class RedisUnavailable(VideohooksError):
+class Unavailable(VideohooksError):
+    """A store the receiver needs (Redis, the asset store) did not answer or confirm in time: nothing
+    was kept, and the caller tries again later. Answered 503 with `Retry-After`, in one place."""
+
+
+class RedisUnavailable(Unavailable):
     """The write could not be confirmed durable: the provider must retry (503)."""
 
 

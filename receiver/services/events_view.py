@@ -16,6 +16,7 @@ from typing import Any, get_args
 
 import orjson
 
+from receiver.foundation.errors import VideohooksError
 from receiver.foundation.keys import AnyRedis, KeySpace, as_text, entry_id_order
 from schemas.event import Status
 
@@ -29,7 +30,7 @@ STATUSES: tuple[str, ...] = get_args(Status)
 FILTERS = ("source", "provider", "status", "task_id")
 
 
-class InvalidQuery(ValueError):
+class InvalidQuery(VideohooksError):
     """A query parameter out of its range: the read API answers 400 with this code and message."""
 
     def __init__(self, code: str, message: str) -> None:

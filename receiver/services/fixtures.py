@@ -23,10 +23,12 @@ from typing import Any
 
 import orjson
 
+from receiver.foundation.errors import VideohooksError
+
 FIXTURE_KINDS = ("callback", "resource")
 
 
-class FixtureError(ValueError):
+class FixtureError(VideohooksError):
     """A fixture file that cannot be used, named with its path and the problem."""
 
 

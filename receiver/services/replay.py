@@ -23,7 +23,7 @@ import httpx
 
 from receiver.config import Config, SourceConfig
 from receiver.core.offload import Decoded, DecodeJob, decode_all, restored
-from receiver.foundation.errors import CannotSign, RedisUnavailable
+from receiver.foundation.errors import CannotSign, RedisUnavailable, VideohooksError
 from receiver.foundation.ordered import in_order
 from receiver.providers import verifier_for
 from receiver.services.fixtures import Fixture
@@ -39,7 +39,7 @@ PARALLEL_FROM = 2_000
 HTTP_CONCURRENCY = 16
 
 
-class ReplayError(ValueError):
+class ReplayError(VideohooksError):
     """A fixture names a source the configuration does not have."""
 
 

@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from receiver.clients.http import timeout
-from receiver.foundation.errors import CannotSign, Unauthentic, unavailable
+from receiver.foundation.errors import CannotSign, Unauthentic, VideohooksError, unavailable
 from receiver.foundation.logs import logger
 from receiver.sources import SourceConfig
 from receiver.verifiers.base import Scheme, Signed, Verifier, check_timestamp
@@ -47,7 +47,7 @@ TIMESTAMP = "x-fal-webhook-timestamp"
 SIGNATURE = "x-fal-webhook-signature"
 
 
-class KeySetError(Exception):
+class KeySetError(VideohooksError):
     """The key set could not be read or is not a JWKS."""
 
 
