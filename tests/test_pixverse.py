@@ -21,9 +21,9 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 from werkzeug import Request, Response
 
-from receiver.errors import Quarantine, Unauthentic
+from receiver.foundation.errors import Quarantine, Unauthentic
+from receiver.providers import verifier_for
 from receiver.providers.pixverse.client import PixverseClient
-from receiver.verifiers import verifier_for
 from receiver.verifiers.pixverse import PixVerseSignature, signed_payload
 from tests.api_support import api_base, api_config, reconciling_app
 from tests.support import (

@@ -14,7 +14,7 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from receiver.cli import app
-from receiver.fixtures import fixture_paths, load_fixture
+from receiver.services.fixtures import fixture_paths, load_fixture
 from tests.support import FIXTURES, PIXVERSE_SECRET, VIDU_KEY, live_receiver, stream_entries, wait_until
 
 CONFIG = """

@@ -21,9 +21,9 @@ from starlette.testclient import TestClient
 from werkzeug import Request, Response
 
 from receiver.config import parse_config
-from receiver.errors import Unauthentic
+from receiver.foundation.errors import Unauthentic
+from receiver.providers import verifier_for
 from receiver.providers.vidu.client import ViduClient
-from receiver.verifiers import verifier_for
 from receiver.verifiers.base import WithRequestLine
 from receiver.verifiers.vidu import ViduSignature, signing_string
 from tests.api_support import api_base, api_config, reconciling_app

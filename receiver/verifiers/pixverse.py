@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
-from receiver.errors import Quarantine, Unauthentic
+from receiver.foundation.errors import Quarantine, Unauthentic
 from receiver.verifiers.base import Scheme, Signed, Verifier, check_timestamp
-from receiver.verifiers.unproven import UNVERIFIED_SIGNATURE
+from receiver.verifiers.unproven_forms import UNVERIFIED_SIGNATURE
 
 if TYPE_CHECKING:
     from receiver.sources import SourceConfig

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-from receiver.errors import Unauthentic
+from receiver.foundation.errors import Unauthentic
 from receiver.verifiers.base import METHOD, PATH, QUERY, Scheme, Signed, Verifier, check_timestamp
 
 if TYPE_CHECKING:

@@ -10,15 +10,12 @@ status, and with a 200 it may pass: retryable.
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import httpx
 
 from receiver.clients.http import api_client, get_coded
-
-if TYPE_CHECKING:
-    from receiver.providers.kling import KlingSource
+from receiver.providers.kling.settings import KlingSource
 
 # Kling's error codes, inclusive ranges, with the HTTP status its reference lists for each.
 CODE_STATUSES = (
@@ -64,4 +61,3 @@ class KlingClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import orjson
 
 from receiver.clients.http import api_client, get_json_object
-from receiver.errors import RemoteError
+from receiver.foundation.errors import RemoteError
 from receiver.sources import SourceConfig
 
 
