@@ -58,6 +58,9 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+_JSON_KINDS = {type(None): "null", dict: "an object", list: "an array"}
+
+
 def _value_text(value: object) -> str | None:
     """How PixVerse writes a top-level value in the signed string; None where it documents nothing."""
     if isinstance(value, bool):
@@ -95,8 +98,9 @@ def signed_payload(body: bytes) -> str:
         if text is None:
             raise Quarantine(
                 UNVERIFIED_SIGNATURE,
-                f"the field {key!r} is a JSON {type(document[key]).__name__}: PixVerse documents how it "
-                "signs strings, numbers and booleans only, so this delivery cannot be verified",
+                f"the field {key!r} is {_JSON_KINDS.get(type(document[key]), 'a value')}: PixVerse "
+                "documents how it signs strings, numbers and booleans only, so this delivery cannot be "
+                "verified",
             )
         pairs.append(f"{quote_plus(key, safe='')}={quote_plus(text, safe='')}")
     return "&".join(pairs)
