@@ -207,6 +207,12 @@ def test_every_stored_outcome_is_answered_200_ok_with_the_outcome_in_a_header(
     again = post(client, OK_BODY)
     assert (again.status_code, again.text, again.headers["videohooks-outcome"]) == (200, "ok", "duplicate")
 
+    # Generating after succeeded would move the task backwards: stale, and still `ok`.
+    late = post(
+        client, b'{"id":"384620571094597","status":5,"url":"","size":0,"has_audio":false,"credits":0}'
+    )
+    assert (late.status_code, late.text, late.headers["videohooks-outcome"]) == (200, "ok", "stale")
+
     unknown = post(client, b'{"id":"384620571094599","status":3,"url":""}')
     assert (unknown.status_code, unknown.text) == (200, "ok")
     assert unknown.headers["videohooks-outcome"] == "quarantined"
