@@ -268,7 +268,7 @@ def _decode_json(decode: tuple[list[DecodeRow], SmallRow] | None) -> dict[str, A
     rows, small = decode
     return {
         "what": "gate, validation, normalization, serialization; MB/s, best of the run; "
-        "baseline: bench/baseline, the code path before issue 18",
+        "baseline: revision 3dc598d from git, the code path before issue 18",
         "rows": [asdict(row) | {"ratio": round(row.ratio, 2)} for row in rows],
         "small_delivery_us": asdict(small),
     }

@@ -300,7 +300,7 @@ def run_suite(wrk: str, options: Options) -> SuiteResult:
         if options.copy_mib:
             suite.asset_copy = measure_copy(options.copy_mib)
         if options.decode:
-            print("[decode] baseline against today", flush=True)
+            print("[decode] revision before issue 18 (from git) against today", flush=True)
             suite.decode = measure_decode()
     finally:
         ours = [f"bench-{run_tag}-{kind.value}" for kind in Kind] + [
