@@ -27,7 +27,7 @@ from rich.table import Table
 from receiver import heap
 from receiver.config import Config, ConfigError, find_config_path, load_config
 from receiver.errors import CannotSign, RedisUnavailable
-from receiver.fixtures import FixtureError, load_fixture, load_fixtures
+from receiver.fixtures import FixtureError, fixture_paths, load_fixture, load_fixtures
 from schemas.event import event_to_json
 
 if TYPE_CHECKING:
@@ -173,7 +173,9 @@ def replay(
         raise fail("give exactly one of --to URL or --direct")
     loaded = _config(config)
     try:
-        fixtures = load_fixtures(paths)
+        # --direct reads the files in its decode processes; --to signs each one here.
+        files = list(fixture_paths(paths))
+        fixtures = [] if direct else load_fixtures(files)
     except FixtureError as exc:
         raise fail(str(exc)) from None
     heap.freeze_long_lived()
@@ -186,7 +188,7 @@ def replay(
         console=console,
         transient=not console.is_terminal,
     ) as bar:
-        task = bar.add_task("replay", total=len(fixtures))
+        task = bar.add_task("replay", total=len(files))
 
         def advance(_outcome: str) -> None:
             bar.advance(task)
@@ -195,7 +197,7 @@ def replay(
             if direct:
                 results = asyncio.run(
                     replay_direct(
-                        loaded, fixtures, source_override=source, redis_url=redis_url, progress=advance
+                        loaded, files, source_override=source, redis_url=redis_url, progress=advance
                     )
                 )
             else:
@@ -203,7 +205,7 @@ def replay(
                 results = asyncio.run(
                     replay_http(loaded, fixtures, to, source_override=source, progress=advance)
                 )
-        except ReplayError as exc:
+        except (ReplayError, FixtureError) as exc:
             raise fail(str(exc)) from None
 
     counts = summarize(results)

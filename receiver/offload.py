@@ -64,11 +64,6 @@ def decode_in_worker(
     return replace(event, segments=()), event_to_json(event)
 
 
-def decode_all(jobs: list[DecodeJob]) -> list[Decoded]:
-    """Many bodies in one round trip to a worker (a replay's files)."""
-    return [decode_in_worker(*job) for job in jobs]
-
-
 def restored(decoded: Decoded) -> CanonicalEvent | Quarantine:
     """A worker's answer, back in the event loop's process: the event to publish, or why not."""
     if isinstance(decoded, _Refusal):

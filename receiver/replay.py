@@ -2,7 +2,7 @@
 
 Over HTTP each fixture is signed with its source's current secret and the current time, exactly as the
 provider would sign it, so a replay exercises verification too. `--direct` skips HTTP and verification
-(the files are trusted) and hands the bodies to the same pipeline the app uses, many at a time so that
+(the files are trusted) and hands the events to the same pipeline the app uses, many at a time so that
 they share Redis round trips.
 """
 
@@ -13,22 +13,26 @@ import multiprocessing
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
-from receiver.config import Config, SourceConfig
+from receiver.config import Config, LimitsConfig, SourceConfig
 from receiver.connection import open_pipeline
-from receiver.errors import CannotSign, RedisUnavailable
-from receiver.fixtures import Fixture
-from receiver.offload import Decoded, DecodeJob, decode_all, restored
-from receiver.ordered import in_order
+from receiver.errors import CannotSign, Quarantine, RedisUnavailable
+from receiver.fixtures import Fixture, load_fixture
+from receiver.offload import Decoded, DecodeJob, decode_in_worker, restored
+from receiver.pipeline import Pipeline
+from receiver.publisher import Publication
 from receiver.verifiers import verifier_for
+from schemas.event import CanonicalEvent
 from schemas.normalizing import DeliveryContext
+from schemas.provider import ProviderSchemas
 
 Progress = Callable[[str], None]
 
@@ -120,63 +124,147 @@ def _http_result(fixture: Fixture, response: httpx.Response) -> ReplayResult:
     return ReplayResult(fixture, code or f"http_{response.status_code}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What a decode process needs to turn fixture files into events, sent with each chunk of paths."""
+
+    config: Config
+    schemas: Mapping[str, ProviderSchemas]
+    limits: LimitsConfig
+    received_at: datetime
+    source_override: str | None
+
+
+# A fixture file read and decoded.
+Read = tuple[Fixture, Decoded]
+
+
+def read_all(reading: _Reading, paths: Sequence[Path]) -> list[Read]:
+    """Load and decode fixture files, in a decode process: the parent never holds a file it has not
+    yet to publish. Raises `FixtureError` or `ReplayError` for the first file that cannot be replayed."""
+    read = []
+    for path in paths:
+        fixture = load_fixture(path)
+        source = source_for(reading.config, fixture, reading.source_override)
+        ctx = DeliveryContext(
+            source.id, source.provider, reading.received_at, fixture.delivery_id, None, source.api_base_url
+        )
+        job: DecodeJob = (
+            reading.schemas[source.provider],
+            fixture.body,
+            ctx,
+            reading.limits,
+            fixture.kind == "resource",
+        )
+        read.append((fixture, decode_in_worker(*job)))
+    return read
+
+
 async def replay_direct(
     config: Config,
-    fixtures: Sequence[Fixture],
+    paths: Sequence[Path],
     *,
     source_override: str | None = None,
     redis_url: str | None = None,
     progress: Progress | None = None,
 ) -> list[ReplayResult]:
-    sources = [source_for(config, fixture, source_override) for fixture in fixtures]
-    async with open_pipeline(config, redis_url) as (_, pipeline), _decoder_pool(len(fixtures)) as pool:
-        received_at = datetime.now(UTC)
-        jobs: list[DecodeJob] = [
-            (
-                pipeline.schemas[source.provider],
+    """Every fixture file through the pipeline, its events reaching the stream in file order.
+
+    The files are read and decoded in chunks by a process per core (in this one for a few files);
+    the event loop takes the chunks in order and hands each chunk's plain events (nothing to store,
+    copy or fetch first) to the publisher together. A file that is not a fixture, or names an
+    unknown source, stops the replay with `FixtureError` or `ReplayError`; what was published before
+    it stays, and replaying again dedupes it.
+    """
+    if source_override is not None and config.source(source_override) is None:
+        raise ReplayError(f"source {source_override!r} is not in the configuration")
+    async with open_pipeline(config, redis_url) as (_, pipeline), _decoder_pool(len(paths)) as pool:
+        reading = _Reading(config, pipeline.schemas, pipeline.limits, datetime.now(UTC), source_override)
+        # Every chunk is submitted at once: the workers read and decode ahead while the loop publishes.
+        chunks: list[asyncio.Future[list[Read]]] = []
+        for start in range(0, len(paths), DECODE_CHUNK):
+            chunk = list(paths[start : start + DECODE_CHUNK])
+            chunks.append(asyncio.ensure_future(_read(pool, reading, chunk, chunks[-1:])))
+        published: list[asyncio.Future[list[ReplayResult]]] = []
+        try:
+            for chunk_read in chunks:
+                published.extend(await _conclude_chunk(pipeline, reading, await chunk_read, progress))
+        except BaseException:
+            for left in chunks:
+                left.cancel()
+            await asyncio.gather(*published, return_exceptions=True)
+            raise
+        return [result for results in await asyncio.gather(*published) for result in results]
+
+
+async def _conclude_chunk(
+    pipeline: Pipeline, reading: _Reading, chunk: list[Read], progress: Progress | None
+) -> list[asyncio.Future[list[ReplayResult]]]:
+    """Hand a chunk's files to the pipeline in file order; what is still being published is returned.
+
+    # PERF: runs of plain events go to the publisher as one `publish_many` (one future to await per
+    # run, not a coroutine per file through `conclude`); anything else is concluded one file at a
+    # time, after the runs queued before it (bench/README.md, "Replay").
+    """
+    started: list[asyncio.Future[list[ReplayResult]]] = []
+    run: list[tuple[Fixture, CanonicalEvent]] = []
+    for fixture, decoded in chunk:
+        source = source_for(reading.config, fixture, reading.source_override)
+        resource = fixture.kind == "resource"
+        settled = restored(decoded)
+        if not isinstance(settled, Quarantine) and pipeline.publishes_directly(
+            source, settled, resource=resource
+        ):
+            run.append((fixture, settled))
+            continue
+        if run:
+            started.append(asyncio.ensure_future(_publish_run(pipeline, run, progress)))
+            run = []
+        try:
+            outcome = await pipeline.conclude(
+                source,
+                settled,
                 fixture.body,
-                DeliveryContext(
-                    source.id, source.provider, received_at, fixture.delivery_id, None, source.api_base_url
-                ),
-                pipeline.limits,
-                fixture.kind == "resource",
+                fixture.headers,
+                reading.received_at,
+                fixture.delivery_id,
+                resource=resource,
             )
-            for fixture, source in zip(fixtures, sources, strict=True)
-        ]
-        # Every chunk is submitted at once: the workers decode ahead while the event loop publishes.
-        chunks: list[asyncio.Future[list[Decoded]]] = []
-        for start in range(0, len(jobs), DECODE_CHUNK):
-            chunks.append(
-                asyncio.ensure_future(_decoded(pool, jobs[start : start + DECODE_CHUNK], chunks[-1:]))
-            )
+        except RedisUnavailable:
+            result = ReplayResult(fixture, "unavailable")
+        else:
+            result = ReplayResult(fixture, outcome.status, outcome.event_id)
+        if progress:
+            progress(result.outcome)
+        concluded = asyncio.get_running_loop().create_future()
+        concluded.set_result([result])
+        started.append(concluded)
+    if run:
+        started.append(asyncio.ensure_future(_publish_run(pipeline, run, progress)))
+    return started
 
-        async def deliver(index: int, pair: tuple[Fixture, SourceConfig]) -> ReplayResult:
-            fixture, source = pair
-            decoded = restored((await chunks[index // DECODE_CHUNK])[index % DECODE_CHUNK])
-            try:
-                outcome = await pipeline.conclude(
-                    source,
-                    decoded,
-                    fixture.body,
-                    fixture.headers,
-                    received_at,
-                    fixture.delivery_id,
-                    resource=fixture.kind == "resource",
-                )
-            except RedisUnavailable:
-                result = ReplayResult(fixture, "unavailable")
-            else:
-                result = ReplayResult(fixture, outcome.status, outcome.event_id)
-            if progress:
-                progress(result.outcome)
-            return result
 
-        return await in_order(list(zip(fixtures, sources, strict=True)), deliver)
+async def _publish_run(
+    pipeline: Pipeline, run: list[tuple[Fixture, CanonicalEvent]], progress: Progress | None
+) -> list[ReplayResult]:
+    publications = pipeline.publisher.publish_many([event for _, event in run])
+    results = []
+    for (fixture, event), publication in zip(run, await publications, strict=True):
+        if isinstance(publication, Publication):
+            result = ReplayResult(fixture, publication.outcome, event.event_id)
+            if publication.outcome == "accepted":
+                await pipeline.watch(event)
+        else:
+            result = ReplayResult(fixture, "unavailable")
+        if progress:
+            progress(result.outcome)
+        results.append(result)
+    return results
 
 
 @asynccontextmanager
 async def _decoder_pool(count: int) -> AsyncIterator[ProcessPoolExecutor | None]:
-    """A process per core to decode a large replay's files in, or None: decoded in process.
+    """A process per core to read and decode a large replay's files in, or None: decoded in process.
 
     Forked, as nothing but decoding runs in the children, and a spawned interpreter would take most
     of a second to import what a fork already has.
@@ -191,17 +279,20 @@ async def _decoder_pool(count: int) -> AsyncIterator[ProcessPoolExecutor | None]
         await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
 
 
-async def _decoded(
-    pool: ProcessPoolExecutor | None, jobs: list[DecodeJob], previous: list[asyncio.Future[list[Decoded]]]
-) -> list[Decoded]:
-    """A chunk's decodes, once the chunk before it is done: a chunk that a worker finished early must not
-    let its files overtake earlier ones into the publisher."""
+async def _read(
+    pool: ProcessPoolExecutor | None,
+    reading: _Reading,
+    paths: list[Path],
+    previous: list[asyncio.Future[list[Read]]],
+) -> list[Read]:
+    """A chunk's files read and decoded, once the chunk before it is done: a chunk that a worker
+    finished early must not let its files overtake earlier ones into the publisher."""
     if pool is None:
-        return decode_all(jobs)
-    decoded = asyncio.get_running_loop().run_in_executor(pool, decode_all, jobs)
+        return read_all(reading, paths)
+    read = asyncio.get_running_loop().run_in_executor(pool, read_all, reading, paths)
     for chunk in previous:
         await chunk
-    return await decoded
+    return await read
 
 
 # A resource fixture (the provider API's task object) sent with --to: skipped, not a failure.
