@@ -1,9 +1,9 @@
 """The publisher's client CPU per event, in instructions, this checkout against a revision from git.
 
-`python -m bench.publish_cost [--before REV]` (default `main`). For batches of 1 and 64 concurrent
+`python -m bench.publish_cost [--before REV]` (default `main`). For batches of 1, 16 and 64 concurrent
 events, each side (`bench/publish_worker.py` with `PYTHONPATH` at its tree, the revision exported as
-`bench/ab.py` does) runs under callgrind twice per mode, and the instructions per event of publishing
-are those of `publish` less those of `build` (`bench/instructions.py`). Redis runs in its own process
+`bench/ab.py` does) publishes 512 prepared events under callgrind, counting only the publishing
+(`bench/instructions.py`). Redis runs in its own process
 and is not counted: the figure is what the receiver's one core spends. Not part of `make bench`
 (callgrind makes it take minutes); quoted in bench/README.md, "Performance markers".
 """
@@ -16,26 +16,20 @@ import secrets
 import redis
 
 from bench.ab import export
-from bench.instructions import per_call
+from bench.instructions import counted
 from bench.redis_keys import delete_prefix
 from bench.settings import BENCH_DIR, PYTHON, ROOT_DIR, WORK_DIR, redis_url
 from bench.targets import write_config
 
-BATCHES = (1, 64)
-MODES = ("build", "publish")
-EVENTS = 64  # per count: the two counts are EVENTS and 3 * EVENTS
+BATCHES = (1, 16, 64)
+EVENTS = 512
 
 
 def publish_instructions(tree: str, config: str, batch: int) -> float:
     """Instructions per published event on `tree`'s publisher, batches of `batch`."""
     env = {"PYTHONPATH": tree, "PATH": "/usr/bin:/bin"}
-    argv = [PYTHON, "-P", str(BENCH_DIR / "publish_worker.py"), config]
-    rounds = EVENTS // batch
-    work = {
-        mode: per_call([*argv, mode, str(batch)], rounds, 3 * rounds, env) / batch
-        for mode in ("build", "publish")
-    }
-    return work["publish"] - work["build"]
+    argv = [PYTHON, "-P", str(BENCH_DIR / "publish_worker.py"), config, str(batch), str(EVENTS // batch)]
+    return counted(argv, env) / (EVENTS // batch * batch)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
             figures = {name: publish_instructions(tree, config, batch) for name, tree in trees.items()}
             before, after = figures.values()
             print(
-                f"  batch {batch:>3}: {before:>9,.0f} {args.before}, {after:>9,.0f} this checkout ({after / before:.2f})"
+                f"  batch {batch:>3}: {before:>9,.0f} {args.before}, {after:>9,.0f} this checkout"
+                f" ({after / before:.2f})"
             )
     finally:
         delete_prefix(client, prefix)

@@ -1,9 +1,10 @@
 """One revision's publisher at work, for `bench/publish_cost.py` to count its instructions.
 
-Run as a script with `PYTHONPATH` at one revision's tree: `publish_worker.py CONFIG MODE BATCH ROUNDS`
-builds ROUNDS batches of BATCH events (a small memories delivery, each with its own task and delivery id)
-and, in MODE `publish`, publishes each batch concurrently through the revision's `open_pipeline`, as the
-receiver would; MODE `build` stops before publishing, so that the difference is the publishing alone.
+Run as a script with `PYTHONPATH` at one revision's tree: `publish_worker.py CONFIG BATCH ROUNDS`
+builds ROUNDS batches of BATCH events (a small memories delivery, each with its own task and delivery
+id), says `ready`, publishes each batch concurrently through the revision's `open_pipeline` as the
+receiver would, and says `done` (the protocol of `bench/instructions.py`, repeated here: this script
+imports nothing of `bench`).
 """
 
 from __future__ import annotations
@@ -18,26 +19,40 @@ from receiver.config import load_config
 from receiver.connection import open_pipeline
 from receiver.fixtures import load_fixture
 from receiver.pipeline import decode
+from schemas.event import event_to_json
 from schemas.normalizing import DeliveryContext
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures/memories/many-segments.json"
 
 
-async def main(config_path: str, mode: str, batch: int, rounds: int) -> None:
+def mark(word: str) -> None:
+    print(word, flush=True)
+    sys.stdin.readline()
+
+
+async def main(config_path: str, batch: int, rounds: int) -> None:
     body = load_fixture(FIXTURE).body
     async with open_pipeline(load_config(config_path)) as (_, pipeline):
         # `providers` before issue 18, `schemas` since.
         schemas = getattr(pipeline, "schemas", None) or pipeline.providers
         ctx = DeliveryContext("bench-memories", "memories", datetime.now(UTC))
         template = decode(schemas["memories"], body, ctx)
-        for n in range(rounds):
-            group = [
+        groups = [
+            [
                 dataclasses.replace(template, task_id=f"t{n}-{i}", delivery_id=f"d{n}-{i}")
                 for i in range(batch)
             ]
-            if mode == "publish":
-                await asyncio.gather(*(pipeline.publisher.publish(event) for event in group))
+            for n in range(rounds)
+        ]
+        for group in groups:
+            for event in group:
+                event_to_json(event)  # serialized by decode, as on the receiver's path
+        await pipeline.publisher.publish(dataclasses.replace(template, task_id="warm-up"))
+        mark("ready")
+        for group in groups:
+            await asyncio.gather(*(pipeline.publisher.publish(event) for event in group))
+        mark("done")
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))

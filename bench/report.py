@@ -161,6 +161,16 @@ def results_json(suite: SuiteResult, info: dict[str, Any]) -> dict[str, Any]:
                 "events_per_s": round(rp.run.events_per_s, 1),
                 "startup_wall_s_one_event": round(rp.startup.wall_s, 3) if rp.startup else None,
             }
+        if rp.shares is not None and rp.run is not None:
+            replay["cpu_per_event_us"] = {
+                "loading": round(rp.shares.load_us, 1),
+                "decode": round(rp.shares.decode_us, 1),
+                "publish": round(rp.shares.publish_us, 1),
+            }
+            replay["cpu_shares"] = {
+                name: round(share, 3) for name, share in rp.shares.shares(rp.run.events).items()
+            }
+            replay["bound_events_per_s_2_cores"] = round(rp.shares.bound_events_per_s(rp.run.events))
         if rp.check is not None:
             replay["stream_check"] = asdict(rp.check) | {"passed": rp.check.passed}
     return {
@@ -367,10 +377,19 @@ def _replay_line(replay: ReplayResult | None) -> list[str]:
         return [f"replay --direct: {replay.status.upper()} {replay.detail or ''}"]
     check = "" if replay.check is None else "; " + _check_text(replay.check).replace(" 2xx", " events")
     startup = f"{replay.startup.wall_s:.2f} s" if replay.startup else "-"
-    return [
+    lines = [
         f"replay --direct: {run.events:,} events in {run.wall_s:.2f} s = {run.events_per_s:,.0f} events/s"
         f" (one-event run: {startup}){check}"
     ]
+    if replay.shares is not None:
+        split = replay.shares
+        parts = ", ".join(f"{name} {share:.0%}" for name, share in split.shares(run.events).items())
+        lines.append(
+            f"  CPU: {parts}; per event {split.load_us:.0f} us loading, {split.decode_us:.0f} us decode"
+            f" (decode processes), {split.publish_us:.0f} us publish (event loop);"
+            f" at most {split.bound_events_per_s(run.events):,.0f} events/s on 2 cores with this split"
+        )
+    return lines
 
 
 def _latency_lines(suite: SuiteResult) -> list[str]:

@@ -30,7 +30,7 @@ from bench.headofline import HeadOfLineResult, measure_head_of_line
 from bench.latency import LatencyResult, consumer_latency
 from bench.noise import other_cores, snapshot, wait_for_quiet
 from bench.redis_keys import count_by_prefix, delete_prefix
-from bench.replay import ReplayRun, run_replay, write_fixtures
+from bench.replay import ReplayRun, ReplayShares, measure_shares, run_replay, write_fixtures
 from bench.servers import RssSampler, Server, ServerFailed
 from bench.settings import CALLBACK_PATH, WORK_DIR, redis_url
 from bench.targets import Kind, Target, videohooks_binary, write_config
@@ -108,6 +108,7 @@ class ReplayResult:
     run: ReplayRun | None = None
     startup: ReplayRun | None = None
     check: StreamCheck | None = None
+    shares: ReplayShares | None = None
 
 
 @dataclass
@@ -270,9 +271,14 @@ def bench_replay(run_tag: str, options: Options, client: redis.Redis) -> ReplayR
         else:
             stream = f"{prefix}:events"
             result.check = check_stream(client, stream, options.replay_events, [task_prefix])
-        return result
     finally:
         delete_prefix(client, prefix)
+    try:
+        print("[replay] where the time goes: loading, decode, publish, each alone", flush=True)
+        result.shares = measure_shares(config, fixtures, startup.wall_s)
+    finally:
+        delete_prefix(client, prefix)
+    return result
 
 
 def run_suite(wrk: str, options: Options) -> SuiteResult:

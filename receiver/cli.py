@@ -217,7 +217,7 @@ def replay(
     Console().print(table)
     failed = [result for result in results if result.outcome not in SETTLED_OUTCOMES]
     for result in failed[:20]:
-        console.print(f"  {result.fixture.path}: {result.outcome}")
+        console.print(f"  {result.path}: {result.outcome}")
     if failed:
         raise typer.Exit(1)
 

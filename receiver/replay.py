@@ -49,7 +49,7 @@ class ReplayError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ReplayResult:
-    fixture: Fixture
+    path: Path
     outcome: str
     event_id: str | None = None
 
@@ -81,7 +81,7 @@ async def replay_http(
     async def send(client: httpx.AsyncClient, fixture: Fixture, source: SourceConfig) -> ReplayResult:
         if fixture.kind == "resource":
             # An API's answer to a poll or fetch is no callback: only --direct can publish it.
-            result = ReplayResult(fixture, NOT_A_CALLBACK)
+            result = ReplayResult(fixture.path, NOT_A_CALLBACK)
             if progress:
                 progress(result.outcome)
             return result
@@ -98,7 +98,7 @@ async def replay_http(
                     headers={"content-type": "application/json", **signed.headers},
                 )
             except httpx.HTTPError as exc:
-                result = ReplayResult(fixture, f"transport_error:{exc.__class__.__name__}")
+                result = ReplayResult(fixture.path, f"transport_error:{exc.__class__.__name__}")
             else:
                 result = _http_result(fixture, response)
         if progress:
@@ -115,18 +115,18 @@ def _http_result(fixture: Fixture, response: httpx.Response) -> ReplayResult:
     try:
         answer = response.json()
     except ValueError:
-        return ReplayResult(fixture, f"http_{response.status_code}")
+        return ReplayResult(fixture.path, f"http_{response.status_code}")
     # Stored: 202, or 200 with the same body for providers that retry anything else (Luma).
     stored = response.status_code == 202 or (response.status_code == 200 and "status" in answer)
     if stored and isinstance(answer, dict):
-        return ReplayResult(fixture, answer.get("status", "accepted"), answer.get("event_id"))
+        return ReplayResult(fixture.path, answer.get("status", "accepted"), answer.get("event_id"))
     code = (answer.get("error") or {}).get("code") if isinstance(answer, dict) else None
-    return ReplayResult(fixture, code or f"http_{response.status_code}")
+    return ReplayResult(fixture.path, code or f"http_{response.status_code}")
 
 
 @dataclass(frozen=True, slots=True)
 class _Reading:
-    """What a decode process needs to turn fixture files into events, sent with each chunk of paths."""
+    """What turning fixture files into events needs: given once to each decode process."""
 
     config: Config
     schemas: Mapping[str, ProviderSchemas]
@@ -135,29 +135,41 @@ class _Reading:
     source_override: str | None
 
 
-# A fixture file read and decoded.
-Read = tuple[Fixture, Decoded]
+# A fixture file read and decoded: the id of its source, whether it is a resource, its decode. The
+# fixture itself stays in the decode process (sending it back would cost more than its decode, see
+# bench/README.md, "Replay"); the few files concluded one at a time are read again by the event loop.
+Read = tuple[str, bool, Decoded]
+
+# The decode process's `_Reading`, set once by the pool's initializer (inherited by the fork, never
+# pickled) rather than sent with every chunk.
+_reading: _Reading | None = None
+
+
+def _set_reading(reading: _Reading) -> None:
+    global _reading
+    _reading = reading
 
 
 def read_all(reading: _Reading, paths: Sequence[Path]) -> list[Read]:
-    """Load and decode fixture files, in a decode process: the parent never holds a file it has not
-    yet to publish. Raises `FixtureError` or `ReplayError` for the first file that cannot be replayed."""
-    read = []
+    """Load and decode fixture files. Raises `FixtureError` or `ReplayError` for the first file that
+    cannot be replayed."""
+    read: list[Read] = []
     for path in paths:
         fixture = load_fixture(path)
         source = source_for(reading.config, fixture, reading.source_override)
         ctx = DeliveryContext(
             source.id, source.provider, reading.received_at, fixture.delivery_id, None, source.api_base_url
         )
-        job: DecodeJob = (
-            reading.schemas[source.provider],
-            fixture.body,
-            ctx,
-            reading.limits,
-            fixture.kind == "resource",
-        )
-        read.append((fixture, decode_in_worker(*job)))
+        resource = fixture.kind == "resource"
+        job: DecodeJob = (reading.schemas[source.provider], fixture.body, ctx, reading.limits, resource)
+        read.append((source.id, resource, decode_in_worker(*job)))
     return read
+
+
+def _read_in_worker(paths: list[str]) -> list[Read]:
+    """`read_all` in a decode process; the paths come as text, which pickles in a tenth of the time."""
+    assert _reading is not None, "the pool's initializer sets it"
+    return read_all(_reading, [Path(path) for path in paths])
 
 
 async def replay_direct(
@@ -178,27 +190,29 @@ async def replay_direct(
     """
     if source_override is not None and config.source(source_override) is None:
         raise ReplayError(f"source {source_override!r} is not in the configuration")
-    async with open_pipeline(config, redis_url) as (_, pipeline), _decoder_pool(len(paths)) as pool:
+    async with open_pipeline(config, redis_url) as (_, pipeline):
         reading = _Reading(config, pipeline.schemas, pipeline.limits, datetime.now(UTC), source_override)
-        # Every chunk is submitted at once: the workers read and decode ahead while the loop publishes.
-        chunks: list[asyncio.Future[list[Read]]] = []
-        for start in range(0, len(paths), DECODE_CHUNK):
-            chunk = list(paths[start : start + DECODE_CHUNK])
-            chunks.append(asyncio.ensure_future(_read(pool, reading, chunk, chunks[-1:])))
-        published: list[asyncio.Future[list[ReplayResult]]] = []
-        try:
-            for chunk_read in chunks:
-                published.extend(await _conclude_chunk(pipeline, reading, await chunk_read, progress))
-        except BaseException:
-            for left in chunks:
-                left.cancel()
-            await asyncio.gather(*published, return_exceptions=True)
-            raise
-        return [result for results in await asyncio.gather(*published) for result in results]
+        async with _decoder_pool(len(paths), reading) as pool:
+            # Every chunk is submitted at once: the workers read and decode ahead while the loop publishes.
+            chunks: list[tuple[list[Path], asyncio.Future[list[Read]]]] = []
+            for start in range(0, len(paths), DECODE_CHUNK):
+                chunk = list(paths[start : start + DECODE_CHUNK])
+                previous = [future for _, future in chunks[-1:]]
+                chunks.append((chunk, asyncio.ensure_future(_read(pool, reading, chunk, previous))))
+            published: list[asyncio.Future[list[ReplayResult]]] = []
+            try:
+                for chunk, read in chunks:
+                    published.extend(await _conclude_chunk(pipeline, reading, chunk, await read, progress))
+            except BaseException:
+                for _, read in chunks:
+                    read.cancel()
+                await asyncio.gather(*published, return_exceptions=True)
+                raise
+            return [result for results in await asyncio.gather(*published) for result in results]
 
 
 async def _conclude_chunk(
-    pipeline: Pipeline, reading: _Reading, chunk: list[Read], progress: Progress | None
+    pipeline: Pipeline, reading: _Reading, paths: list[Path], chunk: list[Read], progress: Progress | None
 ) -> list[asyncio.Future[list[ReplayResult]]]:
     """Hand a chunk's files to the pipeline in file order; what is still being published is returned.
 
@@ -207,19 +221,21 @@ async def _conclude_chunk(
     # time, after the runs queued before it (bench/README.md, "Replay").
     """
     started: list[asyncio.Future[list[ReplayResult]]] = []
-    run: list[tuple[Fixture, CanonicalEvent]] = []
-    for fixture, decoded in chunk:
-        source = source_for(reading.config, fixture, reading.source_override)
-        resource = fixture.kind == "resource"
+    run: list[tuple[Path, CanonicalEvent]] = []
+    for path, (source_id, resource, decoded) in zip(paths, chunk, strict=True):
+        source = reading.config.source(source_id)
+        if source is None:  # read_all found it; a config cannot lose it in between
+            raise ReplayError(f"{path}: source {source_id!r} is not in the configuration")
         settled = restored(decoded)
         if not isinstance(settled, Quarantine) and pipeline.publishes_directly(
             source, settled, resource=resource
         ):
-            run.append((fixture, settled))
+            run.append((path, settled))
             continue
         if run:
             started.append(asyncio.ensure_future(_publish_run(pipeline, run, progress)))
             run = []
+        fixture = load_fixture(path)  # its body and headers: a dead letter, media, a fetch job keep them
         try:
             outcome = await pipeline.conclude(
                 source,
@@ -231,9 +247,9 @@ async def _conclude_chunk(
                 resource=resource,
             )
         except RedisUnavailable:
-            result = ReplayResult(fixture, "unavailable")
+            result = ReplayResult(path, "unavailable")
         else:
-            result = ReplayResult(fixture, outcome.status, outcome.event_id)
+            result = ReplayResult(path, outcome.status, outcome.event_id)
         if progress:
             progress(result.outcome)
         concluded = asyncio.get_running_loop().create_future()
@@ -245,17 +261,17 @@ async def _conclude_chunk(
 
 
 async def _publish_run(
-    pipeline: Pipeline, run: list[tuple[Fixture, CanonicalEvent]], progress: Progress | None
+    pipeline: Pipeline, run: list[tuple[Path, CanonicalEvent]], progress: Progress | None
 ) -> list[ReplayResult]:
     publications = pipeline.publisher.publish_many([event for _, event in run])
     results = []
-    for (fixture, event), publication in zip(run, await publications, strict=True):
+    for (path, event), publication in zip(run, await publications, strict=True):
         if isinstance(publication, Publication):
-            result = ReplayResult(fixture, publication.outcome, event.event_id)
+            result = ReplayResult(path, publication.outcome, event.event_id)
             if publication.outcome == "accepted":
                 await pipeline.watch(event)
         else:
-            result = ReplayResult(fixture, "unavailable")
+            result = ReplayResult(path, "unavailable")
         if progress:
             progress(result.outcome)
         results.append(result)
@@ -263,7 +279,7 @@ async def _publish_run(
 
 
 @asynccontextmanager
-async def _decoder_pool(count: int) -> AsyncIterator[ProcessPoolExecutor | None]:
+async def _decoder_pool(count: int, reading: _Reading) -> AsyncIterator[ProcessPoolExecutor | None]:
     """A process per core to read and decode a large replay's files in, or None: decoded in process.
 
     Forked, as nothing but decoding runs in the children, and a spawned interpreter would take most
@@ -272,7 +288,12 @@ async def _decoder_pool(count: int) -> AsyncIterator[ProcessPoolExecutor | None]
     if count < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
         yield None
         return
-    pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        os.cpu_count(),
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_set_reading,
+        initargs=(reading,),
+    )
     try:
         yield pool
     finally:
@@ -289,7 +310,7 @@ async def _read(
     finished early must not let its files overtake earlier ones into the publisher."""
     if pool is None:
         return read_all(reading, paths)
-    read = asyncio.get_running_loop().run_in_executor(pool, read_all, reading, paths)
+    read = asyncio.get_running_loop().run_in_executor(pool, _read_in_worker, [str(path) for path in paths])
     for chunk in previous:
         await chunk
     return await read
