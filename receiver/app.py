@@ -69,6 +69,7 @@ def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, st
     return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
+# PERF: no Response object on the callback route (bench/README.md, index: make bench).
 async def send_json(send: Send, status: int, body: Mapping[str, Any], headers: Mapping[str, str]) -> None:
     """What `json_response(...)` would send, sent without building a Response, for the callback route."""
     await send_raw_json(send, status, orjson.dumps(body), headers)
@@ -135,6 +136,7 @@ def callback_source(runtime: Runtime, source_id: str, token: str | None) -> Sour
     return source
 
 
+# PERF: a plain ASGI app, no Request (bench/README.md, index: make bench).
 class CallbackEndpoint:
     """`POST /v1/callbacks/{source_id}[/{token}]`, as a plain ASGI app.
 
@@ -253,6 +255,7 @@ class SafetyNet:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # PERF: the one header read from the raw list (bench/README.md, index: bench.ab).
         request_id = (
             next(
                 (value.decode("latin-1")[:64] for name, value in scope["headers"] if name == b"x-request-id"),

@@ -53,6 +53,7 @@ def _lowest_priority() -> None:
     freeze_long_lived()
 
 
+# PERF: the event comes back without segments, with its JSON (bench/README.md, index: head-of-line).
 def decode_in_worker(
     provider: ProviderSchemas, body: bytes, ctx: DeliveryContext, limits: LimitsConfig, resource: bool
 ) -> Decoded:

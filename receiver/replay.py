@@ -140,8 +140,8 @@ class _Reading:
 # bench/README.md, "Replay"); the few files concluded one at a time are read again by the event loop.
 Read = tuple[str, bool, Decoded]
 
-# The decode process's `_Reading`, set once by the pool's initializer (inherited by the fork, never
-# pickled) rather than sent with every chunk.
+# PERF: the decode process's `_Reading`, set once by the pool's initializer (inherited by the fork, never
+# pickled) rather than sent with every chunk (bench/README.md, index: replay).
 _reading: _Reading | None = None
 
 
@@ -216,10 +216,11 @@ async def _conclude_chunk(
 ) -> list[asyncio.Future[list[ReplayResult]]]:
     """Hand a chunk's files to the pipeline in file order; what is still being published is returned.
 
-    # PERF: runs of plain events go to the publisher as one `publish_many` (one future to await per
-    # run, not a coroutine per file through `conclude`); anything else is concluded one file at a
-    # time, after the runs queued before it (bench/README.md, "Replay").
+    Runs of plain events go to the publisher as one `publish_many` (one future to await per run, not a
+    coroutine per file through `conclude`); anything else is concluded one file at a time, after the
+    runs queued before it.
     """
+    # PERF: batched hand-over (bench/README.md, index: replay).
     started: list[asyncio.Future[list[ReplayResult]]] = []
     run: list[tuple[Path, CanonicalEvent]] = []
     for path, (source_id, resource, decoded) in zip(paths, chunk, strict=True):

@@ -1,11 +1,11 @@
 """The publish script's call written straight on a pooled redis-py connection.
 
-# PERF: `Redis.execute_command` wraps every call in retry, observability and response-callback layers
-# that the publisher does not use (retries are off, the reply is read as it is); a batch's `EVALSHA` is
-# packed by hiredis and sent on a connection taken from the same pool, and its reply read by that
-# connection's own parser. The pool keeps what matters: connecting, TLS, AUTH, the bounded blocking
-# checkout that is the service's backpressure, and a sentinel pool's master discovery. Measured by
-# `python -m bench.publish_cost` (bench/README.md, "Performance markers").
+`Redis.execute_command` wraps every call in retry, observability and response-callback layers that the
+publisher does not use (retries are off, the reply is read as it is); a batch's `EVALSHA` is packed by
+hiredis and sent on a connection taken from the same pool, and its reply read by that connection's own
+parser. The pool keeps what matters: connecting, TLS, AUTH, the bounded blocking checkout that is the
+service's backpressure, and a sentinel pool's master discovery. A cluster, and a publish followed by
+`WAIT`, keep redis-py's own path.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 
+# PERF: measured by `python -m bench.publish_cost` (bench/README.md, index: publish_cost).
 class ScriptWire:
     """`EVALSHA` of one script, on a non-cluster client's pool."""
 
