@@ -10,6 +10,7 @@ that revision did them.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import time
@@ -27,12 +28,8 @@ LIMITS = LimitsConfig(max_items=1_000_000)
 
 
 def _schemas() -> Any:
-    found = getattr(pipeline, "SCHEMAS", None)
-    if found is None:
-        from schemas.registry import PROVIDERS  # the layout before issue 18
-
-        found = PROVIDERS
-    return found
+    # `pipeline.SCHEMAS` since issue 18; `schemas.registry.PROVIDERS` before it.
+    return vars(pipeline).get("SCHEMAS") or importlib.import_module("schemas.registry").PROVIDERS
 
 
 def main() -> None:

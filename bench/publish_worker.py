@@ -34,7 +34,7 @@ async def main(config_path: str, batch: int, rounds: int) -> None:
     body = load_fixture(FIXTURE).body
     async with open_pipeline(load_config(config_path)) as (_, pipeline):
         # `providers` before issue 18, `schemas` since.
-        schemas = getattr(pipeline, "schemas", None) or pipeline.providers
+        schemas = vars(pipeline).get("schemas") or vars(pipeline)["providers"]
         ctx = DeliveryContext("bench-memories", "memories", datetime.now(UTC))
         template = decode(schemas["memories"], body, ctx)
         groups = [

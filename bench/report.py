@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import redis
 
-from bench import asset_copy, headofline, watch_load
+from bench import asset_copy, headofline, largebody, watch_load
 from bench.asset_copy import CopyResult
 from bench.decode import DecodeRow, SmallRow
 from bench.decode import table as decode_table
@@ -189,6 +189,10 @@ def results_json(suite: SuiteResult, info: dict[str, Any]) -> dict[str, Any]:
         "servers": {kind.value: _server_json(result) for kind, result in suite.servers.items()},
         "ratios": {name: None if v is None else round(v, 3) for name, v in ratios(suite).items()},
         "replay_direct": replay,
+        "large_body": [
+            asdict(row) | {"ratio": round(row.ratio, 2), "inline_ratio": round(row.inline_ratio, 2)}
+            for row in suite.large_body or []
+        ],
         "head_of_line": _head_of_line_json(suite.head_of_line),
         "watched_tasks": _watch_json(suite.watch_load),
         "asset_copy": _copy_json(suite.asset_copy),
@@ -413,6 +417,7 @@ def table(suite: SuiteResult) -> str:
         *_latency_lines(suite),
         "",
         *([headofline.table(suite.head_of_line), ""] if suite.head_of_line else []),
+        *([largebody.table(suite.large_body), ""] if suite.large_body else []),
         *([watch_load.table(suite.watch_load), ""] if suite.watch_load else []),
         *([asset_copy.table(suite.asset_copy), ""] if suite.asset_copy else []),
         *([decode_table(*suite.decode), ""] if suite.decode else []),

@@ -27,6 +27,8 @@ from bench.decode import DecodeRow, SmallRow
 from bench.decode import measure as measure_decode
 from bench.deliveries import write_deliveries
 from bench.headofline import HeadOfLineResult, measure_head_of_line
+from bench.largebody import LargeBodyRow
+from bench.largebody import measure as measure_large_body
 from bench.latency import LatencyResult, consumer_latency
 from bench.noise import other_cores, snapshot, wait_for_quiet
 from bench.redis_keys import count_by_prefix, delete_prefix
@@ -53,6 +55,7 @@ class Options:
     latency_deliveries: int = 200
     quiet_wait_s: float = 15.0
     head_of_line_rounds: int = 2
+    large_body_rounds: int = 5
     decode: bool = True
     watch_tasks: int = 100_000
     watch_seconds: int = 20
@@ -121,6 +124,7 @@ class SuiteResult:
     watch_load: WatchLoadResult | None = None
     asset_copy: CopyResult | None = None
     decode: tuple[list[DecodeRow], SmallRow] | None = None
+    large_body: list[LargeBodyRow] | None = None
 
 
 def measured_set_size(kind: Kind, warmup_rps: float, duration_s: int) -> int:
@@ -294,6 +298,9 @@ def run_suite(wrk: str, options: Options) -> SuiteResult:
             suite.head_of_line = measure_head_of_line(
                 wrk, run_tag, client, options.duration_s, options.head_of_line_rounds, options.quiet_wait_s
             )
+        if options.large_body_rounds:
+            print("[large bodies] videohooks against the floor endpoint", flush=True)
+            suite.large_body = measure_large_body(options.large_body_rounds)
         if options.watch_tasks:
             suite.watch_load = measure_watch_load(
                 wrk,
