@@ -22,7 +22,7 @@ import httpx
 import redis
 
 from bench.bodies import memories_body
-from bench.payload import secret_key, sign
+from bench.payload import secret_key, signed_delivery
 from bench.redis_keys import delete_prefix
 from bench.servers import Server, free_port, uvicorn_argv
 from bench.settings import CALLBACK_PATH, ROOT_DIR, WORK_DIR, redis_url
@@ -50,14 +50,7 @@ class LargeBodyRow:
 
 
 def _post(client: httpx.Client, url: str, template: bytes, task_id: str) -> float:
-    body = template.replace(_MARK.encode(), task_id.encode(), 1)
-    msg_id, timestamp = f"msg_{task_id}", int(time.time())
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret_key(), msg_id, timestamp, body),
-    }
+    body, headers = signed_delivery(template, _MARK, task_id, secret_key())
     started = time.perf_counter()
     response = client.post(url, content=body, headers=headers)
     elapsed = time.perf_counter() - started
