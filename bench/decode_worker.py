@@ -5,7 +5,7 @@ imports only that tree's `receiver` and `schemas`, and nothing of `bench`. It re
 on stdin, `{"provider": name, "path": body file, "resource": bool, "number": calls}`, and answers each
 with the seconds per call of `number` calls of decode + the publisher's serialization. Revisions before
 issue 18 have no `pipeline.SCHEMAS` and serialize in decode and again in the publisher; both are done as
-that revision did them.
+that revision did them; modules are looked up where each layout had them.
 """
 
 from __future__ import annotations
@@ -18,32 +18,47 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from receiver import pipeline
-from receiver.config import LimitsConfig
-from receiver.heap import freeze_long_lived
 from schemas.event import event_to_json
 from schemas.normalizing import DeliveryContext
 
-LIMITS = LimitsConfig(max_items=1_000_000)
+
+def _first(*places: tuple[str, str]) -> Any:
+    """The first of (module, name) that the revision has: the tree's layout changed over time."""
+    for module, name in places:
+        try:
+            found = vars(importlib.import_module(module)).get(name)
+        except ModuleNotFoundError:
+            continue
+        if found is not None:
+            return found
+    raise ImportError(f"none of {places} in this revision")
 
 
-def _schemas() -> Any:
-    # `pipeline.SCHEMAS` since issue 18; `schemas.registry.PROVIDERS` before it.
-    return vars(pipeline).get("SCHEMAS") or importlib.import_module("schemas.registry").PROVIDERS
+# Today's layout first, then the flat one (`receiver/pipeline.py`), then the one before issue 18.
+DECODE = _first(("receiver.core.decoding", "decode"), ("receiver.pipeline", "decode"))
+DECODE_RESOURCE = _first(
+    ("receiver.core.decoding", "decode_resource"), ("receiver.pipeline", "decode_resource")
+)
+SCHEMAS = _first(
+    ("receiver.providers", "PROVIDER_SCHEMAS"),
+    ("receiver.pipeline", "SCHEMAS"),
+    ("schemas.registry", "PROVIDERS"),
+)
+FREEZE = _first(("receiver.foundation.heap", "freeze_long_lived"), ("receiver.heap", "freeze_long_lived"))
+LIMITS = _first(("receiver.config", "LimitsConfig"))(max_items=1_000_000)
 
 
 def main() -> None:
-    schemas = _schemas()
-    freeze_long_lived()
+    FREEZE()
     for line in sys.stdin:
         request = json.loads(line)
         body = Path(request["path"]).read_bytes()
         provider = request["provider"]
-        decode = pipeline.decode_resource if request["resource"] else pipeline.decode
+        decode = DECODE_RESOURCE if request["resource"] else DECODE
         ctx = DeliveryContext(f"{provider}-bench", provider, datetime.now(UTC), None)
         started = time.perf_counter()
         for _ in range(request["number"]):
-            event_to_json(decode(schemas[provider], body, ctx, LIMITS))
+            event_to_json(decode(SCHEMAS[provider], body, ctx, LIMITS))
         print((time.perf_counter() - started) / request["number"], flush=True)
 
 

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.instructions import counted, mark
-from receiver import logs, metrics, tracing
-from receiver.app import next_request_id
-from receiver.fixtures import load_fixture
-from receiver.pipeline import SCHEMAS, decode
+from receiver.core.decoding import decode
+from receiver.foundation import logs, metrics, tracing
+from receiver.http.middleware import next_request_id
+from receiver.providers import PROVIDER_SCHEMAS
+from receiver.services.fixtures import load_fixture
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from schemas.normalizing import DeliveryContext
 
@@ -45,7 +46,7 @@ def rows() -> list[tuple[str, Callable[[], object], int]]:
     now = time.time()
     headers = verifier.sign(fixture.body, now, "msg_bench").headers
     ctx = DeliveryContext("memories-main", "memories", datetime.now(UTC), "msg_bench")
-    provider = SCHEMAS["memories"]
+    provider = PROVIDER_SCHEMAS["memories"]
     child = metrics.DELIVERIES.labels("memories-main", "accepted")
     histogram_child = metrics.REQUEST_SECONDS.labels("memories-main")
 

@@ -16,11 +16,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from receiver.config import load_config
-from receiver.connection import open_pipeline
-from receiver.fixtures import load_fixture
-from receiver.pipeline import decode
 from schemas.event import event_to_json
 from schemas.normalizing import DeliveryContext
+
+try:  # the layered tree
+    from receiver.core.decoding import decode
+    from receiver.services.fixtures import load_fixture
+    from receiver.wiring.connection import open_pipeline
+except ModuleNotFoundError:  # the flat one, before it
+    from receiver.connection import open_pipeline  # type: ignore[no-redef]
+    from receiver.fixtures import load_fixture  # type: ignore[no-redef]
+    from receiver.pipeline import decode  # type: ignore[no-redef]
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures/memories/many-segments.json"
 

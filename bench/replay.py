@@ -22,11 +22,11 @@ import orjson
 from bench.payload import memories_payload
 from bench.settings import ROOT_DIR, SOURCE_ID
 from receiver.config import Config, load_config
-from receiver.connection import open_pipeline
-from receiver.fixtures import fixture_paths, load_fixture
-from receiver.offload import Decoded, DecodeJob, decode_in_worker, restored
-from receiver.pipeline import SCHEMAS
-from receiver.replay import DECODE_CHUNK
+from receiver.core.offload import Decoded, DecodeJob, decode_in_worker, restored
+from receiver.providers import PROVIDER_SCHEMAS
+from receiver.services.fixtures import fixture_paths, load_fixture
+from receiver.services.replay import DECODE_CHUNK
+from receiver.wiring.connection import open_pipeline
 from schemas.event import CanonicalEvent
 from schemas.normalizing import DeliveryContext
 
@@ -110,7 +110,7 @@ def measure_shares(config_path: Path, fixtures: Path, startup_s: float, limit: i
     decode are the best of three passes; publishing is one pass (a second would only find duplicates)."""
     config = load_config(config_path)
     source = config.sources[0]
-    provider = SCHEMAS[source.provider]
+    provider = PROVIDER_SCHEMAS[source.provider]
     paths = list(fixture_paths([fixtures]))[:limit]
     load_us = _best_us(lambda: [load_fixture(path) for path in paths], len(paths))
     received_at = datetime.now(UTC)
