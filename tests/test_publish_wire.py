@@ -10,8 +10,8 @@ import pytest
 import redis
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from receiver.keys import KeySpace
-from receiver.publisher import Publication, Publisher
+from receiver.core.publisher import Publication, Publisher
+from receiver.foundation.keys import KeySpace
 from schemas.event import CanonicalEvent, Status
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support import stream_events
