@@ -23,14 +23,15 @@ from schemas.normalizing import DeliveryContext
 
 
 def _first(*places: tuple[str, str]) -> Any:
-    """The first of (module, name) that the revision has: the tree's layout changed over time."""
+    """The first of (module, name) that the revision's tree holds: its layout changed over time. Looked
+    up as files first, since an editable install of this checkout would import what the tree lacks."""
     for module, name in places:
-        try:
+        root, *rest = module.split(".")
+        base = Path(importlib.import_module(root).__file__ or "").parent.joinpath(*rest)
+        if base.with_suffix(".py").is_file() or (base / "__init__.py").is_file():
             found = vars(importlib.import_module(module)).get(name)
-        except ModuleNotFoundError:
-            continue
-        if found is not None:
-            return found
+            if found is not None:
+                return found
     raise ImportError(f"none of {places} in this revision")
 
 

@@ -15,15 +15,18 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import receiver
 from receiver.config import load_config
 from schemas.event import event_to_json
 from schemas.normalizing import DeliveryContext
 
-try:  # the layered tree
+# The layered tree, or the flat one before it; told apart by its files, since an editable install of
+# this checkout would import what an older tree lacks.
+if (Path(receiver.__file__ or "").parent / "wiring").is_dir():
     from receiver.core.decoding import decode
     from receiver.services.fixtures import load_fixture
     from receiver.wiring.connection import open_pipeline
-except ModuleNotFoundError:  # the flat one, before it
+else:
     from receiver.connection import open_pipeline  # type: ignore[no-redef]
     from receiver.fixtures import load_fixture  # type: ignore[no-redef]
     from receiver.pipeline import decode  # type: ignore[no-redef]
