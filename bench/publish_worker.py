@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import receiver
 from receiver.config import load_config
@@ -22,14 +24,16 @@ from schemas.normalizing import DeliveryContext
 
 # The layered tree, or the flat one before it; told apart by its files, since an editable install of
 # this checkout would import what an older tree lacks.
-if (Path(receiver.__file__ or "").parent / "wiring").is_dir():
-    from receiver.core.decoding import decode
-    from receiver.services.fixtures import load_fixture
-    from receiver.wiring.connection import open_pipeline
-else:
-    from receiver.connection import open_pipeline  # type: ignore[no-redef]
-    from receiver.fixtures import load_fixture  # type: ignore[no-redef]
-    from receiver.pipeline import decode  # type: ignore[no-redef]
+LAYERED = (Path(receiver.__file__ or "").parent / "wiring").is_dir()
+
+
+def _module(layered: str, flat: str) -> Any:
+    return importlib.import_module(layered if LAYERED else flat)
+
+
+decode = _module("receiver.core.decoding", "receiver.pipeline").decode
+load_fixture = _module("receiver.services.fixtures", "receiver.fixtures").load_fixture
+open_pipeline = _module("receiver.wiring.connection", "receiver.connection").open_pipeline
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures/memories/many-segments.json"
 
