@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-import time
 from collections import Counter
 
 import httpx
 import orjson
 
 from bench.bodies import memories_body
-from bench.payload import secret_key, sign
+from bench.payload import secret_key, signed_delivery
 
 _MARK = "HEAVY-TASK-MARK"
 
@@ -28,15 +27,7 @@ async def post_back_to_back(
     key = secret_key()
     async with httpx.AsyncClient(timeout=60) as client:
         for number in range(10**9):
-            task_id = f"{prefix}{worker}-{number}"
-            body = template.replace(_MARK.encode(), task_id.encode(), 1)
-            msg_id, timestamp = f"msg_{task_id}", int(time.time())
-            headers = {
-                "content-type": "application/json",
-                "webhook-id": msg_id,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": sign(key, msg_id, timestamp, body),
-            }
+            body, headers = signed_delivery(template, _MARK, f"{prefix}{worker}-{number}", key)
             response = await client.post(url, content=body, headers=headers)
             statuses[response.status_code] += 1
 

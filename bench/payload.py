@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 
 import orjson
 
@@ -78,6 +79,20 @@ def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
     signed = f"{msg_id}.{timestamp}.".encode() + body
     digest = hmac.new(key, signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
+
+
+def signed_delivery(template: bytes, mark: str, task_id: str, key: bytes) -> tuple[bytes, dict[str, str]]:
+    """`template` with its task id in place of `mark`, and the headers that sign it now (webhook id
+    `msg_<task id>`), as a provider would post it."""
+    body = template.replace(mark.encode(), task_id.encode(), 1)
+    msg_id, timestamp = f"msg_{task_id}", int(time.time())
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(key, msg_id, timestamp, body),
+    }
+    return body, headers
 
 
 def check_signer() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import redis
 
-from bench import asset_copy, headofline, watch_load
+from bench import asset_copy, headofline, largebody, watch_load
 from bench.asset_copy import CopyResult
 from bench.decode import DecodeRow, SmallRow
 from bench.decode import table as decode_table
@@ -161,6 +161,16 @@ def results_json(suite: SuiteResult, info: dict[str, Any]) -> dict[str, Any]:
                 "events_per_s": round(rp.run.events_per_s, 1),
                 "startup_wall_s_one_event": round(rp.startup.wall_s, 3) if rp.startup else None,
             }
+        if rp.shares is not None and rp.run is not None:
+            replay["cpu_per_event_us"] = {
+                "loading": round(rp.shares.load_us, 1),
+                "decode": round(rp.shares.decode_us, 1),
+                "publish": round(rp.shares.publish_us, 1),
+            }
+            replay["cpu_shares"] = {
+                name: round(share, 3) for name, share in rp.shares.shares(rp.run.events).items()
+            }
+            replay["bound_events_per_s_2_cores"] = round(rp.shares.bound_events_per_s(rp.run.events))
         if rp.check is not None:
             replay["stream_check"] = asdict(rp.check) | {"passed": rp.check.passed}
     return {
@@ -179,6 +189,10 @@ def results_json(suite: SuiteResult, info: dict[str, Any]) -> dict[str, Any]:
         "servers": {kind.value: _server_json(result) for kind, result in suite.servers.items()},
         "ratios": {name: None if v is None else round(v, 3) for name, v in ratios(suite).items()},
         "replay_direct": replay,
+        "large_body": [
+            asdict(row) | {"ratio": round(row.ratio, 2), "inline_ratio": round(row.inline_ratio, 2)}
+            for row in suite.large_body or []
+        ],
         "head_of_line": _head_of_line_json(suite.head_of_line),
         "watched_tasks": _watch_json(suite.watch_load),
         "asset_copy": _copy_json(suite.asset_copy),
@@ -268,7 +282,7 @@ def _decode_json(decode: tuple[list[DecodeRow], SmallRow] | None) -> dict[str, A
     rows, small = decode
     return {
         "what": "gate, validation, normalization, serialization; MB/s, best of the run; "
-        "baseline: bench/baseline, the code path before issue 18",
+        "baseline: revision 3dc598d from git, the code path before issue 18",
         "rows": [asdict(row) | {"ratio": round(row.ratio, 2)} for row in rows],
         "small_delivery_us": asdict(small),
     }
@@ -367,10 +381,19 @@ def _replay_line(replay: ReplayResult | None) -> list[str]:
         return [f"replay --direct: {replay.status.upper()} {replay.detail or ''}"]
     check = "" if replay.check is None else "; " + _check_text(replay.check).replace(" 2xx", " events")
     startup = f"{replay.startup.wall_s:.2f} s" if replay.startup else "-"
-    return [
+    lines = [
         f"replay --direct: {run.events:,} events in {run.wall_s:.2f} s = {run.events_per_s:,.0f} events/s"
         f" (one-event run: {startup}){check}"
     ]
+    if replay.shares is not None:
+        split = replay.shares
+        parts = ", ".join(f"{name} {share:.0%}" for name, share in split.shares(run.events).items())
+        lines.append(
+            f"  CPU: {parts}; per event {split.load_us:.0f} us loading, {split.decode_us:.0f} us decode"
+            f" (decode processes), {split.publish_us:.0f} us publish (event loop);"
+            f" at most {split.bound_events_per_s(run.events):,.0f} events/s on 2 cores with this split"
+        )
+    return lines
 
 
 def _latency_lines(suite: SuiteResult) -> list[str]:
@@ -394,6 +417,7 @@ def table(suite: SuiteResult) -> str:
         *_latency_lines(suite),
         "",
         *([headofline.table(suite.head_of_line), ""] if suite.head_of_line else []),
+        *([largebody.table(suite.large_body), ""] if suite.large_body else []),
         *([watch_load.table(suite.watch_load), ""] if suite.watch_load else []),
         *([asset_copy.table(suite.asset_copy), ""] if suite.asset_copy else []),
         *([decode_table(*suite.decode), ""] if suite.decode else []),

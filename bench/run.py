@@ -44,6 +44,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--head-of-line-rounds", type=int, default=2, help="rounds of the head-of-line measurement; 0 skips"
     )
+    parser.add_argument(
+        "--large-body-rounds",
+        type=int,
+        default=5,
+        help="large deliveries against the floor endpoint; 0 skips",
+    )
     parser.add_argument("--no-decode", action="store_true", help="skip the decode MB/s table")
     parser.add_argument(
         "--watch-tasks", type=int, default=100_000, help="watched tasks beside the callbacks; 0 skips"
@@ -90,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_deliveries=args.latency_deliveries,
         quiet_wait_s=args.quiet_wait,
         head_of_line_rounds=args.head_of_line_rounds,
+        large_body_rounds=args.large_body_rounds,
         decode=not args.no_decode,
         watch_tasks=args.watch_tasks,
         watch_seconds=args.watch_seconds,

@@ -27,10 +27,12 @@ from bench.decode import DecodeRow, SmallRow
 from bench.decode import measure as measure_decode
 from bench.deliveries import write_deliveries
 from bench.headofline import HeadOfLineResult, measure_head_of_line
+from bench.largebody import LargeBodyRow
+from bench.largebody import measure as measure_large_body
 from bench.latency import LatencyResult, consumer_latency
 from bench.noise import other_cores, snapshot, wait_for_quiet
 from bench.redis_keys import count_by_prefix, delete_prefix
-from bench.replay import ReplayRun, run_replay, write_fixtures
+from bench.replay import ReplayRun, ReplayShares, measure_shares, run_replay, write_fixtures
 from bench.servers import RssSampler, Server, ServerFailed
 from bench.settings import CALLBACK_PATH, WORK_DIR, redis_url
 from bench.targets import Kind, Target, videohooks_binary, write_config
@@ -53,6 +55,7 @@ class Options:
     latency_deliveries: int = 200
     quiet_wait_s: float = 15.0
     head_of_line_rounds: int = 2
+    large_body_rounds: int = 5
     decode: bool = True
     watch_tasks: int = 100_000
     watch_seconds: int = 20
@@ -108,6 +111,7 @@ class ReplayResult:
     run: ReplayRun | None = None
     startup: ReplayRun | None = None
     check: StreamCheck | None = None
+    shares: ReplayShares | None = None
 
 
 @dataclass
@@ -120,6 +124,7 @@ class SuiteResult:
     watch_load: WatchLoadResult | None = None
     asset_copy: CopyResult | None = None
     decode: tuple[list[DecodeRow], SmallRow] | None = None
+    large_body: list[LargeBodyRow] | None = None
 
 
 def measured_set_size(kind: Kind, warmup_rps: float, duration_s: int) -> int:
@@ -270,9 +275,14 @@ def bench_replay(run_tag: str, options: Options, client: redis.Redis) -> ReplayR
         else:
             stream = f"{prefix}:events"
             result.check = check_stream(client, stream, options.replay_events, [task_prefix])
-        return result
     finally:
         delete_prefix(client, prefix)
+    try:
+        print("[replay] where the time goes: loading, decode, publish, each alone", flush=True)
+        result.shares = measure_shares(config, fixtures, startup.wall_s)
+    finally:
+        delete_prefix(client, prefix)
+    return result
 
 
 def run_suite(wrk: str, options: Options) -> SuiteResult:
@@ -288,6 +298,9 @@ def run_suite(wrk: str, options: Options) -> SuiteResult:
             suite.head_of_line = measure_head_of_line(
                 wrk, run_tag, client, options.duration_s, options.head_of_line_rounds, options.quiet_wait_s
             )
+        if options.large_body_rounds:
+            print("[large bodies] videohooks against the floor endpoint", flush=True)
+            suite.large_body = measure_large_body(options.large_body_rounds)
         if options.watch_tasks:
             suite.watch_load = measure_watch_load(
                 wrk,
@@ -300,7 +313,7 @@ def run_suite(wrk: str, options: Options) -> SuiteResult:
         if options.copy_mib:
             suite.asset_copy = measure_copy(options.copy_mib)
         if options.decode:
-            print("[decode] baseline against today", flush=True)
+            print("[decode] revision before issue 18 (from git) against today", flush=True)
             suite.decode = measure_decode()
     finally:
         ours = [f"bench-{run_tag}-{kind.value}" for kind in Kind] + [

@@ -100,6 +100,7 @@ def rfc3339(moment: datetime) -> str:
     return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
+# PERF: mutable, no slots (module docstring; bench/README.md, index: decode).
 @with_config(_CONFIG)
 @dataclass
 class Segment:
@@ -209,6 +210,7 @@ def as_version(event: CanonicalEvent, version: Version) -> CanonicalEvent:
     return shaped
 
 
+# PERF: serialized once per event (bench/README.md, index: decode).
 # The serialized event is kept on the event itself, under a name orjson skips (it leaves out attributes
 # starting with "_") and that is not a field (so equality and repr ignore it). An event is built once
 # and never changed, so the bytes stay true; `dataclasses.replace` (`as_version` too) makes a new event

@@ -104,6 +104,7 @@ _BY_TIME = attrgetter("start_ms", "end_ms")
 _START = attrgetter("start_ms")
 
 
+# PERF: segments already in order are checked, not sorted (bench/README.md, index: decode).
 def sorted_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
     """By (start, end), stable. Providers mostly send them in order: strictly increasing starts are
     checked without a Python-level step per segment, and sorting (a key tuple per segment) skipped."""

@@ -272,9 +272,9 @@ def test_sign_and_replay_deliver_the_fixtures_to_a_live_receiver(
             assert done.returncode == 0, done.stderr
             assert orjson.loads(done.stdout)["status"] == "accepted"
         results = asyncio.run(replay_http(config, fixtures, receiver.url))
-    outcomes = {(result.fixture.provider, result.fixture.path.stem): result.outcome for result in results}
+    outcomes = {result.path: result.outcome for result in results}
     for fixture in fixtures:
-        outcome = outcomes[fixture.provider, fixture.path.stem]
+        outcome = outcomes[fixture.path]
         if fixture.expected_outcome == "quarantined":
             assert outcome == "quarantined", fixture.path
         else:  # fixtures share tasks: a status behind one already published is `stale`, never an error

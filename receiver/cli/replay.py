@@ -21,7 +21,7 @@ from receiver.cli.common import (
 )
 from receiver.foundation import heap
 from receiver.foundation.errors import CannotSign
-from receiver.services.fixtures import FixtureError, load_fixture, load_fixtures
+from receiver.services.fixtures import FixtureError, fixture_paths, load_fixture, load_fixtures
 
 
 @app.command()
@@ -48,7 +48,9 @@ def replay(
         raise fail("give exactly one of --to URL or --direct")
     loaded = open_config(config)
     try:
-        fixtures = load_fixtures(paths)
+        # --direct reads the files in its decode processes; --to signs each one here.
+        files = list(fixture_paths(paths))
+        fixtures = [] if direct else load_fixtures(files)
     except FixtureError as exc:
         raise fail(str(exc)) from None
     heap.freeze_long_lived()
@@ -61,7 +63,7 @@ def replay(
         console=console,
         transient=not console.is_terminal,
     ) as bar:
-        task = bar.add_task("replay", total=len(fixtures))
+        task = bar.add_task("replay", total=len(files))
 
         def advance(_outcome: str) -> None:
             bar.advance(task)
@@ -70,7 +72,7 @@ def replay(
             if direct:
                 results = asyncio.run(
                     replay_direct(
-                        loaded, fixtures, source_override=source, redis_url=redis_url, progress=advance
+                        loaded, files, source_override=source, redis_url=redis_url, progress=advance
                     )
                 )
             else:
@@ -78,7 +80,7 @@ def replay(
                 results = asyncio.run(
                     replay_http(loaded, fixtures, to, source_override=source, progress=advance)
                 )
-        except ReplayError as exc:
+        except (ReplayError, FixtureError) as exc:
             raise fail(str(exc)) from None
 
     counts = summarize(results)
@@ -90,7 +92,7 @@ def replay(
     Console().print(table)
     failed = [result for result in results if result.outcome not in SETTLED_OUTCOMES]
     for result in failed[:20]:
-        console.print(f"  {result.fixture.path}: {result.outcome}")
+        console.print(f"  {result.path}: {result.outcome}")
     if failed:
         raise typer.Exit(1)
 

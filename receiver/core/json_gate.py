@@ -43,6 +43,7 @@ _LONG_DIGIT_RUN = b"0" * 19
 _WHITESPACE = b" \t\n\r"
 
 
+# PERF: counted, not parsed a second time (bench/README.md, index: decode).
 def _surely_unambiguous(body: bytes, parsed_keys: int) -> bool:
     """True when the parsed value certainly kept every key and every integer of the body as written.
 
@@ -59,6 +60,7 @@ def _surely_unambiguous(body: bytes, parsed_keys: int) -> bool:
     )
 
 
+# PERF: one level-by-level walk that also picks out long strings (bench/README.md, index: decode).
 def _measure(root: dict[str, Any], limits: LimitsConfig, body_bytes: int) -> int:
     """The number of keys in the document, walked one nesting level at a time.
 

@@ -53,6 +53,7 @@ def _lowest_priority() -> None:
     freeze_long_lived()
 
 
+# PERF: the event comes back without segments, with its JSON (bench/README.md, index: head-of-line).
 def decode_in_worker(
     provider: ProviderSchemas, body: bytes, ctx: DeliveryContext, limits: LimitsConfig, resource: bool
 ) -> Decoded:
@@ -62,11 +63,6 @@ def decode_in_worker(
     except Quarantine as quarantine:
         return _Refusal(quarantine.reason, quarantine.detail)
     return replace(event, segments=()), event_to_json(event)
-
-
-def decode_all(jobs: list[DecodeJob]) -> list[Decoded]:
-    """Many bodies in one round trip to a worker (a replay's files)."""
-    return [decode_in_worker(*job) for job in jobs]
 
 
 def restored(decoded: Decoded) -> CanonicalEvent | Quarantine:

@@ -17,15 +17,17 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
 from typing import Any, Literal
 
 import orjson
+from redis.asyncio import Redis
 
 from receiver.core.replication import NotReplicated, ReplicaWait
+from receiver.core.wire import ScriptWire
 from receiver.foundation import metrics, tracing
 from receiver.foundation.errors import REDIS_FAILURES, RedisUnavailable
 from receiver.foundation.keys import AnyRedis, KeySpace, as_text
@@ -74,6 +76,8 @@ class Publisher:
         self._replica_wait = replica_wait
         self._keys = keys
         self._script = redis.register_script(PUBLISH_SCRIPT)
+        # A cluster, and a `WAIT` after the script, keep redis-py's own command path.
+        self._wire = ScriptWire(redis, self._script) if isinstance(redis, Redis) else None
         self._header = (dedupe_ttl_seconds, maxlen)
         self._pending: dict[int, list[_Pending]] = {}
         self._sending: set[int] = set()  # partitions with a call in flight
@@ -86,6 +90,17 @@ class Publisher:
 
     async def publish(self, event: CanonicalEvent) -> Publication:
         """Resolve once Redis has appended the event, or found it a duplicate or stale."""
+        return await self._submit(event)
+
+    async def publish_many(self, events: Sequence[CanonicalEvent]) -> list[Publication | BaseException]:
+        """Each event's publication, in order, queued together (a replay's chunk): one await for all.
+
+        Queued in the order given, so a task's events reach the stream in that order, as if published
+        one after the other; an event Redis did not confirm has its `RedisUnavailable` in its place.
+        """
+        return await asyncio.gather(*map(self._submit, events), return_exceptions=True)
+
+    def _submit(self, event: CanonicalEvent) -> asyncio.Future[Publication]:
         event = as_version(event, self._event_version)
         partition = self._keys.partition(event.source, event.task_id)
         loop = asyncio.get_running_loop()
@@ -110,7 +125,7 @@ class Publisher:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
-        return await pending.future
+        return pending.future
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -135,10 +150,12 @@ class Publisher:
         args: list[Any] = [*self._header, *(arg for item in items for arg in item.args)]
         started = time.perf_counter()
         try:
-            if self._replica_wait is None:
-                results = await self._script(keys=keys, args=args)
-            else:
+            if self._replica_wait is not None:
                 results = await self._replica_wait.evalsha(self._redis, self._script, keys, args)
+            elif self._wire is not None:
+                results = await self._wire.call(keys, args)
+            else:
+                results = await self._script(keys=keys, args=args)
         except Exception as exc:
             # Whatever failed (Redis, or the client library racing a topology change mid-failover), the
             # write is unconfirmed and every caller must still get its answer: 503, and the retry dedupes.

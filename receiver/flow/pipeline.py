@@ -192,14 +192,28 @@ class Pipeline:
                     return Outcome("duplicate", event_id=event.event_id)
             created = await defer_copy(self.assets.queue, event, self.assets.config.deadline_seconds)
             outcome = Outcome("accepted" if created else "duplicate", event_id=event.event_id)
-        if outcome.status == "accepted" and self.watcher is not None:
+        if outcome.status == "accepted":
+            await self.watch(event)
+        return outcome
+
+    def publishes_directly(self, source: SourceConfig, event: CanonicalEvent, *, resource: bool) -> bool:
+        """Whether `conclude` would only publish `event` and watch it: no media to store or copy, no
+        fetch to defer to (what `replay --direct` hands to the publisher in batches)."""
+        return not (
+            carries_inline_media(event)
+            or (self.assets is not None and needs_copy(event))
+            or (not resource and self.deferral is not None and self.deferral.applies(source, event))
+        )
+
+    async def watch(self, event: CanonicalEvent) -> None:
+        """Start the watch an accepted event's task may need (its safety net if callbacks stop)."""
+        if self.watcher is not None:
             try:
                 await self.watcher(event)
             except RedisUnavailable as exc:  # the event is kept: only its safety net is missing
                 logger.warning(
                     "watch.not_started", source=event.source, task_id=event.task_id, error=str(exc)
                 )
-        return outcome
 
     async def keep(
         self,

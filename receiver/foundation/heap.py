@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 
 
+# PERF: the collector ignores start-up's objects (bench/README.md, index: make bench).
 def freeze_long_lived() -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)

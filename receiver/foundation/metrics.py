@@ -142,6 +142,7 @@ PENDING_COPIES = Gauge(
 Metric = TypeVar("Metric", bound=MetricWrapperBase)
 
 
+# PERF: label children looked up once (bench/README.md, index: hotpath_costs).
 @functools.lru_cache(maxsize=4096)
 def child(metric: Metric, *labels: str) -> Metric:
     """`metric.labels(*labels)`, looked up once per label set.

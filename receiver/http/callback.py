@@ -54,6 +54,7 @@ _ERROR_OUTCOMES = {
 }
 
 
+# PERF: a plain ASGI app, no Request (bench/README.md, index: make bench).
 class CallbackEndpoint:
     """`POST /v1/callbacks/{source_id}[/{token}]`, as a plain ASGI app.
 

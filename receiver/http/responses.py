@@ -18,6 +18,7 @@ def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, st
     return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
+# PERF: no Response object on the callback route (bench/README.md, index: make bench).
 async def send_json(send: Send, status: int, body: Mapping[str, Any], headers: Mapping[str, str]) -> None:
     """What `json_response(...)` would send, sent without building a Response, for the callback route."""
     await send_raw_json(send, status, orjson.dumps(body), headers)

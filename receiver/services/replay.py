@@ -2,7 +2,7 @@
 
 Over HTTP each fixture is signed with its source's current secret and the current time, exactly as the
 provider would sign it, so a replay exercises verification too. `--direct` skips HTTP and verification
-(the files are trusted) and hands the bodies to the same pipeline the app uses, many at a time so that
+(the files are trusted) and hands the events to the same pipeline the app uses, many at a time so that
 they share Redis round trips.
 """
 
@@ -13,22 +13,26 @@ import multiprocessing
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
-from receiver.config import Config, SourceConfig
-from receiver.core.offload import Decoded, DecodeJob, decode_all, restored
-from receiver.foundation.errors import CannotSign, RedisUnavailable, VideohooksError
-from receiver.foundation.ordered import in_order
+from receiver.config import Config, LimitsConfig, SourceConfig
+from receiver.core.offload import Decoded, DecodeJob, decode_in_worker, restored
+from receiver.core.publisher import Publication
+from receiver.flow.pipeline import Pipeline
+from receiver.foundation.errors import CannotSign, Quarantine, RedisUnavailable, VideohooksError
 from receiver.providers import verifier_for
-from receiver.services.fixtures import Fixture
+from receiver.services.fixtures import Fixture, load_fixture
 from receiver.wiring.connection import open_pipeline
+from schemas.event import CanonicalEvent
 from schemas.normalizing import DeliveryContext
+from schemas.provider import ProviderSchemas
 
 Progress = Callable[[str], None]
 
@@ -45,7 +49,7 @@ class ReplayError(VideohooksError):
 
 @dataclass(frozen=True, slots=True)
 class ReplayResult:
-    fixture: Fixture
+    path: Path
     outcome: str
     event_id: str | None = None
 
@@ -77,7 +81,7 @@ async def replay_http(
     async def send(client: httpx.AsyncClient, fixture: Fixture, source: SourceConfig) -> ReplayResult:
         if fixture.kind == "resource":
             # An API's answer to a poll or fetch is no callback: only --direct can publish it.
-            result = ReplayResult(fixture, NOT_A_CALLBACK)
+            result = ReplayResult(fixture.path, NOT_A_CALLBACK)
             if progress:
                 progress(result.outcome)
             return result
@@ -94,7 +98,7 @@ async def replay_http(
                     headers={"content-type": "application/json", **signed.headers},
                 )
             except httpx.HTTPError as exc:
-                result = ReplayResult(fixture, f"transport_error:{exc.__class__.__name__}")
+                result = ReplayResult(fixture.path, f"transport_error:{exc.__class__.__name__}")
             else:
                 result = _http_result(fixture, response)
         if progress:
@@ -114,72 +118,173 @@ def _http_result(fixture: Fixture, response: httpx.Response) -> ReplayResult:
     try:
         answer = response.json()
     except ValueError:
-        return ReplayResult(fixture, f"http_{response.status_code}")
+        return ReplayResult(fixture.path, f"http_{response.status_code}")
     # Stored: 202, or 200 with the same body for providers that retry anything else (Luma).
     stored = response.status_code == 202 or (response.status_code == 200 and "status" in answer)
     if stored and isinstance(answer, dict):
-        return ReplayResult(fixture, answer.get("status", "accepted"), answer.get("event_id"))
+        return ReplayResult(fixture.path, answer.get("status", "accepted"), answer.get("event_id"))
     code = (answer.get("error") or {}).get("code") if isinstance(answer, dict) else None
-    return ReplayResult(fixture, code or f"http_{response.status_code}")
+    return ReplayResult(fixture.path, code or f"http_{response.status_code}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What turning fixture files into events needs: given once to each decode process."""
+
+    config: Config
+    schemas: Mapping[str, ProviderSchemas]
+    limits: LimitsConfig
+    received_at: datetime
+    source_override: str | None
+
+
+# A fixture file read and decoded: the id of its source, whether it is a resource, its decode. The
+# fixture itself stays in the decode process (sending it back would cost more than its decode, see
+# bench/README.md, "Replay"); the few files concluded one at a time are read again by the event loop.
+Read = tuple[str, bool, Decoded]
+
+# PERF: the decode process's `_Reading`, set once by the pool's initializer (inherited by the fork, never
+# pickled) rather than sent with every chunk (bench/README.md, index: replay).
+_reading: _Reading | None = None
+
+
+def _set_reading(reading: _Reading) -> None:
+    global _reading
+    _reading = reading
+
+
+def read_all(reading: _Reading, paths: Sequence[Path]) -> list[Read]:
+    """Load and decode fixture files. Raises `FixtureError` or `ReplayError` for the first file that
+    cannot be replayed."""
+    read: list[Read] = []
+    for path in paths:
+        fixture = load_fixture(path)
+        source = source_for(reading.config, fixture, reading.source_override)
+        ctx = DeliveryContext(
+            source.id, source.provider, reading.received_at, fixture.delivery_id, None, source.api_base_url
+        )
+        resource = fixture.kind == "resource"
+        job: DecodeJob = (reading.schemas[source.provider], fixture.body, ctx, reading.limits, resource)
+        read.append((source.id, resource, decode_in_worker(*job)))
+    return read
+
+
+def _read_in_worker(paths: list[str]) -> list[Read]:
+    """`read_all` in a decode process; the paths come as text, which pickles in a tenth of the time."""
+    assert _reading is not None, "the pool's initializer sets it"
+    return read_all(_reading, [Path(path) for path in paths])
 
 
 async def replay_direct(
     config: Config,
-    fixtures: Sequence[Fixture],
+    paths: Sequence[Path],
     *,
     source_override: str | None = None,
     redis_url: str | None = None,
     progress: Progress | None = None,
 ) -> list[ReplayResult]:
-    sources = [source_for(config, fixture, source_override) for fixture in fixtures]
-    async with open_pipeline(config, redis_url) as (_, pipeline), _decoder_pool(len(fixtures)) as pool:
-        received_at = datetime.now(UTC)
-        jobs: list[DecodeJob] = [
-            (
-                pipeline.schemas[source.provider],
-                fixture.body,
-                DeliveryContext(
-                    source.id, source.provider, received_at, fixture.delivery_id, None, source.api_base_url
-                ),
-                pipeline.limits,
-                fixture.kind == "resource",
-            )
-            for fixture, source in zip(fixtures, sources, strict=True)
-        ]
-        # Every chunk is submitted at once: the workers decode ahead while the event loop publishes.
-        chunks: list[asyncio.Future[list[Decoded]]] = []
-        for start in range(0, len(jobs), DECODE_CHUNK):
-            chunks.append(
-                asyncio.ensure_future(_decoded(pool, jobs[start : start + DECODE_CHUNK], chunks[-1:]))
-            )
+    """Every fixture file through the pipeline, its events reaching the stream in file order.
 
-        async def deliver(index: int, pair: tuple[Fixture, SourceConfig]) -> ReplayResult:
-            fixture, source = pair
-            decoded = restored((await chunks[index // DECODE_CHUNK])[index % DECODE_CHUNK])
+    The files are read and decoded in chunks by a process per core (in this one for a few files);
+    the event loop takes the chunks in order and hands each chunk's plain events (nothing to store,
+    copy or fetch first) to the publisher together. A file that is not a fixture, or names an
+    unknown source, stops the replay with `FixtureError` or `ReplayError`; what was published before
+    it stays, and replaying again dedupes it.
+    """
+    if source_override is not None and config.source(source_override) is None:
+        raise ReplayError(f"source {source_override!r} is not in the configuration")
+    async with open_pipeline(config, redis_url) as (_, pipeline):
+        reading = _Reading(config, pipeline.schemas, pipeline.limits, datetime.now(UTC), source_override)
+        async with _decoder_pool(len(paths), reading) as pool:
+            # Every chunk is submitted at once: the workers read and decode ahead while the loop publishes.
+            chunks: list[tuple[list[Path], asyncio.Future[list[Read]]]] = []
+            for start in range(0, len(paths), DECODE_CHUNK):
+                chunk = list(paths[start : start + DECODE_CHUNK])
+                previous = [future for _, future in chunks[-1:]]
+                chunks.append((chunk, asyncio.ensure_future(_read(pool, reading, chunk, previous))))
+            published: list[asyncio.Future[list[ReplayResult]]] = []
             try:
-                outcome = await pipeline.conclude(
-                    source,
-                    decoded,
-                    fixture.body,
-                    fixture.headers,
-                    received_at,
-                    fixture.delivery_id,
-                    resource=fixture.kind == "resource",
-                )
-            except RedisUnavailable:
-                result = ReplayResult(fixture, "unavailable")
-            else:
-                result = ReplayResult(fixture, outcome.status, outcome.event_id)
-            if progress:
-                progress(result.outcome)
-            return result
+                for chunk, read in chunks:
+                    published.extend(await _conclude_chunk(pipeline, reading, chunk, await read, progress))
+            except BaseException:
+                for _, read in chunks:
+                    read.cancel()
+                await asyncio.gather(*published, return_exceptions=True)
+                raise
+            return [result for results in await asyncio.gather(*published) for result in results]
 
-        return await in_order(list(zip(fixtures, sources, strict=True)), deliver)
+
+async def _conclude_chunk(
+    pipeline: Pipeline, reading: _Reading, paths: list[Path], chunk: list[Read], progress: Progress | None
+) -> list[asyncio.Future[list[ReplayResult]]]:
+    """Hand a chunk's files to the pipeline in file order; what is still being published is returned.
+
+    Runs of plain events go to the publisher as one `publish_many` (one future to await per run, not a
+    coroutine per file through `conclude`); anything else is concluded one file at a time, after the
+    runs queued before it.
+    """
+    # PERF: batched hand-over (bench/README.md, index: replay).
+    started: list[asyncio.Future[list[ReplayResult]]] = []
+    run: list[tuple[Path, CanonicalEvent]] = []
+    for path, (source_id, resource, decoded) in zip(paths, chunk, strict=True):
+        source = reading.config.source(source_id)
+        if source is None:  # read_all found it; a config cannot lose it in between
+            raise ReplayError(f"{path}: source {source_id!r} is not in the configuration")
+        settled = restored(decoded)
+        if not isinstance(settled, Quarantine) and pipeline.publishes_directly(
+            source, settled, resource=resource
+        ):
+            run.append((path, settled))
+            continue
+        if run:
+            started.append(asyncio.ensure_future(_publish_run(pipeline, run, progress)))
+            run = []
+        fixture = load_fixture(path)  # its body and headers: a dead letter, media, a fetch job keep them
+        try:
+            outcome = await pipeline.conclude(
+                source,
+                settled,
+                fixture.body,
+                fixture.headers,
+                reading.received_at,
+                fixture.delivery_id,
+                resource=resource,
+            )
+        except RedisUnavailable:
+            result = ReplayResult(path, "unavailable")
+        else:
+            result = ReplayResult(path, outcome.status, outcome.event_id)
+        if progress:
+            progress(result.outcome)
+        concluded = asyncio.get_running_loop().create_future()
+        concluded.set_result([result])
+        started.append(concluded)
+    if run:
+        started.append(asyncio.ensure_future(_publish_run(pipeline, run, progress)))
+    return started
+
+
+async def _publish_run(
+    pipeline: Pipeline, run: list[tuple[Path, CanonicalEvent]], progress: Progress | None
+) -> list[ReplayResult]:
+    publications = pipeline.publisher.publish_many([event for _, event in run])
+    results = []
+    for (path, event), publication in zip(run, await publications, strict=True):
+        if isinstance(publication, Publication):
+            result = ReplayResult(path, publication.outcome, event.event_id)
+            if publication.outcome == "accepted":
+                await pipeline.watch(event)
+        else:
+            result = ReplayResult(path, "unavailable")
+        if progress:
+            progress(result.outcome)
+        results.append(result)
+    return results
 
 
 @asynccontextmanager
-async def _decoder_pool(count: int) -> AsyncIterator[ProcessPoolExecutor | None]:
-    """A process per core to decode a large replay's files in, or None: decoded in process.
+async def _decoder_pool(count: int, reading: _Reading) -> AsyncIterator[ProcessPoolExecutor | None]:
+    """A process per core to read and decode a large replay's files in, or None: decoded in process.
 
     Forked, as nothing but decoding runs in the children, and a spawned interpreter would take most
     of a second to import what a fork already has.
@@ -187,24 +292,32 @@ async def _decoder_pool(count: int) -> AsyncIterator[ProcessPoolExecutor | None]
     if count < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
         yield None
         return
-    pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(
+        os.cpu_count(),
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_set_reading,
+        initargs=(reading,),
+    )
     try:
         yield pool
     finally:
         await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
 
 
-async def _decoded(
-    pool: ProcessPoolExecutor | None, jobs: list[DecodeJob], previous: list[asyncio.Future[list[Decoded]]]
-) -> list[Decoded]:
-    """A chunk's decodes, once the chunk before it is done: a chunk that a worker finished early must not
-    let its files overtake earlier ones into the publisher."""
+async def _read(
+    pool: ProcessPoolExecutor | None,
+    reading: _Reading,
+    paths: list[Path],
+    previous: list[asyncio.Future[list[Read]]],
+) -> list[Read]:
+    """A chunk's files read and decoded, once the chunk before it is done: a chunk that a worker
+    finished early must not let its files overtake earlier ones into the publisher."""
     if pool is None:
-        return decode_all(jobs)
-    decoded = asyncio.get_running_loop().run_in_executor(pool, decode_all, jobs)
+        return read_all(reading, paths)
+    read = asyncio.get_running_loop().run_in_executor(pool, _read_in_worker, [str(path) for path in paths])
     for chunk in previous:
         await chunk
-    return await decoded
+    return await read
 
 
 # A resource fixture (the provider API's task object) sent with --to: skipped, not a failure.

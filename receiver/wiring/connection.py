@@ -72,6 +72,7 @@ def connect(config: Config, url: str | None) -> AnyRedis:
     return Redis(connection_pool=pool)
 
 
+# PERF: packed in C (bench/README.md, index: publish_cost).
 class _HiredisPacking:
     """Commands packed into RESP by hiredis, in C.
 

@@ -59,6 +59,7 @@ class Callback(BaseModel):
     data: Outcome | None = None
 
 
+# PERF: positional arguments, `round` inline (bench/README.md, index: decode).
 def _segments(data: Iterable[TranscriptSegment]) -> list[Segment]:
     """One `Segment` per item and nothing else allocated: this loop is most of a long result's cost."""
     try:
