@@ -114,7 +114,7 @@ async def replay_http(
 def _http_result(fixture: Fixture, response: httpx.Response) -> ReplayResult:
     outcome = response.headers.get("videohooks-outcome")
     if outcome is not None:  # a provider answered with fixed text (PixVerse's `ok`)
-        return ReplayResult(fixture, outcome, response.headers.get("videohooks-event-id"))
+        return ReplayResult(fixture.path, outcome, response.headers.get("videohooks-event-id"))
     try:
         answer = response.json()
     except ValueError:
