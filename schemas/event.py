@@ -57,7 +57,11 @@ STATUS_RANK: dict[str, int] = {
 _EVENT_NAMESPACE = uuid.UUID("6f1c3a52-4d0e-4b8e-9a57-1f3f0b6f7c21")
 _NAMESPACE_BYTES = _EVENT_NAMESPACE.bytes
 
-_CONFIG = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+# Open objects: a reader ignores fields it does not know, and the published JSON Schemas allow them
+# (no `additionalProperties: false`), so adding a field never breaks a consumer generated from them.
+# Additive changes keep `schema_version`; removing, renaming or retyping a field bumps it (README,
+# "Evolution of the event").
+_CONFIG = ConfigDict(extra="ignore", json_schema_serialization_defaults_required=True)
 
 
 def event_id_for(source: str, task_id: str, status: str) -> str:
