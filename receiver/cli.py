@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from receiver import heap
+from receiver.archive_cli import archive_app
 from receiver.config import Config, ConfigError, find_config_path, load_config
 from receiver.errors import CannotSign, RedisUnavailable
 from receiver.fixtures import FixtureError, load_fixture, load_fixtures
@@ -57,6 +58,7 @@ dlq_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(archive_app, name="archive")
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 

@@ -63,6 +63,10 @@ class RedisUnavailable(VideohooksError):
     """The write could not be confirmed durable: the provider must retry (503)."""
 
 
+class ArchiveUnavailable(VideohooksError):
+    """The retention archive could not be written or read: nothing is trimmed until it can be."""
+
+
 class RemoteError(VideohooksError):
     """The provider's API did not return the resource.
 

@@ -68,7 +68,6 @@ class Publisher:
         redis: AnyRedis,
         keys: KeySpace,
         dedupe_ttl_seconds: int,
-        maxlen: int = 0,
         replica_wait: ReplicaWait | None = None,
         event_version: Version = SCHEMA_VERSION,
     ) -> None:
@@ -77,7 +76,7 @@ class Publisher:
         self._replica_wait = replica_wait
         self._keys = keys
         self._script = redis.register_script(PUBLISH_SCRIPT)
-        self._header = (dedupe_ttl_seconds, maxlen)
+        self._header = (dedupe_ttl_seconds,)
         self._pending: dict[int, list[_Pending]] = {}
         self._sending: set[int] = set()  # partitions with a call in flight
         self._flush_scheduled = False

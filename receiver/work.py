@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from receiver.archive import Archive
 from receiver.assets.copier import COPY, Copier, config_trust, refresh_pending_copies
 from receiver.budget import ApiBudget
 from receiver.clients.pool import ClientPool
@@ -75,6 +76,7 @@ async def background_work(config: Config, redis: AnyRedis, pipeline: Pipeline) -
     runner = job_runner(config, redis, pipeline, clients, copier)
     queue = JobQueue(redis, config.redis.prefix)
     retention = config.redis.retention
+    archive = None if retention.archive is None else Archive(retention.archive)
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(runner.run()),
@@ -85,7 +87,7 @@ async def background_work(config: Config, redis: AnyRedis, pipeline: Pipeline) -
             every(
                 retention.check_interval_seconds,
                 stop,
-                lambda: check_all(redis, publisher.keys, retention),
+                lambda: check_all(redis, publisher.keys, retention, archive),
                 "retention_check",
             )
         ),
