@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from schemas.event import CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
 from tests.conftest import config_dict
 from tests.support import wait_until
+from tests.test_console import sign_in
 
 
 def event(number: int) -> CanonicalEvent:
@@ -157,3 +159,20 @@ def test_bad_retention_settings_are_refused_by_key() -> None:
         parse_config({"redis": {"retention": {"maxlen": -1}}})
     with pytest.raises(ConfigError, match=r"redis\.retention\.max_len: unknown key"):
         parse_config({"redis": {"retention": {"max_len": 10}}})
+
+
+def test_the_console_overview_shows_held_back_entries(
+    redis_url: str, prefix: str, rclient: redis.Redis
+) -> None:
+    settings = config_dict(prefix, redis_url)
+    retention = {"maxlen": 2, "check_interval_seconds": 0.1}
+    settings["redis"] = {"url": redis_url, "prefix": prefix, "retention": retention}
+    for number in range(5):
+        rclient.xadd(f"{prefix}:events", {"event": "{}"}, id=f"{1000 + number}-0")
+    rclient.xgroup_create(f"{prefix}:events", "weekend", id="0")
+    with TestClient(create_app(parse_config(settings))) as client:
+        sign_in(client)
+        row = re.compile(rf"<code>{prefix}:events</code></td>\s*<td class=\"num bad\">3</td>")
+        wait_until(lambda: row.search(client.get("/console/").text) is not None, timeout=5)
+        assert "videohooks_retention_held_back" in client.get("/metrics").text
+    assert rclient.xlen(f"{prefix}:events") == 5
