@@ -8,7 +8,10 @@ raises leaves it pending, and it is tried again once idle for `min_idle_ms`, by 
 other. Redis counts the deliveries; an entry delivered `max_attempts` times whose handler still fails
 (or that cannot be parsed, or that keeps killing its consumer) is copied to `<stream>:poison` with
 why, and acknowledged in the same transaction: one bad entry never blocks the group, and nothing is
-dropped unseen. `<stream>:poison` shares the stream's hash tag, so this works on a Redis Cluster.
+dropped unseen. `<stream>:poison` shares the stream's hash tag (one slot with the stream).
+
+One XREADGROUP reads every stream given: on a Redis Cluster, where the partitions live in different
+slots, run one `consume` per partition (with a `RedisCluster` client each).
 
 Redis 6.2 and 7+ both work: XAUTOCLAIM answers two elements on 6.2 and three on 7 (the third lists
 entries deleted from the stream, which 7 drops from the pending list by itself); on 6.2 an entry
