@@ -64,6 +64,7 @@ LINTED := receiver schemas tests bench examples clients/python
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy receiver schemas clients/python/src

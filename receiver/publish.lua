@@ -4,7 +4,7 @@
 -- published (field: the status, value: its stream entry id), the highest rank published ('~rank'),
 -- and one marker per delivery id accepted ('~d:<delivery id>'). All keys of one call share a
 -- partition, hence one hash slot on a cluster.
--- ARGV[1] dedupe ttl (seconds), then ten per event (no trimming here: receiver/retention.py archives
+-- ARGV[1] dedupe ttl (seconds), then ten per event (no trimming here: receiver/services/retention.py archives
 -- and trims in the background, so that nothing is trimmed unseen):
 -- event_id, status, rank, delivery_id ('' when none), event json, source, provider, task_id, schema_version,
 -- traceparent ('' when tracing is off: the entry then has no traceparent field).

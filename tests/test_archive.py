@@ -17,14 +17,14 @@ from click.testing import Result
 from redis.asyncio import Redis
 from typer.testing import CliRunner
 
-from receiver.archive import Archive
-from receiver.assets.config import StoreConfig
 from receiver.assets.store import key_segment
 from receiver.cli import app as cli
 from receiver.config import ConfigError, RetentionConfig, parse_config
-from receiver.keys import KeySpace
-from receiver.publisher import Publisher
-from receiver.retention import check_all
+from receiver.core.publisher import Publisher
+from receiver.foundation.asset_settings import StoreConfig
+from receiver.foundation.keys import KeySpace
+from receiver.services.archive import Archive
+from receiver.services.retention import check_all
 from schemas.event import CanonicalEvent, event_to_json
 from schemas.normalizing import DeliveryContext, build_event
 from tests.s3server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server

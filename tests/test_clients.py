@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import parse_config
-from receiver.keys import KeySpace
+from receiver.foundation.keys import KeySpace
+from receiver.http.app import create_app
 from tests.conftest import config_dict
 from tests.support import ROOT
 from tests.test_app import memories_body

@@ -24,9 +24,9 @@ from videohooks_events import (
     poison_stream,
 )
 
-from receiver.app import create_app
 from receiver.config import parse_config
-from receiver.keys import KeySpace
+from receiver.foundation.keys import KeySpace
+from receiver.http.app import create_app
 from tests.conftest import config_dict
 from tests.test_app import memories_body
 
