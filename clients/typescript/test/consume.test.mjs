@@ -106,3 +106,18 @@ test('an entry failing maxAttempts times goes to the poison stream', async () =>
   assert.ok(aside.some((entry) => /EntryError/.test(entry.message.poison_error)));
   assert.equal((await redis.xPending(stream, 'g')).pending, 0);
 });
+
+test('an entry trimmed while pending is acknowledged, the rest handled (Redis 6.2 and 7)', async () => {
+  const stream = `${prefix}:events:{trimmed}`;
+  const gone = await redis.xAdd(stream, '*', { event: eventJson({ event_id: 'gone' }) });
+  await redis.xAdd(stream, '*', { event: eventJson({ event_id: 'kept' }) });
+  await redis.xGroupCreate(stream, 'g', '0');
+  await redis.xReadGroup('g', 'dead', { key: stream, id: '>' });
+  await redis.xDel(stream, gone);
+  const seen = [];
+  await until(
+    async () => seen.length === 1 && (await redis.xPending(stream, 'g')).pending === 0,
+    (client, signal) => consume(client, [stream], 'g', 'w', (d) => void seen.push(d.event.event_id), { minIdleMs: 0, blockMs: 20, signal }),
+  );
+  assert.deepEqual(seen, ['kept']);
+});
