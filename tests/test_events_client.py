@@ -48,7 +48,7 @@ class Collector:
             self.done.set()
 
     async def wait(self) -> None:
-        await asyncio.wait_for(self.done.wait(), timeout=15)
+        await asyncio.wait_for(self.done.wait(), timeout=60)
 
 
 @contextlib.asynccontextmanager
@@ -192,7 +192,7 @@ async def test_consumers_share_a_group_and_take_over_a_dead_ones_entries(
         consume(aredis, [stream], "g", "one", handle_first, min_idle_ms=300, count=2, block_ms=50),
         consume(aredis, [stream], "g", "two", handle_second, min_idle_ms=300, count=2, block_ms=50),
     ):
-        await asyncio.wait_for(everyone.wait(), timeout=15)
+        await asyncio.wait_for(everyone.wait(), timeout=60)
     assert sorted(seen()) == sorted([f"dead-{n}" for n in range(3)] + [f"new-{n}" for n in range(20)])
     reclaimed = [d for d in first.deliveries + second.deliveries if str(d.event.event_id).startswith("dead")]
     assert {d.attempt for d in reclaimed} == {2}
@@ -226,7 +226,7 @@ async def test_an_entry_failing_max_attempts_times_goes_to_the_poison_stream(
                 await asyncio.sleep(0.01)
             poisoned.set()
 
-    await asyncio.wait_for(until_poisoned(), timeout=15)
+    await asyncio.wait_for(until_poisoned(), timeout=60)
     assert [str(d.event.event_id) for d in handler.deliveries] == ["good"]
     assert attempts == [1, 2, 3]
     entries = {
