@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= videohooks.example.toml
 
-.PHONY: run test bench lint typecheck schemas screenshots lock clean
+.PHONY: run test bench lint typecheck schemas clients screenshots lock clean
 
 # Every install comes from uv.lock (`make lock` upgrades it deliberately). uv itself is bootstrapped
 # into .tools/ where the machine has none.
@@ -33,10 +33,20 @@ lock: | $(UV)
 run: $(VENV)/.installed-run
 	$(BIN)/videohooks serve --config $(CONFIG) --host 127.0.0.1 --port 8080
 
+# The TypeScript consumer package's tools, from its package-lock.json; tests/test_clients.py runs its
+# `npm test` against the suite's Redis.
+TS_CLIENT := clients/typescript
+NODE_MODULES := $(TS_CLIENT)/node_modules/.package-lock.json
+
+$(NODE_MODULES): $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	@(command -v node && command -v npm) >/dev/null 2>&1 || .ci/install-node
+	cd $(TS_CLIENT) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
 # The suite starts its own redis-server on a free port unless REDIS_URL names one; the cluster and
 # sentinel tests always start their own nodes, so redis-server (and redis-cli) must be installed.
 # The console's browser tests drive Debian's chromium through chromium-driver.
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(NODE_MODULES)
 	@command -v redis-server >/dev/null 2>&1 || .ci/install-redis
 	@(command -v chromium && command -v chromedriver) >/dev/null 2>&1 || .ci/install-chromium
 	$(BIN)/python -m pytest
@@ -49,7 +59,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run
 
 # Both gate CI (.ci/run): lint and types first, then the suite.
-LINTED := receiver schemas tests bench examples
+LINTED := receiver schemas tests bench examples clients/python
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check $(LINTED)
@@ -57,12 +67,18 @@ lint: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed-test
-	$(BIN)/mypy receiver schemas
+	$(BIN)/mypy receiver schemas clients/python/src
 
 # Rewrite the committed JSON Schemas of the canonical event after changing schemas/event.py.
 schemas: $(VENV)/.installed-run
 	$(BIN)/videohooks schemas export --version 1 --output schemas/event.v1.schema.json
 	$(BIN)/videohooks schemas export --version 2 --output schemas/event.v2.schema.json
 
+# Regenerate both consumer packages from the committed JSON Schemas (after `make schemas`);
+# tests/test_clients.py fails while they differ.
+clients: $(VENV)/.installed-test $(NODE_MODULES)
+	clients/python/generate
+	cd $(TS_CLIENT) && npm run --silent generate
+
 clean:
-	rm -rf $(VENV) .tools var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools var .pytest_cache .mypy_cache .ruff_cache $(TS_CLIENT)/node_modules

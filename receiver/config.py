@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from receiver.foundation.asset_settings import AssetsConfig, EventsConfig
+from receiver.foundation.asset_settings import AssetsConfig, EventsConfig, StoreConfig
 from receiver.foundation.errors import ConfigError
 from receiver.foundation.settings import Secret, Section, resolve_env
 from receiver.foundation.tracing import TelemetryConfig
@@ -62,15 +62,26 @@ else:
     ]
 
 
-class RetentionConfig(Section):
-    """How much of each stream Redis keeps: consumers must read within it, or entries are gone."""
+def _store_location(value: Any) -> Any:
+    """`archive = "var/archive"` is short for `archive = { store = "var/archive" }`."""
+    return {"store": value} if isinstance(value, str) else value
 
-    # Approximate cap (`XADD ... MAXLEN ~`) applied on every append; 0: no cap.
+
+class RetentionConfig(Section):
+    """How much of each stream Redis keeps, and where trimmed entries go (services/retention.py)."""
+
+    # Cap on each events stream's length, enforced by the periodic task; 0: no cap.
     maxlen: int = Field(default=0, ge=0)
-    # Entries older than this are trimmed (`XTRIM MINID ~`) by a periodic task; 0: kept by age forever.
+    # Entries older than this are trimmed by the periodic task; 0: kept by age forever.
     min_age_seconds: float = Field(default=0, ge=0)
     # How often the trimming task runs and the stream metrics (length, group lag, pending) refresh.
     check_interval_seconds: float = Field(default=15.0, gt=0, le=3600)
+    # Entries are written here (JSON Lines) before they are trimmed: a directory, file:///abs/path or
+    # s3://bucket/prefix, or a table with `store` and the S3 settings of `[assets]`.
+    archive: Annotated[StoreConfig | None, BeforeValidator(_store_location)] = None
+    # Without an archive, entries some consumer group has not been delivered are kept past the limits
+    # unless this is true.
+    trim_undelivered: bool = False
 
 
 class RedisConfig(Section):

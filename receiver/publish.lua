@@ -4,18 +4,18 @@
 -- published (field: the status, value: its stream entry id), the highest rank published ('~rank'),
 -- and one marker per delivery id accepted ('~d:<delivery id>'). All keys of one call share a
 -- partition, hence one hash slot on a cluster.
--- ARGV[1] dedupe ttl (seconds), ARGV[2] stream MAXLEN (0: no trimming), then ten per event:
+-- ARGV[1] dedupe ttl (seconds), then ten per event (no trimming here: receiver/services/retention.py archives
+-- and trims in the background, so that nothing is trimmed unseen):
 -- event_id, status, rank, delivery_id ('' when none), event json, source, provider, task_id, schema_version,
 -- traceparent ('' when tracing is off: the entry then has no traceparent field).
 --
 -- Returns, per event, the new stream entry id, or 'duplicate' or 'stale'. Four commands per event.
 local ttl = tonumber(ARGV[1])
-local maxlen = tonumber(ARGV[2])
 local TERMINAL = 2
 local results = {}
 for i = 0, #KEYS / 2 - 1 do
   local stream, task = KEYS[2 * i + 1], KEYS[2 * i + 2]
-  local a = 2 + 10 * i
+  local a = 1 + 10 * i
   local event_id, status, rank, delivery_id = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), ARGV[a + 4]
   local delivery_field = delivery_id ~= '' and ('~d:' .. delivery_id) or '~rank'
   local seen = redis.call('HMGET', task, status, '~rank', delivery_field)
@@ -31,12 +31,7 @@ for i = 0, #KEYS / 2 - 1 do
       fields[#fields + 1] = 'traceparent'
       fields[#fields + 1] = ARGV[a + 10]
     end
-    local id
-    if maxlen > 0 then
-      id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(fields))
-    else
-      id = redis.call('XADD', stream, '*', unpack(fields))
-    end
+    local id = redis.call('XADD', stream, '*', unpack(fields))
     if delivery_id ~= '' then
       redis.call('HSET', task, status, id, '~rank', math.max(rank, top), delivery_field, event_id)
     else

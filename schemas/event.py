@@ -57,7 +57,11 @@ STATUS_RANK: dict[str, int] = {
 _EVENT_NAMESPACE = uuid.UUID("6f1c3a52-4d0e-4b8e-9a57-1f3f0b6f7c21")
 _NAMESPACE_BYTES = _EVENT_NAMESPACE.bytes
 
-_CONFIG = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+# Open objects: a reader ignores fields it does not know, and the published JSON Schemas allow them
+# (no `additionalProperties: false`), so adding a field never breaks a consumer generated from them.
+# Additive changes keep `schema_version`; removing, renaming or retyping a field bumps it (README,
+# "Evolution of the event").
+_CONFIG = ConfigDict(extra="ignore", json_schema_serialization_defaults_required=True)
 
 
 def event_id_for(source: str, task_id: str, status: str) -> str:
@@ -100,12 +104,13 @@ def rfc3339(moment: datetime) -> str:
     return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
-# PERF: mutable, no slots (module docstring; bench/README.md, index: decode).
+# PERF: mutable, no slots: a frozen dataclass costs four times as much to build (0.8 against 0.2 µs);
+# build it once, never change it (bench/README.md, index: decode).
+# A comment, not a docstring: a docstring would be published as the segment's description in the JSON Schema.
 @with_config(_CONFIG)
 @dataclass
 class Segment:
-    """Not frozen, unlike the other types: an event holds dozens of segments, and a frozen dataclass
-    costs four times as much to build (0.8 against 0.2 µs each). Build it once; never change it."""
+    """A span of the video, in milliseconds from its start."""
 
     start_ms: int
     end_ms: int
@@ -163,7 +168,9 @@ class Asset:
 @with_config(_CONFIG)
 @dataclass(frozen=True)
 class CanonicalEvent:
-    """One event per (source, task, status). Build it with `schemas.normalizing.build_event`."""
+    """One event per (source, task, status); fields a later receiver adds are allowed."""
+
+    # Built by `schemas.normalizing.build_event`.
 
     event_id: str
     schema_version: Version

@@ -71,8 +71,9 @@ class RedisServer:
         extra_args: Sequence[str] = (),
         config_file: Path | None = None,
         password: str | None = None,
+        binary: str | None = None,
     ) -> None:
-        binary = shutil.which("redis-server")
+        binary = binary or shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(
                 "redis-server is not installed: run `make test`, which installs it, or set REDIS_URL"

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 import obstore
 from obstore.store import LocalStore, S3Store
 
-from receiver.foundation.asset_settings import AssetsConfig
+from receiver.foundation.asset_settings import AssetsConfig, StoreConfig
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, S3Config
@@ -48,7 +48,7 @@ def extension(content_type: str | None, url: str | None) -> str:
     return suffix if 1 < len(suffix) <= 6 and suffix[1:].isalnum() else ""
 
 
-def _segment(text: str) -> str:
+def key_segment(text: str) -> str:
     """One path segment from a value the provider chose (a task id may hold `/` or be `..`)."""
     encoded = quote(text, safe="-_.~@+=,")
     return encoded.replace(".", "%2E") if encoded.strip(".") == "" else encoded
@@ -58,8 +58,8 @@ def asset_key(
     prefix: str, source: str, task_id: str, index: int, kind: str, content_type: str | None, url: str | None
 ) -> str:
     """`<prefix>/<source>/<task_id>/<index>-<kind><ext>`: the same for every attempt at one asset."""
-    name = f"{index}-{_segment(kind)}{extension(content_type, url)}"
-    return "/".join(part for part in (prefix, _segment(source), _segment(task_id), name) if part)
+    name = f"{index}-{key_segment(kind)}{extension(content_type, url)}"
+    return "/".join(part for part in (prefix, key_segment(source), key_segment(task_id), name) if part)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,22 +72,23 @@ class StoredCopy:
     sha256: str
 
 
+def open_store(config: StoreConfig) -> tuple[LocalStore | S3Store, str]:
+    """The object store `config` names, and the URL its keys are appended to (`file:///root/`,
+    `s3://bucket/`): one way to reach a store for asset copies and the retention archive alike."""
+    if config.kind == "local":
+        root = Path(config.directory).resolve()
+        return LocalStore(root, mkdir=True), f"file://{root.as_posix().rstrip('/')}/"
+    store = S3Store(config.bucket, config=_s3_config(config), client_options=_client_options(config))
+    return store, f"s3://{config.bucket}/"
+
+
 class AssetStore:
     """Where copies are written; `put` streams one in and answers the stored copy's URL."""
 
     def __init__(self, config: AssetsConfig) -> None:
         self._prefix = config.prefix
         self._typed = config.kind == "s3"
-        self._store: LocalStore | S3Store
-        if config.kind == "local":
-            root = Path(config.directory).resolve()
-            self._store = LocalStore(root, mkdir=True)
-            self._base = f"file://{root.as_posix().rstrip('/')}/"
-        else:
-            self._store = S3Store(
-                config.bucket, config=_s3_config(config), client_options=_client_options(config)
-            )
-            self._base = f"s3://{config.bucket}/"
+        self._store, self._base = open_store(config)
 
     def key(
         self, source: str, task_id: str, index: int, kind: str, content_type: str | None, url: str | None
@@ -120,7 +121,7 @@ class AssetStore:
         return f"wrote and deleted a probe object under {self.url(key).rpartition('/')[0]}/"
 
 
-def _s3_config(config: AssetsConfig) -> S3Config:
+def _s3_config(config: StoreConfig) -> S3Config:
     settings: S3Config = {}
     if config.s3_endpoint is not None:
         settings |= {"endpoint": config.s3_endpoint, "virtual_hosted_style_request": False}
@@ -132,7 +133,7 @@ def _s3_config(config: AssetsConfig) -> S3Config:
     return settings
 
 
-def _client_options(config: AssetsConfig) -> ClientConfig | None:
+def _client_options(config: StoreConfig) -> ClientConfig | None:
     """A plain-http endpoint (a MinIO on the host's network) must be allowed explicitly."""
     if config.s3_endpoint is not None and config.s3_endpoint.startswith("http://"):
         return {"allow_http": True}

@@ -7,10 +7,10 @@ was refused, ...), 2 bad usage or configuration.
 
 from __future__ import annotations
 
-from receiver.cli import dlq, info, replay, serve, tasks
+from receiver.cli import archive, dlq, info, replay, serve, tasks
 from receiver.cli.common import app
 
-__all__ = ["app", "dlq", "info", "main", "replay", "serve", "tasks"]
+__all__ = ["app", "archive", "dlq", "info", "main", "replay", "serve", "tasks"]
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from prometheus_client import Gauge
 
 from receiver.config import Config
 from receiver.core.jobs import Job, JobQueue
@@ -59,12 +60,32 @@ class SourceSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamRetention:
+    """What this process's last retention pass saw of an events stream (services/retention.py)."""
+
+    stream: str
+    held_back: int
+    oldest_undelivered_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Overview:
     sources: list[SourceSummary]
     scanned_events: int
     scan_complete: bool
     dlq_total: int
     process_started: float
+    retention: list[StreamRetention] = field(default_factory=list)
+
+
+def _by_stream(gauge: Gauge) -> dict[str, float]:
+    return {sample.labels["stream"]: sample.value for family in gauge.collect() for sample in family.samples}
+
+
+def _retention_gauges(streams: list[str]) -> list[StreamRetention]:
+    """The held-back and oldest-undelivered gauges of this process's last retention pass."""
+    held, oldest = _by_stream(metrics.RETENTION_HELD_BACK), _by_stream(metrics.OLDEST_UNDELIVERED)
+    return [StreamRetention(stream, int(held.get(stream, 0)), oldest.get(stream, 0.0)) for stream in streams]
 
 
 def _process_answers() -> dict[str, Counter[str]]:
@@ -119,7 +140,8 @@ async def overview(redis: AnyRedis, keys: KeySpace, config: Config, now: float) 
     dlq_total = 0
     for stream in keys.all_dlq():
         dlq_total += int(await redis.xlen(stream))
-    return Overview(list(summaries.values()), scanned, complete, dlq_total, PROCESS_STARTED)
+    retention = _retention_gauges(keys.all_events())
+    return Overview(list(summaries.values()), scanned, complete, dlq_total, PROCESS_STARTED, retention)
 
 
 @dataclass(frozen=True, slots=True)

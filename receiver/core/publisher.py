@@ -67,7 +67,6 @@ class Publisher:
         redis: AnyRedis,
         keys: KeySpace,
         dedupe_ttl_seconds: int,
-        maxlen: int = 0,
         replica_wait: ReplicaWait | None = None,
         event_version: Version = SCHEMA_VERSION,
     ) -> None:
@@ -78,7 +77,7 @@ class Publisher:
         self._script = redis.register_script(PUBLISH_SCRIPT)
         # A cluster, and a `WAIT` after the script, keep redis-py's own command path.
         self._wire = ScriptWire(redis, self._script) if isinstance(redis, Redis) else None
-        self._header = (dedupe_ttl_seconds, maxlen)
+        self._header = (dedupe_ttl_seconds,)
         self._pending: dict[int, list[_Pending]] = {}
         self._sending: set[int] = set()  # partitions with a call in flight
         self._flush_scheduled = False

@@ -14,7 +14,9 @@ GIB = 1024**3
 StoreKind = Literal["local", "s3"]
 
 
-class AssetsConfig(BaseModel):
+class StoreConfig(BaseModel):
+    """Where objects go: the asset store, and the retention archive (`[redis.retention] archive`)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # A directory (relative to the working directory), file:///absolute/path, or s3://bucket/prefix.
@@ -25,9 +27,6 @@ class AssetsConfig(BaseModel):
     # Omitted: the usual AWS environment (AWS_ACCESS_KEY_ID, instance role, ...) is used.
     access_key_id: Secret | None = None
     secret_access_key: Secret | None = None
-    max_bytes: int = Field(default=2 * GIB, ge=1)
-    deadline_seconds: float = Field(default=3600.0, gt=0)
-    allow_private_networks: bool = False
 
     @field_validator("store")
     @classmethod
@@ -58,7 +57,7 @@ class AssetsConfig(BaseModel):
         return endpoint
 
     @model_validator(mode="after")
-    def _s3_settings_need_s3(self) -> AssetsConfig:
+    def _s3_settings_need_s3(self) -> StoreConfig:
         s3_only = ("s3_endpoint", "s3_region", "access_key_id", "secret_access_key")
         given = [name for name in s3_only if getattr(self, name) is not None]
         if given and self.kind != "s3":
@@ -86,6 +85,12 @@ class AssetsConfig(BaseModel):
     def directory(self) -> str:
         """A directory store's root, as written (a relative path is resolved when the store opens)."""
         return self.store.removeprefix("file://")
+
+
+class AssetsConfig(StoreConfig):
+    max_bytes: int = Field(default=2 * GIB, ge=1)
+    deadline_seconds: float = Field(default=3600.0, gt=0)
+    allow_private_networks: bool = False
 
 
 class EventsConfig(BaseModel):

@@ -69,6 +69,10 @@ class RedisUnavailable(Unavailable):
     """The write could not be confirmed durable: the provider must retry (503)."""
 
 
+class ArchiveUnavailable(Unavailable):
+    """The retention archive could not be written or read: nothing is trimmed until it can be."""
+
+
 class RemoteError(VideohooksError):
     """The provider's API did not return the resource.
 

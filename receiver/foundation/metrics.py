@@ -110,6 +110,23 @@ GROUP_PENDING = Gauge(
     ["stream", "group"],
     multiprocess_mode="livemax",
 )
+RETENTION_HELD_BACK = Gauge(
+    "videohooks_retention_held_back",
+    "Entries past maxlen or min_age_seconds kept because a consumer group has not been delivered them",
+    ["stream"],
+    multiprocess_mode="livemax",
+)
+OLDEST_UNDELIVERED = Gauge(
+    "videohooks_retention_oldest_undelivered_seconds",
+    "Age of the oldest entry some consumer group has not been delivered yet (0: none)",
+    ["stream"],
+    multiprocess_mode="livemax",
+)
+ARCHIVED_ENTRIES = Counter(
+    "videohooks_retention_archived",
+    "Entries written to the retention archive before being trimmed",
+    ["stream"],
+)
 TRIM_AT_RISK = Gauge(
     "videohooks_retention_at_risk",
     "1 while trimming could drop entries this consumer group has not read yet",

@@ -26,6 +26,7 @@ from receiver.flow.poll import POLL, Poller, refresh_watched_gauge
 from receiver.foundation.errors import REDIS_FAILURES
 from receiver.foundation.keys import AnyRedis
 from receiver.foundation.logs import logger
+from receiver.services.archive import Archive
 from receiver.services.retention import check_all
 
 # Often enough for a dashboard, rarely enough that reading every job stays cheap.
@@ -75,6 +76,7 @@ async def background_work(config: Config, redis: AnyRedis, pipeline: Pipeline) -
     runner = job_runner(config, redis, pipeline, clients, copier)
     queue = JobQueue(redis, config.redis.prefix)
     retention = config.redis.retention
+    archive = None if retention.archive is None else Archive(retention.archive)
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(runner.run()),
@@ -85,7 +87,7 @@ async def background_work(config: Config, redis: AnyRedis, pipeline: Pipeline) -
             every(
                 retention.check_interval_seconds,
                 stop,
-                lambda: check_all(redis, publisher.keys, retention),
+                lambda: check_all(redis, publisher.keys, retention, archive),
                 "retention_check",
             )
         ),

@@ -150,7 +150,6 @@ async def open_pipeline(
             redis,
             keys,
             config.redis.dedupe_ttl_seconds,
-            config.redis.retention.maxlen,
             replica_wait=replica_wait,
             event_version=config.events.version,
         )
