@@ -69,10 +69,13 @@ def remote_status_error(response: httpx.Response, what: str) -> RemoteError:
     )
 
 
-async def get_json(client: httpx.AsyncClient, url: str, what: str) -> bytes:
-    """The body of `GET url`, checked to be JSON; `what` names the resource in error messages."""
+async def get_json(
+    client: httpx.AsyncClient, url: str, what: str, headers: Mapping[str, str] | None = None
+) -> bytes:
+    """The body of `GET url`, checked to be JSON; `what` names the resource in error messages, and
+    `headers` are this request's own (a signature over it)."""
     with http_errors(what):
-        response = await client.get(url)
+        response = await client.get(url, headers=headers)
     if response.status_code != 200:
         raise remote_status_error(response, what)
     try:

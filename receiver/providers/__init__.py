@@ -10,6 +10,7 @@ from __future__ import annotations
 from receiver.providers import (
     ark,
     bailian,
+    bedrock,
     dashscope,
     fal,
     gemini,
@@ -23,6 +24,8 @@ from receiver.providers import (
     replicate,
     runway,
     twelvelabs,
+    vertex,
+    xai,
 )
 from receiver.providers.base import AnyProvider, Provider
 
@@ -44,6 +47,10 @@ PROVIDERS: dict[str, AnyProvider] = {
         ark.PROVIDER,
         runway.PROVIDER,
         dashscope.PROVIDER,
+        # Poll-only clouds (third wave).
+        xai.PROVIDER,
+        vertex.PROVIDER,
+        bedrock.PROVIDER,
     )
 }
 
