@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import google.auth
+import orjson
 import urllib3
 from google.auth.credentials import Credentials
-from google.auth.exceptions import GoogleAuthError
+from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
 from google.auth.transport.urllib3 import Request
+from google.oauth2 import credentials as user
+from google.oauth2 import service_account
 
 from receiver.errors import RemoteError
 
@@ -43,9 +47,7 @@ class GoogleCredentials:
         credentials = self._credentials
         if credentials is None:
             if self._file is not None:
-                credentials, _ = google.auth.load_credentials_from_file(  # type: ignore[no-untyped-call]
-                    self._file, scopes=[SCOPE]
-                )
+                credentials = _from_file(self._file)
             else:
                 credentials, _ = google.auth.default(scopes=[SCOPE])
             self._credentials = credentials
@@ -83,6 +85,19 @@ class GoogleCredentials:
 
     def close(self) -> None:
         self._http.clear()
+
+
+def _from_file(path: str) -> Credentials:
+    """The file's credentials, loaded by the class of its declared `type` (google-auth's advice rather
+    than its generic loader): a service account key (exchanged at its `token_uri`) or a user's."""
+    kind = orjson.loads(Path(path).read_bytes()).get("type")
+    if kind == "service_account":
+        return service_account.Credentials.from_service_account_file(path, scopes=[SCOPE])
+    if kind == "authorized_user":
+        return user.Credentials.from_authorized_user_file(path, scopes=[SCOPE])
+    raise DefaultCredentialsError(
+        f"{path}: credentials of type {kind!r} are not loaded from credentials_file"
+    )
 
 
 def _aware(expiry: datetime | None) -> datetime | None:
