@@ -51,7 +51,7 @@ class GoogleCredentials:
             else:
                 credentials, _ = google.auth.default(scopes=[SCOPE])
             self._credentials = credentials
-        credentials.refresh(Request(self._http))  # type: ignore[no-untyped-call]
+        credentials.refresh(Request(self._http))
         return credentials
 
     async def token(self) -> str:
@@ -91,10 +91,13 @@ def _from_file(path: str) -> Credentials:
     """The file's credentials, loaded by the class of its declared `type` (google-auth's advice rather
     than its generic loader): a service account key (exchanged at its `token_uri`) or a user's."""
     kind = orjson.loads(Path(path).read_bytes()).get("type")
+    loaded: Credentials
     if kind == "service_account":
-        return service_account.Credentials.from_service_account_file(path, scopes=[SCOPE])
+        loaded = service_account.Credentials.from_service_account_file(path, scopes=[SCOPE])
+        return loaded
     if kind == "authorized_user":
-        return user.Credentials.from_authorized_user_file(path, scopes=[SCOPE])
+        loaded = user.Credentials.from_authorized_user_file(path, scopes=[SCOPE])
+        return loaded
     raise DefaultCredentialsError(
         f"{path}: credentials of type {kind!r} are not loaded from credentials_file"
     )
