@@ -6,18 +6,13 @@ the config checks of `credentials_file`; and a watched operation polled to its v
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
-import jwt
 import orjson
 import pytest
 import redis
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
@@ -30,6 +25,7 @@ from receiver.providers.vertex import VertexSource, default_api_base_url
 from receiver.providers.vertex.client import VertexClient
 from tests.api_support import api_base, receiver_parts
 from tests.conftest import config_dict
+from tests.google_fake import TokenEndpoint, write_service_account
 from tests.support import API_KEY, FIXTURES, remote_error_of, stream_events
 
 OPERATION = (
@@ -40,35 +36,10 @@ FETCH = (
     "/v1/projects/vh-prod/locations/us-central1/publishers/google/models/veo-3.1-generate-001"
     ":fetchPredictOperation"
 )
-CLIENT_EMAIL = "veo-poller@vh-prod.iam.gserviceaccount.com"
-GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
-SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
 def stored(name: str) -> bytes:
     return orjson.dumps(orjson.loads((FIXTURES / "vertex" / f"{name}.json").read_bytes())["body"])
-
-
-@dataclass
-class TokenEndpoint:
-    """Google's OAuth2 token endpoint, played: checks the JWT-bearer grant and hands out numbered tokens."""
-
-    public_key: Any
-    expires_in: int = 3600
-    delay: float = 0.0
-    issued: list[str] = field(default_factory=list)
-
-    def __call__(self, request: Request) -> Response:
-        form = {name: values[0] for name, values in parse_qs(request.get_data(as_text=True)).items()}
-        assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
-        claims = jwt.decode(
-            form["assertion"], self.public_key, algorithms=["RS256"], audience=GOOGLE_TOKEN_AUDIENCE
-        )
-        assert (claims["iss"], claims["scope"]) == (CLIENT_EMAIL, SCOPE)
-        time.sleep(self.delay)
-        self.issued.append(f"ya29.test-access-token-{len(self.issued) + 1}")
-        answer = {"access_token": self.issued[-1], "expires_in": self.expires_in, "token_type": "Bearer"}
-        return Response(orjson.dumps(answer), content_type="application/json")
 
 
 @pytest.fixture(scope="module")
@@ -85,25 +56,7 @@ def token_endpoint(httpserver: HTTPServer, rsa_key: rsa.RSAPrivateKey) -> TokenE
 
 @pytest.fixture
 def service_account_file(tmp_path: Path, httpserver: HTTPServer, rsa_key: rsa.RSAPrivateKey) -> Path:
-    """A service-account key file with a throwaway key, its `token_uri` the fake's token endpoint."""
-    pem = rsa_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    path = tmp_path / "veo-sa.json"
-    path.write_bytes(
-        orjson.dumps(
-            {
-                "type": "service_account",
-                "project_id": "vh-prod",
-                "private_key_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6",
-                "private_key": pem,
-                "client_email": CLIENT_EMAIL,
-                "client_id": "104857600000000000001",
-                "token_uri": httpserver.url_for("/token"),
-            }
-        )
-    )
-    return path
+    return write_service_account(tmp_path / "veo-sa.json", rsa_key, httpserver.url_for("/token"))
 
 
 def vertex_source(httpserver: HTTPServer, **settings: Any) -> VertexSource:

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from receiver.providers.base import Provider
 from receiver.providers.bedrock.client import BedrockClient
+from receiver.providers.bedrock.storage import S3Storage
 from receiver.sources import Secret, SourceConfig
 from schemas.bedrock import SCHEMAS
 
@@ -68,4 +69,6 @@ class BedrockSource(SourceConfig):
         return True
 
 
-PROVIDER = Provider(settings=BedrockSource, schemas=SCHEMAS, callbacks=None, client=BedrockClient)
+PROVIDER = Provider(
+    settings=BedrockSource, schemas=SCHEMAS, callbacks=None, client=BedrockClient, storage=S3Storage
+)

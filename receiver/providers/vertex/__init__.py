@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from receiver.providers.base import Provider
 from receiver.providers.vertex.client import VertexClient
+from receiver.providers.vertex.storage import GcsStorage
 from receiver.sources import SourceConfig
 from schemas.vertex import SCHEMAS
 
@@ -95,4 +96,6 @@ class VertexSource(SourceConfig):
         return {"x-goog-api-key": self.api_key.get_secret_value()}
 
 
-PROVIDER = Provider(settings=VertexSource, schemas=SCHEMAS, callbacks=None, client=VertexClient)
+PROVIDER = Provider(
+    settings=VertexSource, schemas=SCHEMAS, callbacks=None, client=VertexClient, storage=GcsStorage
+)
