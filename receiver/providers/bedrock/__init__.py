@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from receiver.clients.base import ResourceClient
+from receiver.clients.storage import CloudStorage
 from receiver.providers.base import Provider
-from receiver.providers.bedrock.client import BedrockClient
-from receiver.providers.bedrock.storage import S3Storage
 from receiver.sources import Secret, SourceConfig
 from schemas.bedrock import SCHEMAS
 
@@ -69,6 +69,17 @@ class BedrockSource(SourceConfig):
         return True
 
 
-PROVIDER = Provider(
-    settings=BedrockSource, schemas=SCHEMAS, callbacks=None, client=BedrockClient, storage=S3Storage
-)
+def _client(source: BedrockSource) -> ResourceClient:
+    """botocore is imported when a bedrock source first polls, not by every process loading the registry."""
+    from receiver.providers.bedrock.client import BedrockClient
+
+    return BedrockClient(source)
+
+
+def _storage(source: BedrockSource) -> CloudStorage:
+    from receiver.providers.bedrock.storage import S3Storage
+
+    return S3Storage(source)
+
+
+PROVIDER = Provider(settings=BedrockSource, schemas=SCHEMAS, callbacks=None, client=_client, storage=_storage)

@@ -14,9 +14,9 @@ from typing import Any, Literal
 import orjson
 from pydantic import Field, field_validator, model_validator
 
+from receiver.clients.base import ResourceClient
+from receiver.clients.storage import CloudStorage
 from receiver.providers.base import Provider
-from receiver.providers.vertex.client import VertexClient
-from receiver.providers.vertex.storage import GcsStorage
 from receiver.sources import SourceConfig
 from schemas.vertex import SCHEMAS
 
@@ -96,6 +96,17 @@ class VertexSource(SourceConfig):
         return {"x-goog-api-key": self.api_key.get_secret_value()}
 
 
-PROVIDER = Provider(
-    settings=VertexSource, schemas=SCHEMAS, callbacks=None, client=VertexClient, storage=GcsStorage
-)
+def _client(source: VertexSource) -> ResourceClient:
+    """google-auth is imported when a vertex source first polls, not by each process loading the registry."""
+    from receiver.providers.vertex.client import VertexClient
+
+    return VertexClient(source)
+
+
+def _storage(source: VertexSource) -> CloudStorage:
+    from receiver.providers.vertex.storage import GcsStorage
+
+    return GcsStorage(source)
+
+
+PROVIDER = Provider(settings=VertexSource, schemas=SCHEMAS, callbacks=None, client=_client, storage=_storage)
