@@ -12,8 +12,8 @@ import redis
 from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import Config, parse_config
+from receiver.http.app import create_app
 from tests.s3server import S3Server
 from tests.support import (
     ADMIN_TOKEN,
@@ -180,7 +180,7 @@ def config_dict(
             # again: this source verifies nothing (tests/test_fal.py verifies real signatures against a
             # served key set).
             {"id": "fal-main", "provider": "fal", "verify": "none"},
-            # openrouter: the signing secret of PROVIDERS-NEW.md's test vector.
+            # openrouter: the signing secret of the provider sheet's test vector.
             {
                 "id": "openrouter-main",
                 "provider": "openrouter",

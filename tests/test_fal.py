@@ -1,6 +1,6 @@
 """fal: the ED25519 scheme against a key set served by `httpserver`, the queue client, and the app end to end.
 
-The signature vectors are PROVIDERS-NEW.md's (RFC 8032 section 7.1 TEST 1 key), checked with an
+The signature vectors use RFC 8032 section 7.1's TEST 1 key, checked with an
 injected clock; deliveries through the app are signed at the current time with the same test key.
 """
 
@@ -21,13 +21,13 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from receiver.app import create_app
 from receiver.cli import app as cli
 from receiver.config import Config, parse_config
-from receiver.errors import CannotSign, ErrorAnswer, RemoteError, Unauthentic
+from receiver.foundation.errors import CannotSign, ErrorAnswer, RemoteError, Unauthentic
+from receiver.http.app import create_app
+from receiver.providers import verifier_for
 from receiver.providers.fal import FalSource
 from receiver.providers.fal.client import FalQueueClient, app_path
-from receiver.verifiers import verifier_for
 from receiver.verifiers.fal import DEFAULT_JWKS_URL, REREAD_SECONDS, FalSignature
 from tests.conftest import config_dict
 from tests.support import API_KEY, FIXTURES, TOKEN, stream_entries, stream_events, v1_assets, wait_until

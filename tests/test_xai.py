@@ -13,8 +13,8 @@ import redis
 from pytest_httpserver import HTTPServer
 
 from receiver.config import ConfigError, parse_config
-from receiver.pipeline import SCHEMAS, decode_resource
-from receiver.providers import PROVIDERS
+from receiver.core.decoding import decode_resource
+from receiver.providers import PROVIDER_SCHEMAS, PROVIDERS
 from receiver.providers.xai import XaiSource
 from receiver.providers.xai.client import XaiClient
 from schemas.event import event_to_dict
@@ -38,7 +38,9 @@ DONE = {
 
 def decoded(body: dict[str, Any]) -> dict[str, Any]:
     ctx = DeliveryContext("xai-main", "xai", RECEIVED)
-    return event_to_dict(decode_resource(SCHEMAS["xai"], orjson.dumps({"request_id": REQUEST, **body}), ctx))
+    return event_to_dict(
+        decode_resource(PROVIDER_SCHEMAS["xai"], orjson.dumps({"request_id": REQUEST, **body}), ctx)
+    )
 
 
 @pytest.fixture

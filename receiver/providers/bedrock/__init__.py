@@ -14,8 +14,9 @@ from pydantic import Field, field_validator, model_validator
 
 from receiver.clients.base import ResourceClient
 from receiver.clients.storage import CloudStorage
+from receiver.foundation.settings import Secret
 from receiver.providers.base import Provider
-from receiver.sources import Secret, SourceConfig
+from receiver.sources import SourceConfig
 from schemas.bedrock import SCHEMAS
 
 

@@ -20,7 +20,7 @@ from botocore.credentials import Credentials, ReadOnlyCredentials
 from botocore.exceptions import BotoCoreError
 from botocore.session import Session
 
-from receiver.errors import RemoteError
+from receiver.foundation.errors import RemoteError
 
 if TYPE_CHECKING:
     from obstore.store import S3Credential

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import orjson
 
 from receiver.clients.http import api_client, remote_status_error
-from receiver.errors import RemoteError, http_errors
+from receiver.foundation.errors import RemoteError
 from receiver.providers.vertex.credentials import GoogleCredentials
 
 if TYPE_CHECKING:
@@ -49,8 +49,9 @@ class VertexClient:
         what = f"POST Vertex fetchPredictOperation {task_id} ({self._source})"
         path = fetch_path(task_id)
         headers = await self._google.headers() if self._google is not None else None
-        with http_errors(what):
-            response = await self._http.post(path, json={"operationName": task_id}, headers=headers)
+        response = await self._http.post(
+            path, json={"operationName": task_id}, headers=headers, extensions={"what": what}
+        )
         if response.status_code != 200:
             raise remote_status_error(response, what)
         try:

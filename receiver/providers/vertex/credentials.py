@@ -24,7 +24,7 @@ from google.auth.transport.urllib3 import Request
 from google.oauth2 import credentials as user
 from google.oauth2 import service_account
 
-from receiver.errors import RemoteError
+from receiver.foundation.errors import RemoteError
 
 if TYPE_CHECKING:
     from obstore.store import GCSCredential

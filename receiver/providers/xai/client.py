@@ -15,7 +15,7 @@ from urllib.parse import quote
 import orjson
 
 from receiver.clients.http import api_client, remote_status_error
-from receiver.errors import RemoteError, http_errors
+from receiver.foundation.errors import RemoteError
 from receiver.sources import SourceConfig
 
 IN_PROGRESS = 202
@@ -28,8 +28,7 @@ class XaiClient:
 
     async def get_task(self, task_id: str) -> bytes:
         what = f"GET xAI video {task_id} ({self._source})"
-        with http_errors(what):
-            response = await self._http.get(f"/v1/videos/{quote(task_id, safe='')}")
+        response = await self._http.get(f"/v1/videos/{quote(task_id, safe='')}", extensions={"what": what})
         if response.status_code not in (200, IN_PROGRESS):
             raise remote_status_error(response, what)
         answer: Any = {}
