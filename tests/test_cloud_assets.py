@@ -126,6 +126,31 @@ async def test_an_s3_video_lands_in_the_store_read_with_the_sources_keys(
     assert "asset_errors" not in event["extensions"]
 
 
+async def test_a_video_not_named_output_mp4_is_found_in_the_invocations_folder(
+    httpserver: HTTPServer,
+    s3_server: S3Server,
+    redis_url: str,
+    prefix: str,
+    rclient: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    """Luma Ray on Bedrock does not document its file name: the folder's `.mp4` is the video."""
+    bucket = f"ray-out-{uuid.uuid4().hex[:12]}"
+    s3_server.create_bucket(bucket)
+    for name, content in (("manifest.json", b"{}"), ("a1b2c3.mp4", MEDIA)):
+        put = httpx.put(
+            f"{s3_server.endpoint}/{bucket}/videos/k4q8w2zr7tm1/{name}", content=content, timeout=10
+        )
+        assert put.status_code == 200
+    bedrock_answer(httpserver, bucket)
+    source = bedrock_source(httpserver, s3_server)
+    await watched(config_of(prefix, redis_url, source, {"store": str(tmp_path)}), redis_url, "reel", ARN)
+    [event] = stream_events(rclient, f"{prefix}:events")
+    [asset] = event["assets"]
+    assert asset["source_url"] == f"s3://{bucket}/videos/k4q8w2zr7tm1/output.mp4"
+    assert (asset["bytes"], asset["sha256"]) == (len(MEDIA), hashlib.sha256(MEDIA).hexdigest())
+
+
 async def test_an_s3_video_outside_the_output_uri_is_not_read(
     httpserver: HTTPServer,
     s3_server: S3Server,
@@ -146,17 +171,27 @@ async def test_an_s3_video_outside_the_output_uri_is_not_read(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("missing_first", [False, True], ids=["there", "not-yet-written"])
 async def test_a_gs_video_lands_in_the_store_read_with_the_sources_google_token(
-    httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis, tmp_path: Path
+    missing_first: bool,
+    httpserver: HTTPServer,
+    redis_url: str,
+    prefix: str,
+    rclient: redis.Redis,
+    tmp_path: Path,
 ) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     tokens = TokenEndpoint(key.public_key())
     httpserver.expect_request("/token", method="POST").respond_with_handler(tokens)
     httpserver.expect_request(FETCH, method="POST").respond_with_json(body("vertex", "succeeded-gcs"))
+    reads: list[str] = []
 
     def cloud_storage(request: Request) -> Response:
+        reads.append(request.path)
         if request.headers.get("authorization") != f"Bearer {tokens.issued[-1]}":
             return Response(b'{"error": {"code": 401}}', status=401, content_type="application/json")
+        if missing_first and len(reads) == 1:  # an object not written yet: asked again later
+            return Response(b'{"error": {"code": 404}}', status=404, content_type="application/json")
         headers = {"etag": '"1"', "last-modified": "Fri, 20 Nov 2026 11:59:31 GMT"}
         return Response(MEDIA, content_type="video/mp4", headers=headers)
 
@@ -185,7 +220,8 @@ async def test_a_gs_video_lands_in_the_store_read_with_the_sources_google_token(
         "video/mp4",
     )
     assert Path(asset["url"].removeprefix("file://")).read_bytes() == MEDIA
-    assert [request.path for request, _ in httpserver.log if request.path == GCS_OBJECT] == [GCS_OBJECT]
+    assert reads == [GCS_OBJECT] * (2 if missing_first else 1)
+    assert "asset_errors" not in event["extensions"]
 
 
 @pytest.mark.parametrize(

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import obstore
-from obstore.exceptions import BaseError, NotFoundError, PermissionDeniedError, UnauthenticatedError
+from obstore.exceptions import BaseError, PermissionDeniedError, UnauthenticatedError
 
 from receiver.assets.download import AssetError, Tally, measured
 from receiver.clients.storage import CloudStorage
 from receiver.config import Config
 from receiver.providers import PROVIDERS
+
+if TYPE_CHECKING:
+    from obstore import GetResult
 
 CLOUD_SCHEMES = ("gs://", "s3://")
 
@@ -83,7 +87,9 @@ class CloudReader:
             )
         bucket, key = bucket_and_key(url)
         try:
-            result = await obstore.get_async(storage.store(bucket), key)
+            result = await self._get(storage, bucket, key)
+        except FileNotFoundError:  # obstore's "not found"
+            raise AssetError("asset_unavailable", f"{url} does not exist (yet)", retryable=True) from None
         except BaseError as exc:
             raise _store_error(url, exc) from None
         tally = Tally(content_type=result.attributes.get("Content-Type"))
@@ -93,6 +99,17 @@ class CloudReader:
                 "asset_too_large", f"{size} bytes, above max_bytes = {self._max_bytes}", retryable=False
             )
         yield measured(_chunks(url, result.stream(), tally), tally, size, self._max_bytes), tally
+
+    @staticmethod
+    async def _get(storage: CloudStorage, bucket: str, key: str) -> GetResult:
+        """The object, or where the provider put it instead when the named one is missing."""
+        try:
+            return await obstore.get_async(storage.store(bucket), key)
+        except FileNotFoundError:
+            other = await storage.instead_of_missing(bucket, key)
+            if other is None or other == key:
+                raise
+            return await obstore.get_async(storage.store(bucket), other)
 
 
 async def _chunks(url: str, stream: AsyncIterator[bytes], tally: Tally) -> AsyncIterator[bytes]:
@@ -108,9 +125,7 @@ async def _chunks(url: str, stream: AsyncIterator[bytes], tally: Tally) -> Async
 
 
 def _store_error(url: str, exc: BaseError) -> AssetError:
-    """Not there (yet): try again; refused: the credentials will not change by asking again."""
-    if isinstance(exc, NotFoundError):
-        return AssetError("asset_unavailable", f"{url} does not exist (yet)", retryable=True)
+    """Refused: the credentials will not change by asking again; anything else may pass later."""
     reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
     refused = isinstance(exc, PermissionDeniedError | UnauthenticatedError)
     return AssetError(

@@ -26,3 +26,8 @@ class CloudStorage(Protocol):
     def store(self, bucket: str) -> GCSStore | S3Store:
         """An object store for `bucket`, reading with the source's credentials."""
         ...
+
+    async def instead_of_missing(self, bucket: str, key: str) -> str | None:
+        """Where the provider may have written the result its answer names `key` when there is no
+        such object (a name it documents for some models only), or None."""
+        ...

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import obstore
 from obstore.store import S3Store
 
 from receiver.providers.bedrock.credentials import AwsCredentials
+
+VIDEO_SUFFIX = ".mp4"
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, S3Config
@@ -42,6 +45,18 @@ class S3Storage:
                 credential_provider=self._aws.for_store,
             )
         return self._stores[bucket]
+
+    async def instead_of_missing(self, bucket: str, key: str) -> str | None:
+        """`output.mp4` is Nova Reel's documented name; other models (Luma Ray) write their video into
+        the same invocation folder under a name not documented: the folder's first `.mp4`, if any."""
+        folder = key.rpartition("/")[0]
+        if not folder:
+            return None
+        async for batch in obstore.list(self.store(bucket), prefix=f"{folder}/"):
+            videos = sorted(meta["path"] for meta in batch if meta["path"].lower().endswith(VIDEO_SUFFIX))
+            if videos:
+                return videos[0]
+        return None
 
 
 def _client_options(endpoint: str | None) -> ClientConfig | None:

@@ -40,6 +40,10 @@ class GcsStorage:
             )
         return self._stores[bucket]
 
+    async def instead_of_missing(self, bucket: str, key: str) -> str | None:
+        """Veo names each video it wrote (`gcsUri`): a missing one is not somewhere else."""
+        return None
+
 
 def _client_options(base_url: str | None) -> ClientConfig | None:
     """A plain-http endpoint (an emulator on loopback) must be allowed explicitly."""
