@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import obstore
-from obstore.exceptions import BaseError, PermissionDeniedError, UnauthenticatedError
+from obstore.exceptions import BaseError, PermissionDeniedError
 
 from receiver.assets.download import AssetError, Tally, measured
 from receiver.clients.storage import CloudStorage
@@ -125,9 +125,11 @@ async def _chunks(url: str, stream: AsyncIterator[bytes], tally: Tally) -> Async
 
 
 def _store_error(url: str, exc: BaseError) -> AssetError:
-    """Refused: the credentials will not change by asking again; anything else may pass later."""
+    """Permission denied will not change by asking again; anything else may pass later (credentials
+    that could not be had or were refused as expired, which the credential provider renews)."""
     reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-    refused = isinstance(exc, PermissionDeniedError | UnauthenticatedError)
     return AssetError(
-        "asset_unavailable", f"{url}: {exc.__class__.__name__}: {reason}", retryable=not refused
+        "asset_unavailable",
+        f"{url}: {exc.__class__.__name__}: {reason}",
+        retryable=not isinstance(exc, PermissionDeniedError),
     )
