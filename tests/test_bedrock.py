@@ -229,6 +229,25 @@ def test_settings_that_cannot_work_are_refused(settings: dict[str, str], message
         parse_config({"sources": [{"id": "b", "provider": "bedrock", **settings}]})
 
 
+async def test_explicit_keys_may_be_environment_references(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REEL_AWS_KEY_ID", AWS_ACCESS_KEY_ID)
+    monkeypatch.setenv("REEL_AWS_SECRET", AWS_SECRET_ACCESS_KEY)
+    source = bedrock_source(
+        httpserver, access_key_id="env:REEL_AWS_KEY_ID", secret_access_key="env:REEL_AWS_SECRET"
+    )
+    assert "REEL" not in repr(source) and AWS_SECRET_ACCESS_KEY not in repr(source)
+    client = BedrockClient(source)
+    httpserver.expect_request(PATH).respond_with_handler(
+        sigv4_checked(stored("completed"), KEYS, "us-east-1")
+    )
+    try:
+        assert await client.get_task(ARN) == stored("completed")
+    finally:
+        await client.aclose()
+
+
 def test_the_endpoint_follows_the_region() -> None:
     config = parse_config({"sources": [{"id": "b", "provider": "bedrock", "region": "eu-west-1"}]})
     source = config.source("b")
@@ -250,3 +269,22 @@ async def test_a_watched_invocation_is_polled_to_its_video(
     assert events[-1]["assets"][0]["url"] == "s3://vh-reel-out/videos/k4q8w2zr7tm1/output.mp4"
     calls = invocation_calls(httpserver)
     assert [response.status_code for _, response in calls] == [200, 200, 200]
+
+
+async def test_a_failed_invocation_publishes_its_message_and_never_logs_it(
+    capsys: pytest.CaptureFixture[str],
+    httpserver: HTTPServer,
+    redis_url: str,
+    prefix: str,
+    rclient: redis.Redis,
+) -> None:
+    """`failureMessage` is sensitive in the service model: the caller's own error, for the event only."""
+    httpserver.expect_request(PATH).respond_with_handler(sigv4_checked(stored("failed"), KEYS, "us-east-1"))
+    async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
+        assert await parts.watch("bedrock-main", ARN)
+        await parts.run_until_idle()
+    [event] = stream_events(rclient, f"{prefix}:events")
+    message = "The provided prompt was blocked by our content filters. Please adjust your prompt."
+    assert (event["status"], event["error"]["message"]) == ("failed", message)
+    logged = capsys.readouterr()
+    assert "content filters" not in logged.out + logged.err

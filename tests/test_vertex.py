@@ -257,6 +257,7 @@ def test_a_key_and_a_credentials_file_are_not_both_taken(tmp_path: Path) -> None
 
 
 async def test_a_watched_operation_is_polled_to_its_video_with_oauth_tokens(
+    capsys: pytest.CaptureFixture[str],
     httpserver: HTTPServer,
     token_endpoint: TokenEndpoint,
     service_account_file: Path,
@@ -279,3 +280,5 @@ async def test_a_watched_operation_is_polled_to_its_video_with_oauth_tokens(
     assert events[-1]["model"] == "veo-3.1-generate-001"
     assert events[-1]["assets"][0]["url"] == "gs://vh-veo-out/veo/17951760/sample_0.mp4"
     assert token_endpoint.issued == ["ya29.test-access-token-1"]
+    logged = capsys.readouterr()
+    assert "ya29." not in logged.out + logged.err, "an access token is never logged"
