@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from obstore.store import GCSStore, S3Store
+    from obstore.store import ClientConfig, GCSStore, S3Store
 
 
 class CloudStorage(Protocol):
@@ -31,3 +31,8 @@ class CloudStorage(Protocol):
         """Where the provider may have written the result its answer names `key` when there is no
         such object (a name it documents for some models only), or None."""
         ...
+
+
+def client_options(endpoint: str | None) -> ClientConfig | None:
+    """A plain-http endpoint (an emulator on loopback) must be allowed explicitly."""
+    return {"allow_http": True} if endpoint is not None and endpoint.startswith("http://") else None

@@ -17,19 +17,14 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from schemas.event import Asset, CanonicalEvent, Error, Status
+from schemas.gemini.common import CANCELLED
+from schemas.gemini.operation import RpcStatus
 from schemas.normalizing import DeliveryContext, build_event
 
 PROVIDER_ID = "vertex"
-CANCELLED = 1
 FILTERED = "rai_filtered"
 FILTERED_MESSAGE = "the operation is done but returned no video (filtered by Vertex AI's safety checks)"
 VIDEOS_POINTER = "/response/videos"
-
-
-class RpcStatus(BaseModel):
-    code: int | None = None
-    message: str | None = None
-    details: list[Any] | None = None
 
 
 class Video(BaseModel):

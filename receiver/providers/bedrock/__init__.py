@@ -16,7 +16,7 @@ from receiver.clients.base import ResourceClient
 from receiver.clients.storage import CloudStorage
 from receiver.foundation.settings import Secret
 from receiver.providers.base import Provider
-from receiver.sources import SourceConfig
+from receiver.sources import SourceConfig, http_url
 from schemas.bedrock import SCHEMAS
 
 
@@ -47,10 +47,8 @@ class BedrockSource(SourceConfig):
 
     @field_validator("s3_endpoint")
     @classmethod
-    def _http_endpoint(cls, endpoint: str | None) -> str | None:
-        if endpoint is not None and not endpoint.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return None if endpoint is None else endpoint.rstrip("/")
+    def _endpoint(cls, url: str | None) -> str | None:
+        return http_url(url)
 
     @model_validator(mode="after")
     def _one_identity(self) -> BedrockSource:

@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING
 import obstore
 from obstore.store import S3Store
 
+from receiver.clients.storage import client_options
 from receiver.providers.bedrock.credentials import AwsCredentials
 
-VIDEO_SUFFIX = ".mp4"
-
 if TYPE_CHECKING:
-    from obstore.store import ClientConfig, S3Config
+    from obstore.store import S3Config
 
     from receiver.providers.bedrock import BedrockSource
+
+VIDEO_SUFFIX = ".mp4"
 
 
 class S3Storage:
@@ -41,7 +42,7 @@ class S3Storage:
             self._stores[bucket] = S3Store(
                 bucket,
                 config=config,
-                client_options=_client_options(self._endpoint),
+                client_options=client_options(self._endpoint),
                 credential_provider=self._aws.for_store,
             )
         return self._stores[bucket]
@@ -57,8 +58,3 @@ class S3Storage:
             if videos:
                 return videos[0]
         return None
-
-
-def _client_options(endpoint: str | None) -> ClientConfig | None:
-    """A plain-http endpoint (an emulator on loopback) must be allowed explicitly."""
-    return {"allow_http": True} if endpoint is not None and endpoint.startswith("http://") else None

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from receiver.clients.base import ResourceClient
 from receiver.clients.storage import CloudStorage
 from receiver.providers.base import Provider
-from receiver.sources import SourceConfig
+from receiver.sources import SourceConfig, http_url
 from schemas.vertex import SCHEMAS
 
 MULTI_REGIONS = frozenset({"us", "eu"})
@@ -73,10 +73,8 @@ class VertexSource(SourceConfig):
 
     @field_validator("storage_base_url")
     @classmethod
-    def _http_url_only(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return None if url is None else url.rstrip("/")
+    def _endpoint(cls, url: str | None) -> str | None:
+        return http_url(url)
 
     @model_validator(mode="after")
     def _one_identity(self) -> VertexSource:

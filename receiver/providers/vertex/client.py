@@ -11,9 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import orjson
-
-from receiver.clients.http import api_client, remote_status_error
+from receiver.clients.http import api_client, json_object, remote_status_error
 from receiver.foundation.errors import RemoteError
 from receiver.providers.vertex.credentials import GoogleCredentials
 
@@ -54,12 +52,7 @@ class VertexClient:
         )
         if response.status_code != 200:
             raise remote_status_error(response, what)
-        try:
-            answer = orjson.loads(response.content)
-        except orjson.JSONDecodeError as exc:
-            raise RemoteError(f"{what}: the response is not JSON ({exc})", retryable=True) from None
-        if not isinstance(answer, dict):
-            raise RemoteError(f"{what}: the answer is not a JSON object", retryable=True)
+        json_object(response.content, what)
         return response.content
 
     async def aclose(self) -> None:

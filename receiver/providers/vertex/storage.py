@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from obstore.store import GCSStore
 
+from receiver.clients.storage import client_options
 from receiver.providers.vertex.credentials import GoogleCredentials
 
 if TYPE_CHECKING:
-    from obstore.store import ClientConfig, GCSConfig
+    from obstore.store import GCSConfig
 
     from receiver.providers.vertex import VertexSource
 
@@ -35,7 +36,7 @@ class GcsStorage:
             self._stores[bucket] = GCSStore(
                 bucket,
                 config=config,
-                client_options=_client_options(self._base_url),
+                client_options=client_options(self._base_url),
                 credential_provider=self._google.for_store,
             )
         return self._stores[bucket]
@@ -43,8 +44,3 @@ class GcsStorage:
     async def instead_of_missing(self, bucket: str, key: str) -> str | None:
         """Veo names each video it wrote (`gcsUri`): a missing one is not somewhere else."""
         return None
-
-
-def _client_options(base_url: str | None) -> ClientConfig | None:
-    """A plain-http endpoint (an emulator on loopback) must be allowed explicitly."""
-    return {"allow_http": True} if base_url is not None and base_url.startswith("http://") else None

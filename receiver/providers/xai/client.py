@@ -9,13 +9,11 @@ on (schemas/xai/v1.py) is the answer with the `request_id` it was asked for, and
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 import orjson
 
-from receiver.clients.http import api_client, remote_status_error
-from receiver.foundation.errors import RemoteError
+from receiver.clients.http import api_client, json_object, remote_status_error
 from receiver.sources import SourceConfig
 
 IN_PROGRESS = 202
@@ -31,14 +29,8 @@ class XaiClient:
         response = await self._http.get(f"/v1/videos/{quote(task_id, safe='')}", extensions={"what": what})
         if response.status_code not in (200, IN_PROGRESS):
             raise remote_status_error(response, what)
-        answer: Any = {}
-        if response.content.strip() or response.status_code != IN_PROGRESS:
-            try:
-                answer = orjson.loads(response.content)
-            except orjson.JSONDecodeError as exc:
-                raise RemoteError(f"{what}: the response is not JSON ({exc})", retryable=True) from None
-        if not isinstance(answer, dict):
-            raise RemoteError(f"{what}: the answer is not a JSON object", retryable=True)
+        empty = response.status_code == IN_PROGRESS and not response.content.strip()
+        answer = {} if empty else json_object(response.content, what)
         if response.status_code == IN_PROGRESS:
             answer.setdefault("status", "pending")
         return orjson.dumps({**answer, "request_id": task_id})
