@@ -16,6 +16,13 @@ from pydantic import Field, field_validator, model_validator
 from receiver.foundation.settings import Secret, Section
 
 
+def http_url(url: str | None) -> str | None:
+    """A base URL a source's setting names: http(s) only, without its trailing slash."""
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return None if url is None else url.rstrip("/")
+
+
 class SourceConfig(Section):
     """One `[[sources]]` entry: the keys every provider's source has.
 
@@ -66,9 +73,7 @@ class SourceConfig(Section):
     @field_validator("api_base_url", "jwks_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return None if url is None else url.rstrip("/")
+        return http_url(url)
 
     @model_validator(mode="before")
     @classmethod

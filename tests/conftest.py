@@ -18,6 +18,8 @@ from tests.s3server import S3Server
 from tests.support import (
     ADMIN_TOKEN,
     API_KEY,
+    AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY,
     GEMINI_WHSEC,
     KLING_ACCESS_KEY,
     KLING_SECRET_KEY,
@@ -248,6 +250,34 @@ def config_dict(
                 **api,
             },
             # --- end pixverse, vidu ---
+            # --- xai, vertex, bedrock (poll only) ---
+            {
+                "id": "xai-main",
+                "provider": "xai",
+                "api_key": API_KEY,
+                "poll_interval_seconds": 0.05,
+                **api,
+            },
+            # Express mode (an API key): tests/test_vertex.py exercises the OAuth2 token exchange.
+            {
+                "id": "vertex-main",
+                "provider": "vertex",
+                "project": "vh-prod",
+                "location": "us-central1",
+                "api_key": API_KEY,
+                "poll_interval_seconds": 0.05,
+                **api,
+            },
+            {
+                "id": "bedrock-main",
+                "provider": "bedrock",
+                "region": "us-east-1",
+                "access_key_id": AWS_ACCESS_KEY_ID,
+                "secret_access_key": AWS_SECRET_ACCESS_KEY,
+                "poll_interval_seconds": 0.05,
+                **api,
+            },
+            # --- end xai, vertex, bedrock ---
         ],
         "server": {"max_body_bytes": 65536},
         "admin": {"token": ADMIN_TOKEN},

@@ -44,6 +44,9 @@ VIDU_KEY = "vda_4f8c2a9e1b7d4c3a9e8f7a6b5c4d3e2f"
 # Kling signs its API tokens with the secret key (HS256): 32 bytes, as PyJWT asks of an HMAC key.
 KLING_ACCESS_KEY = "kling-test-access-key"
 KLING_SECRET_KEY = "kling-test-secret-key-0123456789abcdef"
+# A Bedrock source's explicit AWS keys (AWS's documented example pair): requests are SigV4-signed with them.
+AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
 def free_port() -> int:

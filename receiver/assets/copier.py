@@ -24,6 +24,7 @@ from dataclasses import replace
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from receiver.assets.cloud import CloudReader, in_cloud
 from receiver.assets.download import AssetError, Downloader, Trust
 from receiver.assets.store import AssetStore, StoredCopy
 from receiver.config import Config
@@ -67,8 +68,13 @@ def config_trust(
 
 
 def copyable(asset: Asset) -> bool:
-    """A provider's asset at an http(s) URL; a stored copy (inline media) is already where it belongs."""
-    return asset.sha256 is None and asset.url is not None and asset.url.startswith(("http://", "https://"))
+    """A provider's asset at an http(s) URL or in a cloud bucket (`gs://`, `s3://`); a stored copy
+    (inline media) is already where it belongs."""
+    return (
+        asset.sha256 is None
+        and asset.url is not None
+        and (asset.url.startswith(("http://", "https://")) or in_cloud(asset.url))
+    )
 
 
 def needs_copy(event: CanonicalEvent) -> bool:
@@ -143,6 +149,7 @@ class Copier:
         store: AssetStore,
         publisher: Publisher,
         trust: SourceTrust,
+        cloud: CloudReader | None = None,
         *,
         retry_seconds: float = RETRY_SECONDS,
         max_retry_seconds: float = MAX_RETRY_SECONDS,
@@ -150,6 +157,7 @@ class Copier:
         self._store = store
         self._publisher = publisher
         self._trust = trust
+        self._cloud = cloud
         self._retry_seconds = retry_seconds
         self._max_retry_seconds = max_retry_seconds
         # No redirects (followed by hand, each checked) and no proxies from the environment (a proxy
@@ -167,7 +175,11 @@ class Copier:
         retry_after = 0.0
         for index, asset in enumerate(event.assets):
             failure = state.failures.get(index)
-            if not copyable(asset) or index in state.copied or (failure is not None and failure.final):
+            if (
+                not self._copies(event.source, asset)
+                or index in state.copied
+                or (failure is not None and failure.final)
+            ):
                 continue
             try:
                 copied = await self._copy(event, index, asset, trust)
@@ -202,6 +214,16 @@ class Copier:
         await self._publisher.publish(with_copies(event, state))
         return Done()
 
+    def _copies(self, source_id: str, asset: Asset) -> bool:
+        """`copyable`, and a cloud URL only where the source has storage credentials for that cloud
+        (another provider's `gs://` link stays as it is, as it always has)."""
+        if not copyable(asset):
+            return False
+        assert asset.url is not None  # `copyable`
+        return not in_cloud(asset.url) or (
+            self._cloud is not None and self._cloud.reads(source_id, asset.url)
+        )
+
     def _retry(self, state: CopyPayload, retry_after: float, give_up_at: float) -> RunAgain:
         interval = state.interval if state.attempts else self._retry_seconds
         due = next_due(time.time(), interval, retry_after, give_up_at)
@@ -233,8 +255,16 @@ class Copier:
     async def _copy(self, event: CanonicalEvent, index: int, asset: Asset, trust: Trust) -> StoredCopy:
         assert asset.url is not None  # `copyable`
         started = time.perf_counter()
+        if in_cloud(asset.url):
+            if self._cloud is None:
+                raise AssetError(
+                    "asset_unsupported_url", f"no cloud storage reader for {asset.url}", retryable=False
+                )
+            opened = self._cloud.open(event.source, asset.url)
+        else:
+            opened = self._downloader.open(asset.url, trust)
         try:
-            async with self._downloader.open(asset.url, trust) as (chunks, tally):
+            async with opened as (chunks, tally):
                 key = self._store.key(
                     event.source, event.task_id, index, asset.kind, tally.content_type, asset.url
                 )

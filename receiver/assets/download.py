@@ -219,18 +219,10 @@ class Downloader:
             )
         return length
 
-    async def _measured(
-        self, response: httpx.Response, tally: Tally, length: int | None
-    ) -> AsyncIterator[bytes]:
-        digest = hashlib.sha256()
+    @staticmethod
+    async def _chunks(response: httpx.Response, tally: Tally) -> AsyncIterator[bytes]:
         try:
             async for chunk in response.aiter_bytes(CHUNK_BYTES):
-                tally.bytes += len(chunk)
-                if tally.bytes > self._max_bytes:
-                    raise AssetError(
-                        "asset_too_large", f"more than max_bytes = {self._max_bytes} bytes", retryable=False
-                    )
-                digest.update(chunk)
                 yield chunk
         except httpx.TransportError as exc:
             raise AssetError(
@@ -238,10 +230,25 @@ class Downloader:
                 f"cut off after {tally.bytes} bytes: {exc.__class__.__name__}",
                 retryable=True,
             ) from None
-        if length is not None and tally.bytes != length:
-            raise AssetError(
-                "asset_unavailable",
-                f"{tally.bytes} bytes received, Content-Length said {length}",
-                retryable=True,
-            )
-        tally.sha256 = digest.hexdigest()
+
+    def _measured(self, response: httpx.Response, tally: Tally, length: int | None) -> AsyncIterator[bytes]:
+        return measured(self._chunks(response, tally), tally, length, self._max_bytes)
+
+
+async def measured(
+    chunks: AsyncIterator[bytes], tally: Tally, length: int | None, max_bytes: int
+) -> AsyncIterator[bytes]:
+    """`chunks` passed through, counted against `max_bytes` (and the `length` announced) and hashed
+    into `tally` on the way: whatever the asset is read from (HTTP, a cloud bucket)."""
+    digest = hashlib.sha256()
+    async for chunk in chunks:
+        tally.bytes += len(chunk)
+        if tally.bytes > max_bytes:
+            raise AssetError("asset_too_large", f"more than max_bytes = {max_bytes} bytes", retryable=False)
+        digest.update(chunk)
+        yield chunk
+    if length is not None and tally.bytes != length:
+        raise AssetError(
+            "asset_unavailable", f"{tally.bytes} bytes received, Content-Length said {length}", retryable=True
+        )
+    tally.sha256 = digest.hexdigest()

@@ -121,9 +121,12 @@ def remote_status_error(response: httpx.Response, what: str) -> RemoteError:
     )
 
 
-async def get_json(client: httpx.AsyncClient, url: str, what: str) -> bytes:
-    """The body of `GET url`, checked to be JSON; `what` names the resource in error messages."""
-    response = await client.get(url, extensions={"what": what})
+async def get_json(
+    client: httpx.AsyncClient, url: str, what: str, headers: Mapping[str, str] | None = None
+) -> bytes:
+    """The body of `GET url`, checked to be JSON; `what` names the resource in error messages, and
+    `headers` are this request's own (a signature over it)."""
+    response = await client.get(url, headers=headers, extensions={"what": what})
     if response.status_code != 200:
         raise remote_status_error(response, what)
     try:
@@ -134,9 +137,17 @@ async def get_json(client: httpx.AsyncClient, url: str, what: str) -> bytes:
 
 
 async def get_json_object(client: httpx.AsyncClient, url: str, what: str) -> dict[str, Any]:
-    """`get_json`, parsed, for APIs whose answer must be one JSON object (anything else is retryable:
-    a proxy's page, a cut-off answer)."""
-    document = orjson.loads(await get_json(client, url, what))
+    """`get_json`, parsed, for APIs whose answer must be one JSON object."""
+    return json_object(await get_json(client, url, what), what)
+
+
+def json_object(content: bytes, what: str) -> dict[str, Any]:
+    """An answer that must be one JSON object, parsed; anything else is retryable (a proxy's page, a
+    cut-off answer)."""
+    try:
+        document = orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        raise RemoteError(f"{what}: the response is not JSON ({exc})", retryable=True) from None
     if not isinstance(document, dict):
         raise RemoteError(f"{what}: the answer is not a JSON object", retryable=True)
     return document

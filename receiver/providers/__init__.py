@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from receiver.providers import (
     ark,
     bailian,
+    bedrock,
     dashscope,
     fal,
     gemini,
@@ -26,7 +27,9 @@ from receiver.providers import (
     replicate,
     runway,
     twelvelabs,
+    vertex,
     vidu,
+    xai,
 )
 from receiver.providers.base import AnyProvider, Provider
 from receiver.sources import SourceConfig
@@ -55,6 +58,10 @@ PROVIDERS: dict[str, AnyProvider] = {
         # Third wave, signed pushes: PixVerse (body signed), Vidu (request line signed; notifications).
         pixverse.PROVIDER,
         vidu.PROVIDER,
+        # Poll-only clouds (third wave).
+        xai.PROVIDER,
+        vertex.PROVIDER,
+        bedrock.PROVIDER,
     )
 }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 from receiver.clients.base import ResourceClient
+from receiver.clients.storage import CloudStorage
 from receiver.sources import SourceConfig
 from receiver.verifiers import SIGNATURE_SCHEMES
 from schemas.event import CanonicalEvent
@@ -50,6 +51,9 @@ class Provider(Generic[S]):
     # webhooks signed with a JWT): given the headers, why the delivery is kept unproven in the
     # dead-letter stream (`unverified_signature`), or None to verify it with the source's scheme.
     unverifiable_signature: Callable[[Mapping[str, str]], str | None] | None = None
+    # Where the provider writes results into the caller's own cloud storage (`gs://`, `s3://` URLs):
+    # given a source, the storage its assets are copied from with its credentials; None elsewhere.
+    storage: Callable[[S], CloudStorage] | None = None
 
     @property
     def id(self) -> str:

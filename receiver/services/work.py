@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from receiver.assets.cloud import CloudReader
 from receiver.assets.copier import COPY, Copier, config_trust, refresh_pending_copies
 from receiver.config import Config
 from receiver.core.budget import ApiBudget
@@ -52,7 +53,8 @@ def asset_copier(config: Config, pipeline: Pipeline) -> Copier | None:
     if pipeline.assets is None:
         return None
     assets = pipeline.assets.config
-    return Copier(assets, pipeline.assets.store, pipeline.publisher, config_trust(config, assets))
+    cloud = CloudReader(config, assets.max_bytes)
+    return Copier(assets, pipeline.assets.store, pipeline.publisher, config_trust(config, assets), cloud)
 
 
 async def every(
