@@ -82,7 +82,8 @@ def task(
     config: ConfigOption = None,
     redis_url: Annotated[str | None, typer.Option(help="Overrides [redis] url.")] = None,
 ) -> None:
-    """Print what the receiver knows of a task as JSON: statuses published, final or not, its watch.
+    """Print what the receiver knows of a task as JSON: statuses published, final or not, its watch,
+    and the events held back (accepted, waiting for an asset copy or a fetch).
 
     Exit 1 when nothing is known of it (or Redis cannot be read).
 
@@ -93,13 +94,21 @@ def task(
     from receiver.wiring.connection import open_pipeline
 
     loaded = open_config(config)
-    if loaded.source(source_id) is None:
+    source = loaded.source(source_id)
+    if source is None:
         raise fail(f"no source {source_id!r} in the configuration")
 
     async def run() -> TaskRecord | None:
         async with open_pipeline(loaded, redis_url) as (redis, pipeline):
             queue = JobQueue(redis, loaded.redis.prefix)
-            return await read_task(redis, pipeline.publisher.keys, queue, source_id, task_id)
+            return await read_task(
+                redis,
+                pipeline.publisher.keys,
+                queue,
+                source_id,
+                task_id,
+                fetch_deadline_seconds=source.fetch_deadline_seconds,
+            )
 
     with reported():
         record = asyncio.run(run())

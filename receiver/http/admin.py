@@ -71,10 +71,18 @@ async def task_record(request: Request) -> Response:
     runtime = require_admin(request)
     source_id: str = request.path_params["source_id"]
     task_id: str = request.path_params["task_id"]
-    if runtime.config.source(source_id) is None:
+    source = runtime.config.source(source_id)
+    if source is None:
         raise ErrorAnswer(404, "unknown_source", f"no source {source_id!r} is configured")
     queue = JobQueue(runtime.redis, runtime.config.redis.prefix)
-    record = await read_task(runtime.redis, runtime.pipeline.publisher.keys, queue, source_id, task_id)
+    record = await read_task(
+        runtime.redis,
+        runtime.pipeline.publisher.keys,
+        queue,
+        source_id,
+        task_id,
+        fetch_deadline_seconds=source.fetch_deadline_seconds,
+    )
     if record is None:
         raise ErrorAnswer(404, "unknown_task", f"nothing is known of task {task_id!r} of {source_id!r}")
     return json_response(200, record.as_json())
