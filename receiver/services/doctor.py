@@ -20,6 +20,7 @@ from receiver.foundation.asset_settings import AssetsConfig
 from receiver.foundation.errors import REDIS_FAILURES
 from receiver.foundation.keys import AnyRedis, KeySpace, as_text
 from receiver.providers.unproven_sources import unproven_sources
+from receiver.services.retention import group_lag
 from receiver.wiring.connection import EmbeddedRedis, open_pipeline
 
 Level = Literal["ok", "warn", "fail"]
@@ -106,10 +107,9 @@ async def _clock(redis: AnyRedis, config: Config) -> Check:
     return clock_skew(before, after, seconds + microseconds / 1e6, tolerance)
 
 
-def _group_line(group: dict[str, Any]) -> str:
+async def _group_line(redis: AnyRedis, key: str, group: dict[str, Any]) -> str:
     name = as_text(group["name"])
-    # Redis before 7.0 does not report lag.
-    lag = group.get("lag")
+    lag = await group_lag(redis, key, group, as_text(group["last-delivered-id"]))
     return (
         f"group {name}: {group['consumers']} consumer(s), {group['pending']} pending,"
         f" lag {'unknown' if lag is None else lag}"
@@ -119,7 +119,8 @@ def _group_line(group: dict[str, Any]) -> str:
 async def _stream(redis: AnyRedis, key: str, dead_letters: bool) -> Check:
     length = await redis.xlen(key)
     groups: list[dict[str, Any]] = await redis.xinfo_groups(key) if await redis.exists(key) else []
-    summary = "; ".join([f"{length} entries", *(_group_line(group) for group in groups)])
+    lines = [await _group_line(redis, key, group) for group in groups]
+    summary = "; ".join([f"{length} entries", *lines])
     if dead_letters and length:
         return Check("warn", key, f"{summary}: dead letters wait for a look and a redrive")
     if not dead_letters and length and not groups:

@@ -28,6 +28,10 @@ from receiver.foundation.logs import logger
 
 # With `MAXLEN ~ N`, a group whose unread backlog passes this share of N is about to lose entries.
 MAXLEN_HEADROOM = 0.9
+# Redis 6.2 reports no lag: the entries after a group's position are counted, up to this many.
+LAG_COUNT_LIMIT = 100_000
+# Counted inside Redis: nothing of the entries crosses the network.
+_COUNT_AFTER = "return #redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,16 @@ async def _unread_before(redis: AnyRedis, stream: str, last_delivered: str, min_
     return bool(entries)
 
 
+async def group_lag(redis: AnyRedis, stream: str, info: Mapping[str, Any], last_delivered: str) -> int | None:
+    """The entries the group has not read yet. Redis 7 reports it (`lag`; none once entries past the
+    group were trimmed); before 7 (the embedded Redis is 6.2) they are counted, up to LAG_COUNT_LIMIT,
+    beyond which the lag is unknown (None)."""
+    if "entries-read" in info:
+        return None if info.get("lag") is None else int(info["lag"])
+    counted = int(await redis.eval(_COUNT_AFTER, 1, stream, f"({last_delivered}", LAG_COUNT_LIMIT + 1))
+    return counted if counted <= LAG_COUNT_LIMIT else None
+
+
 async def check_stream(
     redis: AnyRedis, stream: str, retention: RetentionConfig, now: float, trim: bool
 ) -> StreamReport:
@@ -71,8 +85,8 @@ async def check_stream(
     groups = []
     for raw in raw_groups:
         info = _info(raw)
-        lag = None if info.get("lag") is None else int(info["lag"])
         last_delivered = as_text(info["last-delivered-id"])
+        lag = await group_lag(redis, stream, info, last_delivered)
         at_risk = (
             min_id is not None and trim and await _unread_before(redis, stream, last_delivered, min_id)
         ) or (retention.maxlen > 0 and (lag is None or lag > retention.maxlen * MAXLEN_HEADROOM))
