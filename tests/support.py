@@ -201,7 +201,7 @@ class LiveReceiver:
                 env=self.env,
                 cwd=self.config_path.parent,
             )
-        wait_until(self._ready, timeout=20)
+        wait_until(self._ready, timeout=60)
 
     def _ready(self) -> bool:
         assert self.process is not None
