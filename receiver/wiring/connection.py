@@ -17,6 +17,7 @@ from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
+from redis.retry import Retry as SyncRetry
 
 from receiver.assets.store import AssetStore
 from receiver.config import Config
@@ -44,6 +45,9 @@ class EmbeddedRedis(AbstractContextManager["EmbeddedRedis"]):
             str(Path(data_dir) / "videohooks.rdb"),
             serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
         )
+        # SHUTDOWN closes the socket under the command: with redis-py's default retries, each attempt
+        # to send it again waited (1, 2 s ...), and a Ctrl-C took seconds longer than the drain.
+        self._server.set_retry(SyncRetry(NoBackoff(), 0))
         # What a consumer connects to (redis-py and `redis-cli -u` take it), printed by serve and doctor.
         self.url = f"unix://{self._server.socket_file}"
 
