@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Empty: the CLI's own default, ./videohooks.toml when it exists, else videohooks.example.toml.
 CONFIG ?=
 
-.PHONY: run test bench lint typecheck schemas screenshots lock clean
+.PHONY: run test bench lint typecheck schemas screenshots lock clean config-table
 
 # Every install comes from uv.lock (`make lock` upgrades it deliberately). uv itself is bootstrapped
 # into .tools/ where the machine has none.
@@ -71,6 +71,11 @@ typecheck: $(VENV)/.installed-test
 schemas: $(VENV)/.installed-run
 	$(BIN)/videohooks schemas export --version 1 --output schemas/event.v1.schema.json
 	$(BIN)/videohooks schemas export --version 2 --output schemas/event.v2.schema.json
+
+# Rewrite README.md's configuration table from the settings models (tests/test_config_reference.py
+# fails until it is); a new key's meaning is then written in the table by hand.
+config-table: $(VENV)/.installed-run
+	$(BIN)/python -m receiver.services.config_reference README.md
 
 clean:
 	rm -rf $(VENV) .tools var .pytest_cache .mypy_cache .ruff_cache
