@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,9 +16,6 @@ from rich.text import Text
 
 from receiver.config import Config, ConfigError, load_config
 from receiver.foundation.errors import REDIS_FAILURES, Unavailable
-
-T = TypeVar("T")
-
 
 app = typer.Typer(
     name="videohooks",

@@ -7,7 +7,7 @@ import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import orjson
 import typer
@@ -15,7 +15,6 @@ import typer
 from receiver.cli.common import (
     ConfigOption,
     RedisUrlOption,
-    T,
     dlq_app,
     fail,
     open_config,
@@ -27,6 +26,8 @@ from receiver.config import Config
 if TYPE_CHECKING:  # for start-up: imported by the command that runs them
     from receiver.flow.pipeline import Pipeline
     from receiver.services.dlq import DeadLetters
+
+T = TypeVar("T")
 
 
 async def _with_dead_letters(
