@@ -1,7 +1,8 @@
 """Completeness: every registered provider has every part a provider needs, or this fails.
 
 Adding a provider is a package under receiver/providers/, one under schemas/, a fixtures folder, a page
-under docs/providers/ linked from the README's Providers table, and a registry line; a part left out fails here, by name, before anything else notices.
+under docs/providers/ linked from the README's Providers table, and a registry line; a part left out
+fails here, by name, before anything else notices.
 """
 
 from __future__ import annotations
