@@ -110,7 +110,8 @@ def test_replay_over_http_of_every_fixture_folder_with_the_example_config(tmp_pa
         published = consumer.xlen("videohooks:events")
         consumer.close()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert published > 100
+    # Events without assets are published at once; those with assets wait for their copies (held).
+    assert published > 20
     assert "not configured: sent to 'openai-main'" in result.stderr
     assert NOT_A_CALLBACK in result.stdout and CANNOT_SIGN in result.stdout
     assert "accepted" in result.stdout
