@@ -43,6 +43,18 @@ def first_delivery_commands() -> list[str]:
     return commands
 
 
+def first_line(args: list[str], env: dict[str, str]) -> str:
+    """The first line a command that follows for ever prints; the command is stopped then."""
+    following = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert following.stdout is not None
+    first = following.stdout.readline()
+    following.terminate()
+    following.wait(timeout=30)
+    return first
+
+
 def test_the_readme_first_delivery_section_is_what_a_newcomer_runs(tmp_path: Path) -> None:
     commands = first_delivery_commands()
     assert [command.split()[0] for command in commands] == ["curl", *[".venv/bin/videohooks"] * 3]
@@ -72,18 +84,7 @@ def test_the_readme_first_delivery_section_is_what_a_newcomer_runs(tmp_path: Pat
         assert orjson.loads(run(curl).stdout)["status"] == "accepted"
         assert orjson.loads(run(curl).stdout)["status"] == "duplicate"
         # `tail --from-start` follows for ever: it is stopped once it has shown the delivery.
-        following = subprocess.Popen(
-            ["bash", "-c", tail.replace(".venv/bin/", f"{venv_bin}/")],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert following.stdout is not None
-        first = following.stdout.readline()
-        following.terminate()
-        following.wait(timeout=30)
+        first = first_line(["bash", "-c", tail.replace(".venv/bin/", f"{venv_bin}/")], env)
         assert "memories-main ec24 succeeded" in first
         replayed = run(replay)
         assert replayed.returncode == 0, replayed.stdout + replayed.stderr
@@ -105,15 +106,5 @@ def test_the_readme_first_delivery_section_is_what_a_newcomer_runs(tmp_path: Pat
             for line in (orjson.loads(text) for text in receiver.log().splitlines() if text.startswith("{"))
         }
         url = said["redis.embedded"]["url"]
-        consumer = subprocess.Popen(
-            [sys.executable, "examples/consume.py", "--redis", url, "--group", "readme"],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert consumer.stdout is not None
-        first = consumer.stdout.readline()
-        consumer.terminate()
-        consumer.wait(timeout=30)
+        first = first_line([sys.executable, "examples/consume.py", "--redis", url, "--group", "readme"], env)
         assert "memories-main ec24 succeeded model=gemini-2.5-flash-lite" in first
