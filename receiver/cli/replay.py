@@ -106,6 +106,8 @@ def replay(
     for outcome, count in sorted(counts.items()):
         table.add_row(outcome, str(count))
     output().print(table)
+    for detail in sorted({result.detail for result in results if result.detail}):
+        console.print(f"skipped: {detail}")
     failed = [result for result in results if result.outcome not in SETTLED_OUTCOMES]
     for result in failed[:20]:
         console.print(f"  {result.fixture.path}: {result.outcome}")

@@ -48,6 +48,8 @@ class ReplayResult:
     fixture: Fixture
     outcome: str
     event_id: str | None = None
+    # Why it was skipped, for a person (`CANNOT_SIGN`: the scheme's own explanation).
+    detail: str | None = None
 
 
 def source_for(config: Config, fixture: Fixture, override: str | None) -> SourceConfig:
@@ -118,8 +120,8 @@ async def replay_http(
         source = sources[id(fixture)]
         try:
             signed = verifiers[source.id].sign(fixture.body, time.time(), fixture.delivery_id)
-        except CannotSign:
-            return ReplayResult(fixture, CANNOT_SIGN)
+        except CannotSign as exc:
+            return ReplayResult(fixture, CANNOT_SIGN, detail=f"{source.id}: {exc}")
         url = f"{base_url.rstrip('/')}/v1/callbacks/{source.id}{signed.path_suffix}"
         async with limit:
             try:
