@@ -13,7 +13,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from receiver.foundation.asset_settings import AssetsConfig, EventsConfig, StoreConfig
@@ -172,8 +180,29 @@ class LimitsConfig(Section):
     max_string_bytes: int = Field(default=256 * 1024, ge=64)
 
 
+# The example configuration's admin token: public, so a server that uses it says so at start-up.
+DEMO_ADMIN_TOKEN = "demo-admin-token-from-the-example-config-NOT-A-SECRET"
+# The console's session and CSRF keys derive from the admin token: a short one is guessable.
+MIN_ADMIN_TOKEN_CHARS = 16
+
+
 class AdminConfig(Section):
     token: Secret | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < MIN_ADMIN_TOKEN_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_ADMIN_TOKEN_CHARS} characters: the console's session keys derive"
+                " from it (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        return token
+
+    @property
+    def is_demo(self) -> bool:
+        """The example's public token: anyone who read the README can sign in."""
+        return self.token is not None and self.token.get_secret_value() == DEMO_ADMIN_TOKEN
 
 
 class Config(Section):

@@ -31,12 +31,12 @@ def app_with(token: str | None) -> Starlette:
     ("token", "header", "status"),
     [
         (None, "Bearer anything", 404),
-        ("s3cret-admin", None, 401),
-        ("s3cret-admin", "Basic s3cret-admin", 401),
-        ("s3cret-admin", "Bearer s3cret-admi", 401),
-        ("s3cret-admin", "Bearer ", 401),
-        ("s3cret-admin", "Bearer s3cret-admin", 200),
-        ("s3cret-admin", "bearer s3cret-admin", 200),
+        ("s3cret-admin-token", None, 401),
+        ("s3cret-admin-token", "Basic s3cret-admin-token", 401),
+        ("s3cret-admin-token", "Bearer s3cret-admin-toke", 401),
+        ("s3cret-admin-token", "Bearer ", 401),
+        ("s3cret-admin-token", "Bearer s3cret-admin-token", 200),
+        ("s3cret-admin-token", "bearer s3cret-admin-token", 200),
     ],
 )
 def test_admin_bearer(token: str | None, header: str | None, status: int) -> None:

@@ -149,7 +149,7 @@ async def test_the_event_is_published_once_its_assets_are_copied(
     assert published(rclient, prefix) == []
 
     handler = copier(store_settings, publisher)
-    assert await run_until_done(JobRunner(queue, {COPY: handler}), queue, copy_job_id(event)) == 1
+    assert await run_until_done(JobRunner(queue, {COPY: handler}), queue, copy_job_id(event.event_id)) == 1
     await handler.aclose()
 
     [result] = published(rclient, prefix)
@@ -188,7 +188,7 @@ async def test_an_asset_that_404s_is_retried_until_the_deadline_then_published_w
     await defer_copy(queue, event, deadline_seconds=0.6)
 
     handler = copier({"store": str(tmp_path)}, publisher)
-    runs = await run_until_done(JobRunner(queue, {COPY: handler}), queue, copy_job_id(event))
+    runs = await run_until_done(JobRunner(queue, {COPY: handler}), queue, copy_job_id(event.event_id))
     await handler.aclose()
 
     assert time.time() - started >= 0.6
@@ -234,7 +234,7 @@ async def test_refused_assets_are_given_up_at_once_and_the_provider_expiry_bound
     # loopback under another name, is refused unfetched.
     api = Trust(api_base_url=httpserver.url_for("").rstrip("/"))
     handler = Copier(assets, AssetStore(assets), publisher, lambda _: api)
-    runs = await run_until_done(JobRunner(queue, {COPY: handler}), queue, copy_job_id(event))
+    runs = await run_until_done(JobRunner(queue, {COPY: handler}), queue, copy_job_id(event.event_id))
     await handler.aclose()
 
     assert runs == 1  # nothing was worth retrying: the deadline is an hour away, but not the expiry
@@ -310,12 +310,12 @@ async def test_a_worker_killed_mid_copy_leaves_the_job_to_the_next_which_writes_
         process.send_signal(signal.SIGKILL)
         process.wait()
     assert published(rclient, prefix) == []
-    assert await queue.get(copy_job_id(event)) is not None  # leased by the dead worker, not lost
+    assert await queue.get(copy_job_id(event.event_id)) is not None  # leased by the dead worker, not lost
 
     handler = copier(store_settings, publisher)
     runner = JobRunner(queue, {COPY: handler})
     assert await runner.run_due() == 0  # still leased: taken up once the lease runs out
-    await run_until_done(runner, queue, copy_job_id(event), timeout=20)
+    await run_until_done(runner, queue, copy_job_id(event.event_id), timeout=20)
     await handler.aclose()
 
     [result] = published(rclient, prefix)

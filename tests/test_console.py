@@ -121,7 +121,7 @@ def test_overview_counts_each_source(console: TestClient) -> None:
     cells = row.group(1)
     assert "queued 1" in cells and "running 1" in cells and "succeeded 1" in cells
     # One watched task on veo-relay, not overdue.
-    assert re.findall(r'<td class="num">(\d+)</td>', cells)[-2:] == ["1", "0"]
+    assert re.findall(r'<td class="num">(\d+)</td>', cells)[-3:] == ["1", "0", "0"]  # watched, overdue, held
     memories = re.search(r"<tr>\s*<td><a [^>]*>memories-open</a></td>(.*?)</tr>", page, flags=re.S)
     assert memories and '/console/dlq?source=memories-open">2</a>' in memories.group(1)
 

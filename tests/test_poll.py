@@ -62,11 +62,11 @@ def test_registering_twice_is_idempotent(client: TestClient, rclient: redis.Redi
         ("veo-relay", {"task_id": TASK}, {"authorization": "Bearer wrong"}, 401, "invalid_token"),
         ("nope", {"task_id": TASK}, ADMIN, 404, "unknown_source"),
         ("memories-main", {"task_id": TASK}, ADMIN, 409, "not_pollable"),
-        ("veo-relay", {}, ADMIN, 400, "invalid_request"),
-        ("veo-relay", {"task_id": ""}, ADMIN, 400, "invalid_request"),
-        ("veo-relay", {"task_id": "a/../b"}, ADMIN, 400, "invalid_request"),
-        ("veo-relay", {"task_id": TASK, "extra": 1}, ADMIN, 400, "invalid_request"),
-        ("veo-relay", [TASK], ADMIN, 400, "invalid_request"),
+        ("veo-relay", {}, ADMIN, 422, "invalid_request"),
+        ("veo-relay", {"task_id": ""}, ADMIN, 422, "invalid_request"),
+        ("veo-relay", {"task_id": "a/../b"}, ADMIN, 422, "invalid_request"),
+        ("veo-relay", {"task_id": TASK, "extra": 1}, ADMIN, 422, "invalid_request"),
+        ("veo-relay", [TASK], ADMIN, 422, "invalid_request"),
     ],
 )
 def test_bad_registrations_are_refused_with_a_code(

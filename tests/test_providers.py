@@ -1,7 +1,8 @@
 """Completeness: every registered provider has every part a provider needs, or this fails.
 
-Adding a provider is a package under receiver/providers/, one under schemas/, a fixtures folder, a README
-section and a registry line; a part left out fails here, by name, before anything else notices.
+Adding a provider is a package under receiver/providers/, one under schemas/, a fixtures folder, a page
+under docs/providers/ linked from the README's Providers table, and a registry line; a part left out
+fails here, by name, before anything else notices.
 """
 
 from __future__ import annotations
@@ -85,10 +86,14 @@ def test_every_schema_version_has_fixtures_with_expected_events(provider: AnyPro
 
 
 @providers
-def test_every_provider_has_a_readme_section(provider: AnyProvider) -> None:
-    headings = re.findall(r"^### .*$", README, flags=re.MULTILINE)
-    assert any(f"`{provider.id}`" in heading for heading in headings), (
-        f"README.md has a '### ... (`{provider.id}` ...)' section under Providers"
+def test_every_provider_has_a_page_linked_from_the_readme(provider: AnyProvider) -> None:
+    page = ROOT / "docs" / "providers" / f"{provider.id}.md"
+    assert page.is_file(), f"docs/providers/{provider.id}.md describes the provider"
+    assert f"`{provider.id}`" in page.read_text(encoding="utf-8").splitlines()[0], (
+        f"docs/providers/{provider.id}.md starts with a heading naming `{provider.id}`"
+    )
+    assert f"[`{provider.id}`](docs/providers/{provider.id}.md)" in README, (
+        "the README's Providers table links the provider's page"
     )
 
 

@@ -70,6 +70,7 @@ def test_statuses_in_entry_id_order_without_the_markers() -> None:
         ],
         "final": True,
         "watch": None,
+        "held": [],
     }  # fmt: skip
 
 
@@ -135,7 +136,7 @@ async def test_read_after_publishing(
         published[status] = (sent.event_id, publication.entry_id)
     assert (await publisher.publish(event("src", "t1", "running"))).outcome == "duplicate"
 
-    record = await read_task(aredis, keys, queue, "src", "t1")
+    record = await read_task(aredis, keys, queue, "src", "t1", fetch_deadline_seconds=3600)
     assert record is not None
     assert [(item.status, item.event_id, item.entry_id) for item in record.statuses] == [
         (status, event_id, entry_id) for status, (event_id, entry_id) in published.items()
@@ -148,7 +149,7 @@ async def test_read_after_publishing(
     # An entry trimmed from the stream keeps its place in the record, without its event id.
     stream = keys.events(keys.partition("src", "t1"))
     rclient.xdel(stream, published["queued"][1])
-    trimmed = await read_task(aredis, keys, queue, "src", "t1")
+    trimmed = await read_task(aredis, keys, queue, "src", "t1", fetch_deadline_seconds=3600)
     assert trimmed is not None
     assert [item.event_id for item in trimmed.statuses] == [
         None,
@@ -156,8 +157,8 @@ async def test_read_after_publishing(
         published["succeeded"][0],
     ]
 
-    assert await read_task(aredis, keys, queue, "src", "other") is None
-    assert await read_task(aredis, keys, queue, "other-src", "t1") is None
+    assert await read_task(aredis, keys, queue, "src", "other", fetch_deadline_seconds=3600) is None
+    assert await read_task(aredis, keys, queue, "other-src", "t1", fetch_deadline_seconds=3600) is None
 
 
 async def test_read_a_watched_task(aredis: Redis, config: Config) -> None:
@@ -167,7 +168,7 @@ async def test_read_a_watched_task(aredis: Redis, config: Config) -> None:
     queue = JobQueue(aredis, config.redis.prefix)
     registered = time.time()
     assert await watch(queue, source, "t1", registered)
-    record = await read_task(aredis, keys, queue, "veo-relay", "t1")
+    record = await read_task(aredis, keys, queue, "veo-relay", "t1", fetch_deadline_seconds=3600)
     assert record is not None and record.watch is not None
     assert record.statuses == [] and record.final is False
     assert unix(record.watch.since) == pytest.approx(registered, abs=1e-6)
@@ -177,7 +178,7 @@ async def test_read_a_watched_task(aredis: Redis, config: Config) -> None:
 
     # A claimed job is due again when its lease ends: that is when it is next polled, if this run fails.
     await queue.claim(time.time(), 60, 10)
-    leased = await read_task(aredis, keys, queue, "veo-relay", "t1")
+    leased = await read_task(aredis, keys, queue, "veo-relay", "t1", fetch_deadline_seconds=3600)
     assert leased is not None and leased.watch is not None and leased.watch.next_poll_at is not None
     assert unix(leased.watch.next_poll_at) == pytest.approx(time.time() + 60, abs=5)
     assert await queue.due("poll:veo-relay:nobody") is None
@@ -238,5 +239,7 @@ def test_the_command(config_file: Path, prefix: str, redis_url: str) -> None:
 async def test_redis_down_is_redis_unavailable() -> None:
     client = Redis(port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
     with pytest.raises(RedisUnavailable):
-        await read_task(client, KeySpace("nowhere"), JobQueue(client, "nowhere"), "src", "t1")
+        await read_task(
+            client, KeySpace("nowhere"), JobQueue(client, "nowhere"), "src", "t1", fetch_deadline_seconds=3600
+        )
     await client.aclose()

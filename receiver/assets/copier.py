@@ -81,8 +81,9 @@ def needs_copy(event: CanonicalEvent) -> bool:
     return any(copyable(asset) for asset in event.assets)
 
 
-def copy_job_id(event: CanonicalEvent) -> str:
-    return f"copy:{event.event_id}"
+def copy_job_id(event_id: str) -> str:
+    """The copy job of one event: at most one per event, and found again from (source, task, status)."""
+    return f"{COPY}:{event_id}"
 
 
 class Copied(BaseModel):
@@ -133,7 +134,9 @@ async def defer_copy(
         traceparent=tracing.traceparent() or None,
     )
     with redis_errors("the copy job"):
-        return await queue.enqueue(copy_job_id(event), COPY, payload.model_dump(mode="json"), due=ready_at)
+        return await queue.enqueue(
+            copy_job_id(event.event_id), COPY, payload.model_dump(mode="json"), due=ready_at
+        )
 
 
 async def refresh_pending_copies(queue: JobQueue) -> None:

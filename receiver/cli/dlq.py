@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from receiver.cli.common import (
     ConfigOption,
@@ -20,6 +19,7 @@ from receiver.cli.common import (
     fail,
     open_config,
     reported,
+    show_table,
 )
 from receiver.config import Config
 
@@ -62,20 +62,23 @@ def dlq_list(
         for letter in letters:
             sys.stdout.write(orjson.dumps(letter.summary()).decode() + "\n")
         return
-    table = Table(title=f"{len(letters)} dead letter(s)")
-    for column in ("entry id", "source", "reason", "received at", "size", "redriven", "detail"):
-        table.add_column(column)
-    for letter in letters:
-        table.add_row(
-            letter.entry_id,
-            letter.source,
-            letter.reason,
-            letter.received_at,
-            str(len(letter.body)),
-            letter.redriven or "",
-            letter.detail[:80],
-        )
-    Console(soft_wrap=True).print(table)
+    show_table(
+        f"{len(letters)} dead letter(s)",
+        ("entry id", "source", "reason", "received at", "size", "redriven", "detail"),
+        (
+            (
+                letter.entry_id,
+                letter.source,
+                letter.reason,
+                letter.received_at,
+                str(len(letter.body)),
+                letter.redriven or "",
+                letter.detail[:80],
+            )
+            for letter in letters
+        ),
+        ids=("entry id", "source"),
+    )
 
 
 @dlq_app.command("show")
@@ -120,13 +123,35 @@ def dlq_redrive(
             config, redis_url, lambda d, c, p: d.redrive(c, p, None if all_entries else entry_ids, delete)
         )
     )
-    table = Table(title=f"{len(results)} entr{'y' if len(results) == 1 else 'ies'} redriven")
-    for column in ("entry id", "source", "outcome", "event id", "detail"):
-        table.add_column(column)
-    for result in results:
-        table.add_row(
-            result.entry_id, result.source, result.outcome, result.event_id or "", result.detail or ""
-        )
-    Console(soft_wrap=True).print(table)
-    if any(result.outcome not in ("accepted", "duplicate", "stale") for result in results):
+    show_table(
+        redrive_summary([result.outcome for result in results]),
+        ("entry id", "source", "outcome", "event id", "detail"),
+        (
+            (result.entry_id, result.source, result.outcome, result.event_id or "", result.detail or "")
+            for result in results
+        ),
+        ids=("entry id", "source", "event id"),
+    )
+    if any(result.outcome not in REDRIVEN for result in results):
         raise typer.Exit(1)
+
+
+# A redrive outcome that means the entry's event is in the stream (now, or before this redrive).
+REDRIVEN = ("accepted", "duplicate", "stale")
+
+
+def redrive_summary(outcomes: Sequence[str]) -> str:
+    """ "3 entries: 1 redriven (accepted), 2 not (still_quarantined)": what happened, counted by outcome,
+    rather than every entry tried called redriven."""
+    counts = Counter(outcomes)
+    done = sorted(outcome for outcome in counts if outcome in REDRIVEN)
+    not_done = sorted(outcome for outcome in counts if outcome not in REDRIVEN)
+
+    def part(label: str, kinds: list[str]) -> str:
+        total = sum(counts[kind] for kind in kinds)
+        return f"{total} {label} ({', '.join(f'{counts[kind]} {kind}' for kind in kinds)})"
+
+    parts = [part("redriven", done)] if done else []
+    parts += [part("not redriven", not_done)] if not_done else []
+    noun = "entry" if len(outcomes) == 1 else "entries"
+    return f"{len(outcomes)} {noun}" + (": " + "; ".join(parts) if parts else "")

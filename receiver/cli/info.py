@@ -8,14 +8,13 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from receiver.cli.common import (
     ConfigOption,
     app,
     open_config,
     schemas_app,
+    show_table,
 )
 
 
@@ -61,16 +60,19 @@ def sources(
     if as_json:
         sys.stdout.buffer.write(orjson.dumps([item.as_json() for item in views]) + b"\n")
         return
-    table = Table(title=f"{len(views)} source(s)")
-    for column in ("id", "provider", "verify", "callback path", "secrets", "api credentials"):
-        table.add_column(column, overflow="fold")
-    for item in views:
-        table.add_row(
-            item.id,
-            item.provider,
-            item.verify,
-            item.callback_path or "(poll only)",
-            item.secrets,
-            "yes" if item.api_credentials else "no",
-        )
-    Console(soft_wrap=True).print(table)
+    show_table(
+        f"{len(views)} source(s)",
+        ("id", "provider", "verify", "callback path", "secrets", "api credentials"),
+        (
+            (
+                item.id,
+                item.provider,
+                item.verify,
+                item.callback_path or "(poll only)",
+                item.secrets,
+                "yes" if item.api_credentials else "no",
+            )
+            for item in views
+        ),
+        ids=("id", "callback path"),
+    )

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -18,6 +17,7 @@ from receiver.cli.common import (
     console,
     fail,
     open_config,
+    output,
 )
 from receiver.foundation import heap
 from receiver.foundation.errors import CannotSign
@@ -33,16 +33,28 @@ def replay(
     ] = False,
     source: Annotated[str | None, typer.Option(help="Send every fixture to this source id.")] = None,
     config: ConfigOption = None,
-    redis_url: Annotated[str | None, typer.Option(help="With --direct: overrides [redis] url.")] = None,
+    redis_url: Annotated[str | None, typer.Option(help="With --direct: overrides \\[redis] url.")] = None,
 ) -> None:
     """Send stored deliveries to a receiver (signed now, with the source's current secret) or, with
     --direct, straight into Redis through the same pipeline.
 
+    A fixture naming a source the configuration does not have goes to the configured source of its
+    provider, when there is exactly one (said before the replay). Over HTTP, a provider API's answer
+    (a resource fixture) is skipped, and so is a callback the source cannot sign (fal's).
+
     Examples:
-      [bold]videohooks replay fixtures/memories --to http://127.0.0.1:8080[/bold]
-      [bold]videohooks replay fixtures/ --direct --config videohooks.toml[/bold]
+      [bold]videohooks replay fixtures/ --to http://127.0.0.1:8080[/bold]
+      [bold]videohooks replay fixtures/memories --direct --config videohooks.toml[/bold]
     """
-    from receiver.services.replay import SETTLED_OUTCOMES, ReplayError, replay_direct, replay_http, summarize
+    from receiver.services.replay import (
+        SETTLED_OUTCOMES,
+        ReplayError,
+        callbacks,
+        replay_direct,
+        replay_http,
+        substitutions,
+        summarize,
+    )
 
     if (to is None) == (not direct):
         raise fail("give exactly one of --to URL or --direct")
@@ -53,6 +65,12 @@ def replay(
         fixtures = [] if direct else load_fixtures(files)
     except FixtureError as exc:
         raise fail(str(exc)) from None
+    try:
+        moved = substitutions(loaded, fixtures if direct else callbacks(fixtures), source)
+    except ReplayError as exc:
+        raise fail(str(exc)) from None
+    for (named, used), count in sorted(moved.items()):
+        console.print(f"{count} fixture(s) name {named!r}, not configured: sent to {used!r}")
     heap.freeze_long_lived()
 
     with Progress(
@@ -89,7 +107,9 @@ def replay(
     table.add_column("count", justify="right")
     for outcome, count in sorted(counts.items()):
         table.add_row(outcome, str(count))
-    Console().print(table)
+    output().print(table)
+    for detail in sorted({result.detail for result in results if result.detail}):
+        console.print(f"skipped: {detail}")
     failed = [result for result in results if result.outcome not in SETTLED_OUTCOMES]
     for result in failed[:20]:
         console.print(f"  {result.path}: {result.outcome}")

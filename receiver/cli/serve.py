@@ -10,8 +10,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from receiver.cli.common import (
     ConfigOption,
@@ -19,6 +18,7 @@ from receiver.cli.common import (
     console,
     fail,
     open_config,
+    output,
 )
 from receiver.config import ConfigError, find_config_path, load_config
 
@@ -29,7 +29,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
     workers: Annotated[
-        int, typer.Option(min=1, help="Worker processes (needs [redis] url or sentinel when above 1).")
+        int, typer.Option(min=1, help="Worker processes (needs \\[redis] url or sentinel when above 1).")
     ] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
@@ -42,7 +42,7 @@ def serve(
     path = find_config_path(config).resolve()
     loaded = open_config(path)
     if workers > 1 and loaded.redis.embedded:
-        raise fail("--workers above 1 needs \\[redis] url or sentinel: the embedded Redis serves one process")
+        raise fail("--workers above 1 needs [redis] url or sentinel: the embedded Redis serves one process")
     os.environ["VIDEOHOOKS_CONFIG"] = str(path)
     os.environ["VIDEOHOOKS_LOG_LEVEL"] = log_level
     options: dict[str, Any] = {
@@ -95,7 +95,7 @@ def check_config(config: ConfigOption = None) -> None:
 @app.command()
 def doctor(
     config: ConfigOption = None,
-    redis_url: Annotated[str | None, typer.Option(help="Check this Redis instead of [redis] url.")] = None,
+    redis_url: Annotated[str | None, typer.Option(help="Check this Redis instead of \\[redis] url.")] = None,
 ) -> None:
     """Check config, Redis, clock skew, and stream and consumer-group health.
 
@@ -110,12 +110,11 @@ def doctor(
     """
     from receiver.services.doctor import Check, diagnose
 
-    out = Console(soft_wrap=True, highlight=False)
+    out = output()
     styles = {"ok": "green", "warn": "yellow", "fail": "red"}
 
     def show(check: Check) -> None:
-        line = f"{check.level:<4}[/] {escape(check.name)}: {escape(check.detail)}"
-        out.print(f"[{styles[check.level]}]{line}", markup=True)
+        out.print(Text.assemble((f"{check.level:<4}", styles[check.level]), f" {check.name}: {check.detail}"))
 
     try:
         loaded = load_config(config)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
+from rich.text import Text
 
 from receiver.cli.common import (
     ConfigOption,
@@ -19,6 +19,7 @@ from receiver.cli.common import (
     console,
     fail,
     open_config,
+    output,
     reported,
 )
 from schemas.event import event_to_json
@@ -29,7 +30,7 @@ def watch(
     source_id: Annotated[str, typer.Argument(help="A source whose provider has a task API.")],
     task_id: Annotated[str, typer.Argument(help="The provider's task (or video) id.")],
     config: ConfigOption = None,
-    redis_url: Annotated[str | None, typer.Option(help="Overrides [redis] url.")] = None,
+    redis_url: RedisUrlOption = None,
 ) -> None:
     """Watch a task: a running receiver polls it until a final status (a poll-only source's at once, a
     callback source's only if its callbacks bring no final status within `reconcile_after_seconds`).
@@ -80,9 +81,10 @@ def task(
     source_id: Annotated[str, typer.Argument(help="A source of the config.")],
     task_id: Annotated[str, typer.Argument(help="The provider's task (or video) id.")],
     config: ConfigOption = None,
-    redis_url: Annotated[str | None, typer.Option(help="Overrides [redis] url.")] = None,
+    redis_url: RedisUrlOption = None,
 ) -> None:
-    """Print what the receiver knows of a task as JSON: statuses published, final or not, its watch.
+    """Print what the receiver knows of a task as JSON: statuses published, final or not, its watch,
+    and the events held back (accepted, waiting for an asset copy or a fetch).
 
     Exit 1 when nothing is known of it (or Redis cannot be read).
 
@@ -93,13 +95,21 @@ def task(
     from receiver.wiring.connection import open_pipeline
 
     loaded = open_config(config)
-    if loaded.source(source_id) is None:
+    source = loaded.source(source_id)
+    if source is None:
         raise fail(f"no source {source_id!r} in the configuration")
 
     async def run() -> TaskRecord | None:
         async with open_pipeline(loaded, redis_url) as (redis, pipeline):
             queue = JobQueue(redis, loaded.redis.prefix)
-            return await read_task(redis, pipeline.publisher.keys, queue, source_id, task_id)
+            return await read_task(
+                redis,
+                pipeline.publisher.keys,
+                queue,
+                source_id,
+                task_id,
+                fetch_deadline_seconds=source.fetch_deadline_seconds,
+            )
 
     with reported():
         record = asyncio.run(run())
@@ -140,7 +150,7 @@ def tail(
     from receiver.wiring.connection import open_pipeline
 
     loaded = open_config(config)
-    out = Console(soft_wrap=True, highlight=False)
+    out = output()
     # A blocking read must end before the command timeout does.
     block_ms = max(1, int(loaded.redis.timeout_seconds * 500))
 
@@ -150,12 +160,15 @@ def tail(
             sys.stdout.buffer.write(event_to_json(event) + b"\n")
             sys.stdout.flush()
             return
-        style = STATUS_STYLES.get(event.status, "cyan")
         text = (event.error.message if event.error else event.text or "")[:80]
         out.print(
-            f"{received.entry_id} [bold]{event.source}[/bold] {event.task_id}"
-            f" [{style}]{event.status}[/{style}] {event.task_type} {event.model or '-'} {text!r}",
-            markup=True,
+            Text.assemble(
+                f"{received.entry_id} ",
+                (event.source, "bold"),
+                f" {event.task_id} ",
+                (event.status, STATUS_STYLES.get(event.status, "cyan")),
+                f" {event.task_type} {event.model or '-'} {text!r}",
+            )
         )
 
     async def run() -> None:

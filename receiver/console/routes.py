@@ -245,12 +245,11 @@ async def task_page(request: Request) -> Response:
     timeline = await views.task_timeline(
         runtime.redis,
         runtime.pipeline.publisher.keys,
-        runtime.config.redis.prefix,
+        runtime.config,
         request.path_params["source"],
         request.path_params["task_id"],
     )
-    known = bool(timeline.steps) or timeline.watch is not None
-    return render(request, "task.html", {"timeline": timeline}, status_code=200 if known else 404)
+    return render(request, "task.html", {"timeline": timeline}, status_code=200 if timeline.known else 404)
 
 
 def _letters(request: Request) -> DeadLetters:

@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
 from prometheus_client import Gauge
 
+from receiver.assets.copier import COPY
 from receiver.config import Config
 from receiver.core.jobs import Job, JobQueue
+from receiver.flow.fetch import FETCH
 from receiver.flow.poll import POLL, watch_phase
 from receiver.foundation import metrics
 from receiver.foundation.keys import AnyRedis, KeySpace, entry_id_order
 from receiver.services.dlq import DeadLetter, DeadLetters
 from receiver.services.events_view import EventQuery, StoredEvent, latest_events, newest_entries, stored_event
-from receiver.services.taskrecord import WatchState, read_entries, read_task
+from receiver.services.taskrecord import HeldEvent, WatchState, held_event, read_entries, read_held, read_task
+from receiver.sources import SourceConfig
+from schemas.event import event_to_json
 
 HOUR_MS = 3600 * 1000
 # Newest entries looked at per partition by the overview, the usage chart and the dead-letter pages.
@@ -50,6 +55,8 @@ class SourceSummary:
     dlq_pending: int = 0
     watched: int = 0
     overdue: int = 0
+    # Accepted events waiting for an asset copy or a fetch, not published yet.
+    held: int = 0
     # This process's callback answers since it started, by outcome.
     answers: Counter[str] = field(default_factory=Counter)
 
@@ -69,12 +76,21 @@ class StreamRetention:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldTask:
+    source: str
+    task_id: str
+    held: HeldEvent
+
+
+@dataclass(frozen=True, slots=True)
 class Overview:
     sources: list[SourceSummary]
     scanned_events: int
     scan_complete: bool
     dlq_total: int
     process_started: float
+    # The oldest held events (up to HELD_SHOWN), each linking to its task.
+    held: list[HeldTask]
     retention: list[StreamRetention] = field(default_factory=list)
 
 
@@ -134,14 +150,33 @@ async def overview(redis: AnyRedis, keys: KeySpace, config: Config, now: float) 
         if summary is not None:
             summary.watched += 1
             summary.overdue += is_overdue(job, config, now)
+    held: list[HeldTask] = []
+    for kind in (COPY, FETCH):
+        async for job in JobQueue(redis, config.redis.prefix).scan(kind):
+            found = held_event(job, partial(fetch_deadline, config))
+            if found is None:
+                continue
+            event, item = found
+            summary = summaries.get(event.source)
+            if summary is not None:
+                summary.held += 1
+            held.append(HeldTask(event.source, event.task_id, item))
     for source_id, answers in _process_answers().items():
         if source_id in summaries:
             summaries[source_id].answers = answers
     dlq_total = 0
     for stream in keys.all_dlq():
         dlq_total += int(await redis.xlen(stream))
-    retention = _retention_gauges(keys.all_events())
-    return Overview(list(summaries.values()), scanned, complete, dlq_total, PROCESS_STARTED, retention)
+    held.sort(key=lambda found: found.held.since)
+    return Overview(
+        list(summaries.values()),
+        scanned,
+        complete,
+        dlq_total,
+        PROCESS_STARTED,
+        held[:HELD_SHOWN],
+        _retention_gauges(keys.all_events()),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,20 +191,82 @@ class TimelineStep:
         return orjson.dumps(self.event, option=orjson.OPT_INDENT_2).decode()
 
 
+# A source no longer configured: its held fetches are bounded by the default deadline.
+DEFAULT_FETCH_DEADLINE: float = SourceConfig.model_fields["fetch_deadline_seconds"].default
+
+
+def fetch_deadline(config: Config, source: str) -> float:
+    configured = config.source(source)
+    return configured.fetch_deadline_seconds if configured else DEFAULT_FETCH_DEADLINE
+
+
+HELD_SHOWN = 50
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRow:
+    """One asset as the task page shows it. `stored_at` only for a copy in the asset store: an asset
+    whose copy is given up (or still waited for) is at the provider's URL alone, with its `error`."""
+
+    kind: str
+    stored_at: str | None
+    provider_url: str | None
+    content_type: str | None
+    bytes: int | None
+    sha256: str | None
+    expires_at: str | None
+    error: str | None
+
+
+def asset_rows(assets: Sequence[Mapping[str, Any]], errors: Iterable[Mapping[str, Any]]) -> list[AssetRow]:
+    """The rows of an event's assets (as JSON) with the copy failures (`asset_errors` entries: index,
+    code, message) of each."""
+    failures = {int(error["index"]): f"{error['code']}: {error['message']}" for error in errors}
+    rows = []
+    for index, asset in enumerate(assets):
+        copied = asset.get("sha256") is not None
+        rows.append(
+            AssetRow(
+                kind=str(asset.get("kind")),
+                stored_at=asset.get("url") if copied else None,
+                provider_url=asset.get("source_url") if copied else asset.get("url"),
+                content_type=asset.get("content_type"),
+                bytes=asset.get("bytes"),
+                sha256=asset.get("sha256"),
+                expires_at=asset.get("expires_at"),
+                error=failures.get(index),
+            )
+        )
+    return rows
+
+
 @dataclass(frozen=True, slots=True)
 class Timeline:
     source: str
     task_id: str
     steps: list[TimelineStep]
     watch: WatchState | None
-    assets: list[dict[str, Any]]
+    # Accepted events not published yet (waiting for an asset copy or a fetch), oldest first.
+    held: list[HeldEvent]
+    # The assets of the newest event that has any: a held one (with its copy's failures so far) before
+    # the published ones.
+    assets: list[AssetRow]
     from_task_record: bool  # False: the task's record had expired and the stream was searched
 
+    @property
+    def known(self) -> bool:
+        return bool(self.steps or self.held) or self.watch is not None
 
-async def task_timeline(redis: AnyRedis, keys: KeySpace, prefix: str, source: str, task_id: str) -> Timeline:
-    """The task's record (receiver/services/taskrecord.py: every status published, its watch), each
-    status with its raw event from the stream."""
-    record = await read_task(redis, keys, JobQueue(redis, prefix), source, task_id)
+
+async def task_timeline(
+    redis: AnyRedis, keys: KeySpace, config: Config, source: str, task_id: str
+) -> Timeline:
+    """The task's record (receiver/services/taskrecord.py: every status published, its watch, its held
+    events), each status with its raw event from the stream."""
+    deadline = fetch_deadline(config, source)
+    queue = JobQueue(redis, config.redis.prefix)
+    record = await read_task(redis, keys, queue, source, task_id, fetch_deadline_seconds=deadline)
+    held = await read_held(queue, source, task_id, deadline)
     statuses = [] if record is None else record.statuses
     stream = keys.events(keys.partition(source, task_id))
     found = await read_entries(redis, stream, (item.entry_id for item in statuses))
@@ -192,11 +289,17 @@ async def task_timeline(redis: AnyRedis, keys: KeySpace, prefix: str, source: st
         for status, entry_id, entry in entries
     ]
     watch = None if record is None else record.watch
-    assets: list[dict[str, Any]] = next(
-        (list(step.event["assets"]) for step in reversed(steps) if step.event and step.event.get("assets")),
-        [],
-    )
-    return Timeline(source, task_id, steps, watch, assets, from_record)
+    with_assets = [
+        (list(step.event["assets"]), step.event.get("extensions", {}).get("asset_errors", []))
+        for step in steps
+        if step.event and step.event.get("assets")
+    ] + [
+        (orjson.loads(event_to_json(event))["assets"], [asdict(failure) for failure in item.asset_errors])
+        for event, item in held
+        if event.assets
+    ]
+    assets = asset_rows(*with_assets[-1]) if with_assets else []
+    return Timeline(source, task_id, steps, watch, [item for _, item in held], assets, from_record)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,11 +129,15 @@ class JobQueue:
             await pipe.execute()
 
     async def get(self, job_id: str) -> Job | None:
-        raw = await self._redis.hget(self._data, job_id)
-        if raw is None:
-            return None
-        record = orjson.loads(raw)
-        return Job(job_id, record["kind"], record["payload"])
+        return (await self.get_many([job_id]))[0]
+
+    async def get_many(self, job_ids: Sequence[str]) -> list[Job | None]:
+        """Each job (None where there is none), in one round trip."""
+        found = []
+        for job_id, raw in zip(job_ids, await self._redis.hmget(self._data, job_ids), strict=True):
+            record = None if raw is None else orjson.loads(raw)
+            found.append(None if record is None else Job(job_id, record["kind"], record["payload"]))
+        return found
 
     async def due(self, job_id: str) -> float | None:
         """When the job runs next (unix seconds; a leased job: when its lease ends), or None."""

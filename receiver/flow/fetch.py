@@ -67,8 +67,9 @@ class FetchJob(BaseModel):
     traceparent: str | None = None
 
 
-def fetch_job_id(event: CanonicalEvent) -> str:
-    return f"fetch:{event.event_id}"
+def fetch_job_id(event_id: str) -> str:
+    """The fetch job of one notice: at most one per event, and found again from (source, task, status)."""
+    return f"{FETCH}:{event_id}"
 
 
 class FetchDeferral:
@@ -96,7 +97,7 @@ class FetchDeferral:
             if await self._publisher.published(event):
                 return Outcome("duplicate", event_id=event.event_id)
             created = await self._queue.enqueue(
-                fetch_job_id(event), FETCH, job.model_dump(mode="json"), due=time.time()
+                fetch_job_id(event.event_id), FETCH, job.model_dump(mode="json"), due=time.time()
             )
         # An unproven notification's own status may never be published: its answer names no event.
         event_id = event.event_id if proven else None

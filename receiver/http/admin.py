@@ -6,9 +6,10 @@ import dataclasses
 import hashlib
 import hmac
 import time
+from typing import TypeVar
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -53,12 +54,7 @@ async def watch_task(request: Request) -> Response:
     if problem is not None:
         raise ErrorAnswer(409, "not_pollable", problem)
     body = await read_body(request, MAX_WATCH_BODY_BYTES)
-    try:
-        task_id = poll.WatchRequest.model_validate_json(body).task_id
-    except ValidationError as exc:
-        raise ErrorAnswer(
-            400, "invalid_request", f'expected {{"task_id": "..."}}: {summarize_errors(exc)}'
-        ) from None
+    task_id = request_of(poll.WatchRequest, body, 'expected {"task_id": "..."}').task_id
     created = await poll.watch(
         JobQueue(runtime.redis, runtime.config.redis.prefix), source, task_id, time.time()
     )
@@ -71,10 +67,18 @@ async def task_record(request: Request) -> Response:
     runtime = require_admin(request)
     source_id: str = request.path_params["source_id"]
     task_id: str = request.path_params["task_id"]
-    if runtime.config.source(source_id) is None:
+    source = runtime.config.source(source_id)
+    if source is None:
         raise ErrorAnswer(404, "unknown_source", f"no source {source_id!r} is configured")
     queue = JobQueue(runtime.redis, runtime.config.redis.prefix)
-    record = await read_task(runtime.redis, runtime.pipeline.publisher.keys, queue, source_id, task_id)
+    record = await read_task(
+        runtime.redis,
+        runtime.pipeline.publisher.keys,
+        queue,
+        source_id,
+        task_id,
+        fetch_deadline_seconds=source.fetch_deadline_seconds,
+    )
     if record is None:
         raise ErrorAnswer(404, "unknown_task", f"nothing is known of task {task_id!r} of {source_id!r}")
     return json_response(200, record.as_json())
@@ -105,22 +109,44 @@ async def dlq_show(request: Request) -> Response:
     return json_response(200, letter.full())
 
 
+class RedriveRequest(BaseModel):
+    """`POST /v1/dlq/redrive`'s body. Without `ids` every entry not redriven yet is redriven: so a
+    bulk redrive is asked for by leaving `ids` out, never by a null or a wrong type, which is refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    ids: list[str] | None = None
+    delete: bool = False
+
+    @field_validator("ids", mode="before")
+    @classmethod
+    def _not_null(cls, ids: object) -> object:
+        if ids is None:
+            raise ValueError("null is not a list of entry ids: leave ids out to redrive every entry")
+        return ids
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def request_of(model: type[ModelT], body: bytes, expected: str) -> ModelT:
+    """The body as `model`; 400 when it is not JSON, 422 naming each field the document forbids."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ErrorAnswer(400, "invalid_json", f"the body is not JSON: {expected}") from None
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise ErrorAnswer(422, "invalid_request", f"{expected}: {summarize_errors(exc)}") from None
+
+
 async def dlq_redrive(request: Request) -> Response:
     """`POST /v1/dlq/redrive` with `{"ids": [...]?, "delete": bool?}`: no ids redrives every entry."""
     runtime, letters = _dead_letters(request)
-    try:
-        asked = orjson.loads(await read_body(request, 65536) or b"{}")
-    except orjson.JSONDecodeError:
-        raise ErrorAnswer(400, "invalid_json", "the body must be a JSON object") from None
-    ids = asked.get("ids") if isinstance(asked, dict) else None
-    delete = asked.get("delete", False) if isinstance(asked, dict) else None
-    if (
-        not isinstance(asked, dict)
-        or not isinstance(delete, bool)
-        or (ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)))
-    ):
-        raise ErrorAnswer(400, "invalid_request", 'expected {"ids": [entry ids]?, "delete": bool?}')
-    results = await letters.redrive(runtime.config, runtime.pipeline, ids, delete)
+    body = await read_body(request, 65536) or b"{}"
+    asked = request_of(RedriveRequest, body, 'expected {"ids": [entry ids]?, "delete": bool?}')
+    results = await letters.redrive(runtime.config, runtime.pipeline, asked.ids, asked.delete)
     return json_response(200, {"results": [dataclasses.asdict(result) for result in results]})
 
 

@@ -29,6 +29,7 @@ from receiver.providers.unproven_sources import warn_unproven
 from receiver.services.work import background_work
 from receiver.wiring.connection import open_pipeline
 from receiver.wiring.runtime import Runtime
+from receiver.wiring.startup import announce
 
 
 class ReceiverApp(Starlette):
@@ -76,6 +77,7 @@ def create_app(config: Config, redis_url: str | None = None, *, freeze_heap: boo
                 rate_limits=RateLimits(config.sources),
             )
             app.state.runtime = runtime
+            announce(config, redis, embedded=redis_url is None and config.redis.embedded)
             if freeze_heap:
                 heap.freeze_long_lived()
 

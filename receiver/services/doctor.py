@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,7 +20,8 @@ from receiver.foundation.asset_settings import AssetsConfig
 from receiver.foundation.errors import REDIS_FAILURES
 from receiver.foundation.keys import AnyRedis, KeySpace, as_text
 from receiver.providers.unproven_sources import unproven_sources
-from receiver.wiring.connection import open_pipeline
+from receiver.services.retention import group_lag
+from receiver.wiring.connection import EmbeddedRedis, open_pipeline
 
 Level = Literal["ok", "warn", "fail"]
 
@@ -49,6 +51,25 @@ def redis_location(config: Config, redis_url: str | None) -> Check:
     host = rest.rpartition("@")[2]  # the part before '@' holds the password, if any
     kind = "cluster" if config.redis.cluster else "server"
     return Check("ok", "redis", f"configured {kind} {scheme}://{host}")
+
+
+def embedded_url(embedded: EmbeddedRedis) -> Check:
+    """Where a consumer reaches the embedded Redis: the socket of the running receiver's, or of one
+    started for these checks alone when no receiver runs."""
+    if embedded.started_here:
+        return Check(
+            "warn",
+            "redis url",
+            f"{embedded.url} is gone after these checks: no receiver runs on {embedded.data_dir}/"
+            " (`videohooks serve` logs the URL of its own)",
+        )
+    return Check("ok", "redis url", f"{embedded.url}: the embedded Redis of the running receiver")
+
+
+def demo_token(config: Config) -> list[Check]:
+    if not config.admin.is_demo:
+        return []
+    return [Check("warn", "admin token", "the example configuration's public demo token: set your own")]
 
 
 def unproven_bodies(config: Config) -> list[Check]:
@@ -86,10 +107,9 @@ async def _clock(redis: AnyRedis, config: Config) -> Check:
     return clock_skew(before, after, seconds + microseconds / 1e6, tolerance)
 
 
-def _group_line(group: dict[str, Any]) -> str:
+async def _group_line(redis: AnyRedis, key: str, group: dict[str, Any]) -> str:
     name = as_text(group["name"])
-    # Redis before 7.0 does not report lag.
-    lag = group.get("lag")
+    lag = await group_lag(redis, key, group, as_text(group["last-delivered-id"]))
     return (
         f"group {name}: {group['consumers']} consumer(s), {group['pending']} pending,"
         f" lag {'unknown' if lag is None else lag}"
@@ -99,7 +119,8 @@ def _group_line(group: dict[str, Any]) -> str:
 async def _stream(redis: AnyRedis, key: str, dead_letters: bool) -> Check:
     length = await redis.xlen(key)
     groups: list[dict[str, Any]] = await redis.xinfo_groups(key) if await redis.exists(key) else []
-    summary = "; ".join([f"{length} entries", *(_group_line(group) for group in groups)])
+    lines = [await _group_line(redis, key, group) for group in groups]
+    summary = "; ".join([f"{length} entries", *lines])
     if dead_letters and length:
         return Check("warn", key, f"{summary}: dead letters wait for a look and a redrive")
     if not dead_letters and length and not groups:
@@ -130,11 +151,17 @@ async def diagnose(config: Config, redis_url: str | None = None) -> list[Check]:
         Check("ok", "config", f"{len(config.sources)} source(s)"),
         redis_location(config, redis_url),
         *unproven_bodies(config),
+        *demo_token(config),
     ]
     keys = KeySpace(config.redis.prefix, config.redis.partitions, config.redis.cluster)
     step = "redis reachable"
     try:
-        async with open_pipeline(config, redis_url) as (redis, _):
+        async with AsyncExitStack() as stack:
+            if redis_url is None and config.redis.embedded:
+                embedded = stack.enter_context(EmbeddedRedis(config.server.data_dir))
+                checks.append(embedded_url(embedded))
+                redis_url = embedded.url
+            redis, _ = await stack.enter_async_context(open_pipeline(config, redis_url))
             await redis.ping()
             checks.append(Check("ok", step, "PING answered"))
             step = "redis write"

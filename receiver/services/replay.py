@@ -52,18 +52,48 @@ class ReplayResult:
     path: Path
     outcome: str
     event_id: str | None = None
+    # Why it was skipped, for a person (`CANNOT_SIGN`: the scheme's own explanation).
+    detail: str | None = None
 
 
 def source_for(config: Config, fixture: Fixture, override: str | None) -> SourceConfig:
+    """`override`, else the source the fixture names, else the one source of its provider the
+    configuration has: the shipped fixtures name the test suite's sources (`openai-thin`, `ark-api`),
+    which a configuration of one source per provider does not have (`substitutions` lists them)."""
     source_id = override or fixture.source
     source = config.source(source_id)
+    if source is None and override is None:
+        same_provider = [source for source in config.sources if source.provider == fixture.provider]
+        source = same_provider[0] if len(same_provider) == 1 else None
     if source is None:
-        raise ReplayError(f"{fixture.path}: source {source_id!r} is not in the configuration")
+        raise ReplayError(
+            f"{fixture.path}: source {source_id!r} is not in the configuration"
+            + ("" if override else f", nor is exactly one {fixture.provider} source")
+        )
     if source.provider != fixture.provider:
         raise ReplayError(
             f"{fixture.path}: a {fixture.provider} fixture cannot go to {source_id!r} ({source.provider})"
         )
     return source
+
+
+def substitutions(
+    config: Config, fixtures: Sequence[Fixture], override: str | None
+) -> dict[tuple[str, str], int]:
+    """How many fixtures go to another source than the one they name, by (named, used): said to the
+    user, so that a replay never silently sends anything elsewhere. An HTTP replay passes only its
+    `callbacks`: the resource fixtures it skips go nowhere."""
+    moved: Counter[tuple[str, str]] = Counter()
+    for fixture in fixtures:
+        used = source_for(config, fixture, override).id
+        if override is None and used != fixture.source:
+            moved[(fixture.source, used)] += 1
+    return dict(moved)
+
+
+def callbacks(fixtures: Sequence[Fixture]) -> list[Fixture]:
+    """The fixtures an HTTP replay posts: an API's answer to a poll or fetch is no callback."""
+    return [fixture for fixture in fixtures if fixture.kind != "resource"]
 
 
 async def replay_http(
@@ -74,21 +104,28 @@ async def replay_http(
     source_override: str | None = None,
     progress: Progress | None = None,
 ) -> list[ReplayResult]:
-    sources = [source_for(config, fixture, source_override) for fixture in fixtures]
-    verifiers = {source.id: verifier_for(source) for source in sources}
+    """Post every callback fixture; resource fixtures are skipped (only --direct can publish them), so
+    they need no source. A fixture its source cannot sign (fal signs with a private key of its own)
+    is skipped too, said in its outcome."""
+    posted = callbacks(fixtures)
+    sources = {id(fixture): source_for(config, fixture, source_override) for fixture in posted}
+    verifiers = {source.id: verifier_for(source) for source in sources.values()}
     limit = asyncio.Semaphore(HTTP_CONCURRENCY)
 
-    async def send(client: httpx.AsyncClient, fixture: Fixture, source: SourceConfig) -> ReplayResult:
+    async def send(client: httpx.AsyncClient, fixture: Fixture) -> ReplayResult:
+        result = await post(client, fixture)
+        if progress:
+            progress(result.outcome)
+        return result
+
+    async def post(client: httpx.AsyncClient, fixture: Fixture) -> ReplayResult:
         if fixture.kind == "resource":
-            # An API's answer to a poll or fetch is no callback: only --direct can publish it.
-            result = ReplayResult(fixture.path, NOT_A_CALLBACK)
-            if progress:
-                progress(result.outcome)
-            return result
+            return ReplayResult(fixture.path, NOT_A_CALLBACK)
+        source = sources[id(fixture)]
         try:
             signed = verifiers[source.id].sign(fixture.body, time.time(), fixture.delivery_id)
         except CannotSign as exc:
-            raise ReplayError(f"{fixture.path}: {exc}") from None
+            return ReplayResult(fixture.path, CANNOT_SIGN, detail=f"{source.id}: {exc}")
         url = f"{base_url.rstrip('/')}/v1/callbacks/{source.id}{signed.path_suffix}"
         async with limit:
             try:
@@ -98,17 +135,11 @@ async def replay_http(
                     headers={"content-type": "application/json", **signed.headers},
                 )
             except httpx.HTTPError as exc:
-                result = ReplayResult(fixture.path, f"transport_error:{exc.__class__.__name__}")
-            else:
-                result = _http_result(fixture, response)
-        if progress:
-            progress(result.outcome)
-        return result
+                return ReplayResult(fixture.path, f"transport_error:{exc.__class__.__name__}")
+        return _http_result(fixture, response)
 
     async with httpx.AsyncClient(timeout=30) as client:
-        return list(
-            await asyncio.gather(*(send(client, f, s) for f, s in zip(fixtures, sources, strict=True)))
-        )
+        return list(await asyncio.gather(*(send(client, fixture) for fixture in fixtures)))
 
 
 def _http_result(fixture: Fixture, response: httpx.Response) -> ReplayResult:
@@ -322,9 +353,12 @@ async def _read(
 
 # A resource fixture (the provider API's task object) sent with --to: skipped, not a failure.
 NOT_A_CALLBACK = "skipped_not_a_callback"
+# A callback its source's scheme cannot sign here (fal's ED25519 key is fal's alone): skipped; --direct,
+# which verifies nothing, publishes it.
+CANNOT_SIGN = "skipped_cannot_sign"
 # Outcomes that mean the receiver took the delivery (or it was rightly skipped); anything else makes a
 # replay exit non-zero.
-SETTLED_OUTCOMES = frozenset({"accepted", "duplicate", "stale", "quarantined", NOT_A_CALLBACK})
+SETTLED_OUTCOMES = frozenset({"accepted", "duplicate", "stale", "quarantined", NOT_A_CALLBACK, CANNOT_SIGN})
 
 
 def summarize(results: Sequence[ReplayResult]) -> Counter[str]:

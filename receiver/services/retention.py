@@ -38,6 +38,10 @@ from receiver.services.archive import Archive
 MAXLEN_HEADROOM = 0.9
 # Entries read, archived and trimmed per step: one archive object each.
 TRIM_BATCH = 1000
+# Redis 6.2 reports no lag: the entries after a group's position are counted, up to this many.
+LAG_COUNT_LIMIT = 100_000
+# Counted inside Redis: nothing of the entries crosses the network.
+_COUNT_AFTER = "return #redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,16 @@ async def _unread_before(redis: AnyRedis, stream: str, last_delivered: str, min_
     return bool(entries)
 
 
+async def group_lag(redis: AnyRedis, stream: str, info: Mapping[str, Any], last_delivered: str) -> int | None:
+    """The entries the group has not read yet. Redis 7 reports it (`lag`; none once entries past the
+    group were trimmed); before 7 (the embedded Redis is 6.2) they are counted, up to LAG_COUNT_LIMIT,
+    beyond which the lag is unknown (None)."""
+    if "entries-read" in info:
+        return None if info.get("lag") is None else int(info["lag"])
+    counted = int(await redis.eval(_COUNT_AFTER, 1, stream, f"({last_delivered}", LAG_COUNT_LIMIT + 1))
+    return counted if counted <= LAG_COUNT_LIMIT else None
+
+
 async def _groups(
     redis: AnyRedis, stream: str, retention: RetentionConfig, min_id: str | None, trim: bool
 ) -> list[GroupReport]:
@@ -89,8 +103,8 @@ async def _groups(
     groups = []
     for raw in raw_groups:
         info = _info(raw)
-        lag = None if info.get("lag") is None else int(info["lag"])  # Redis 6.2 has no lag
         last_delivered = as_text(info["last-delivered-id"])
+        lag = await group_lag(redis, stream, info, last_delivered)
         at_risk = (
             trim
             and retention.archive is None

@@ -149,7 +149,8 @@ class Subscriber:
     async def _reclaim(self) -> list[Received]:
         claimed: list[Received] = []
         for stream in self._streams:
-            cursor, entries, _deleted = await self._redis.xautoclaim(
+            # Redis 7 adds a third element (ids deleted meanwhile); 6.2, the embedded default, answers two.
+            reply = await self._redis.xautoclaim(
                 stream,
                 self.group,
                 self.consumer,
@@ -157,6 +158,7 @@ class Subscriber:
                 start_id=self._claim_cursors[stream],
                 count=self._count,
             )
+            cursor, entries = reply[0], reply[1]
             self._claim_cursors[stream] = as_text(cursor)
             claimed += parse_reply([(stream, entries)])
         return claimed

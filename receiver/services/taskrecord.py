@@ -6,23 +6,35 @@ Nothing is stored for it: the record is read from what publishing and watching a
   - each of those stream entries, for the event's `event_id` (null once the stream was trimmed past
     it); the entry id's milliseconds are when it was published;
   - the task's poll job, if it is watched: its payload (`registered_at`, `attempts`, `last_error`,
-    `reconciling`) and its due time in the job queue.
+    `reconciling`) and its due time in the job queue;
+  - the copy and fetch jobs of its events (ids from `event_id_for(source, task, status)`, one per
+    status): an event accepted and decoded but not published yet is `held` there, waiting for its
+    assets' copy or for the provider's API, and must show somewhere until it is published.
 
 `assemble` builds the record from those values without I/O; `read_task` does the reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from receiver.assets.copier import COPY, CopyPayload, copy_job_id
 from receiver.core.jobs import Job, JobQueue
+from receiver.flow.fetch import FETCH, FetchJob, fetch_job_id
 from receiver.flow.poll import poll_job_id
 from receiver.foundation.errors import redis_errors
 from receiver.foundation.keys import AnyRedis, KeySpace, as_text, entry_id_order
-from schemas.event import TERMINAL_STATUSES, rfc3339
+from schemas.event import (
+    STATUS_RANK,
+    TERMINAL_STATUSES,
+    CanonicalEvent,
+    event_from_json,
+    event_id_for,
+    rfc3339,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +55,40 @@ class WatchState:
 
 
 @dataclass(frozen=True, slots=True)
+class AssetFailure:
+    """The last failure of one asset's copy; `final`: given up, the event goes out without its copy."""
+
+    index: int
+    code: str
+    message: str
+    final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HeldEvent:
+    """An accepted event not yet published: `reason` `asset_copy` (its assets are being copied) or
+    `fetch` (the provider's API is asked for the task), since when and until when at the latest."""
+
+    status: str
+    reason: str
+    since: str
+    until: str
+    asset_errors: list[AssetFailure]
+
+
+ASSET_COPY = "asset_copy"
+FETCH_REASON = "fetch"
+
+
+@dataclass(frozen=True, slots=True)
 class TaskRecord:
     source: str
     task_id: str
     statuses: list[PublishedStatus]
+    # A terminal status is published and nothing else of the task waits to be.
     final: bool
     watch: WatchState | None
+    held: list[HeldEvent]
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,6 +121,41 @@ def watch_state(job: Job, due: float | None) -> WatchState:
     )
 
 
+def held_event(
+    job: Job, fetch_deadline_seconds: Callable[[str], float]
+) -> tuple[CanonicalEvent, HeldEvent] | None:
+    """The event a copy or fetch job holds back (for a fetch: the callback's notice), and what the
+    record says of it; None for a job of another kind. `fetch_deadline_seconds`: a source's, by id."""
+    if job.kind == COPY:
+        copy = CopyPayload.model_validate(job.payload)
+        event = event_from_json(copy.event)
+        failures = [
+            AssetFailure(index, failure.code, failure.message, failure.final)
+            for index, failure in sorted(copy.failures.items())
+        ]
+        return event, HeldEvent(
+            event.status, ASSET_COPY, _moment(copy.ready_at), _moment(copy.deadline), failures
+        )
+    if job.kind == FETCH:
+        notice = event_from_json(FetchJob.model_validate(job.payload).notice)
+        since = notice.received_at.timestamp()
+        until = since + fetch_deadline_seconds(notice.source)
+        return notice, HeldEvent(notice.status, FETCH_REASON, _moment(since), _moment(until), [])
+    return None
+
+
+async def read_held(
+    queue: JobQueue, source: str, task_id: str, fetch_deadline_seconds: float
+) -> list[tuple[CanonicalEvent, HeldEvent]]:
+    """The task's held events, oldest first, in one round trip: every copy and fetch job id its
+    events could have (one of each per status) is asked for."""
+    event_ids = [event_id_for(source, task_id, status) for status in STATUS_RANK]
+    job_ids = [job_id(event_id) for event_id in event_ids for job_id in (copy_job_id, fetch_job_id)]
+    jobs = [job for job in await queue.get_many(job_ids) if job is not None]
+    found = [held_event(job, lambda _source: fetch_deadline_seconds) for job in jobs]
+    return sorted((pair for pair in found if pair is not None), key=lambda pair: pair[1].since)
+
+
 def assemble(
     source: str,
     task_id: str,
@@ -88,28 +163,38 @@ def assemble(
     event_ids: Mapping[str, str],
     job: Job | None,
     due: float | None,
+    held: Sequence[HeldEvent] = (),
 ) -> TaskRecord | None:
-    """The record from the task's hash (`marks`), its entries' event ids (by entry id) and its watch
-    job with the job's due time; None when none of them knows the task."""
+    """The record from the task's hash (`marks`), its entries' event ids (by entry id), its watch
+    job with the job's due time and its `held` events; None when none of them knows the task."""
     statuses = [
         PublishedStatus(status, event_ids.get(entry_id), entry_id, published_at(entry_id))
         for status, entry_id in published_statuses(marks).items()
     ]
-    if not statuses and job is None:
+    if not statuses and job is None and not held:
         return None
     return TaskRecord(
         source=source,
         task_id=task_id,
         statuses=statuses,
-        final=any(item.status in TERMINAL_STATUSES for item in statuses),
+        final=any(item.status in TERMINAL_STATUSES for item in statuses) and not held,
         watch=None if job is None else watch_state(job, due),
+        held=list(held),
     )
 
 
 async def read_task(
-    redis: AnyRedis, keys: KeySpace, queue: JobQueue, source: str, task_id: str
+    redis: AnyRedis,
+    keys: KeySpace,
+    queue: JobQueue,
+    source: str,
+    task_id: str,
+    *,
+    fetch_deadline_seconds: float,
 ) -> TaskRecord | None:
-    """The task's record from Redis, or None when nothing is known of it. Raises `RedisUnavailable`."""
+    """The task's record from Redis, or None when nothing is known of it. Raises `RedisUnavailable`.
+
+    `fetch_deadline_seconds`: the source's, which bounds how long a fetch holds its event back."""
     partition = keys.partition(source, task_id)
     job_id = poll_job_id(source, task_id)
     with redis_errors("the task read"):
@@ -118,7 +203,8 @@ async def read_task(
         event_ids = await _event_ids(redis, keys.events(partition), published_statuses(marks).values())
         job = await queue.get(job_id)
         due = None if job is None else await queue.due(job_id)
-    return assemble(source, task_id, marks, event_ids, job, due)
+        held = await read_held(queue, source, task_id, fetch_deadline_seconds)
+    return assemble(source, task_id, marks, event_ids, job, due, [item for _, item in held])
 
 
 async def read_entries(

