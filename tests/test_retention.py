@@ -110,7 +110,7 @@ async def test_trim_undelivered_trims_by_age_whatever_the_groups_read(aredis: Re
     assert {group.group: group.at_risk for group in report.groups}["slow"] is True
 
 
-async def test_held_back_on_redis_6_2_whose_groups_have_no_lag(redis62_url: str, prefix: str) -> None:
+async def test_held_back_on_redis_6_2_whose_groups_report_no_lag(redis62_url: str, prefix: str) -> None:
     client = Redis.from_url(redis62_url)
     try:
         keys = KeySpace(prefix)
@@ -120,7 +120,7 @@ async def test_held_back_on_redis_6_2_whose_groups_have_no_lag(redis62_url: str,
         await client.xgroup_create(keys.events(0), "half", id="0")
         await client.xreadgroup("half", "c", {keys.events(0): ">"}, count=4)
         [report, _] = await check_all(client, keys, RetentionConfig(maxlen=2))
-        assert [group.lag for group in report.groups] == [None]
+        assert [group.lag for group in report.groups] == [6]  # counted inside Redis: 6.2 reports none
         assert (report.trimmed, report.length, report.held_back) == (4, 6, 4)
     finally:
         await client.delete(keys.events(0), *[key async for key in client.scan_iter(f"{prefix}:*")])
