@@ -38,6 +38,7 @@ from receiver import events_view, heap, metrics, poll, tracing
 from receiver.config import Config
 from receiver.connection import AnyRedis, open_pipeline
 from receiver.console import console_mount
+from receiver.delivery import Delivery, Provenance
 from receiver.dlq import DeadLetters
 from receiver.draining import drain_on_signals
 from receiver.errors import (
@@ -47,6 +48,7 @@ from receiver.errors import (
     Quarantine,
     RedisUnavailable,
     Unauthentic,
+    Unavailable,
     redis_errors,
     unavailable,
 )
@@ -176,19 +178,25 @@ class CallbackEndpoint:
                 except Quarantine as unproven:
                     # A form the scheme can neither prove nor disprove: kept for an operator, never
                     # published (and never redriven, see receiver/dlq.py).
-                    outcome = await runtime.pipeline.keep(
-                        source, body, headers, datetime.now(UTC), None, unproven
+                    delivery = Delivery(
+                        source, body, "callback", "notification", datetime.now(UTC), None, headers
                     )
+                    outcome = await runtime.pipeline.keep(delivery, unproven)
                 else:
                     check_rate(runtime, source.id, True, now)
                     if provider.handshake is not None and (answer := provider.handshake(body)) is not None:
                         await send_raw_json(send, 200, answer)
                         return
-                    outcome = await runtime.pipeline.deliver(
-                        source, body, headers, datetime.now(UTC), delivery_id
+                    provenance: Provenance = (
+                        "signed" if SCHEMES[source.verify].proves_body else "notification"
                     )
-            except RedisUnavailable as exc:
-                raise unavailable("the delivery could not be stored: retry later") from exc
+                    outcome = await runtime.pipeline.deliver(
+                        Delivery(
+                            source, body, "callback", provenance, datetime.now(UTC), delivery_id, headers
+                        )
+                    )
+            except Unavailable as exc:
+                raise unavailable(f"the delivery could not be stored ({exc}): retry later") from exc
         except ErrorAnswer as error:
             label = _ERROR_OUTCOMES.get(error.status, error.code)
             # An unknown id is a sender's free text: it is counted under "" to keep the label set bounded.
@@ -454,12 +462,13 @@ async def answer_error(request: Request, exc: Exception) -> Response:
 
 
 async def answer_unavailable(request: Request, exc: Exception) -> Response:
-    """Redis did not confirm a write, or did not answer a read, the route needed: 503, try again later.
+    """Something the route needed is out (Redis did not confirm a write or answer a read, the asset
+    store could not be written): 503, try again later.
 
-    Registered for `RedisUnavailable` and for every Redis client failure (`REDIS_CLIENT_ERRORS`), so that a
+    Registered for `Unavailable` and for every Redis client failure (`REDIS_CLIENT_ERRORS`), so that a
     route reading Redis directly (the dead letters, the events) needs no handler of its own.
     """
-    if not isinstance(exc, RedisUnavailable):
+    if not isinstance(exc, Unavailable):
         exc = RedisUnavailable(f"redis did not answer: {exc.__class__.__name__}")
     return await answer_error(request, unavailable(f"{exc}: retry later"))
 
@@ -571,7 +580,7 @@ def create_app(config: Config, redis_url: str | None = None, *, freeze_heap: boo
         exception_handlers={
             HTTPException: routing_error,
             ErrorAnswer: answer_error,
-            RedisUnavailable: answer_unavailable,
+            Unavailable: answer_unavailable,
             **dict.fromkeys(REDIS_CLIENT_ERRORS, answer_unavailable),
         },
     )

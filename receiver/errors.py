@@ -4,7 +4,9 @@
     ├── ConfigError        the configuration cannot be used: refused at start-up, naming each bad key
     ├── ErrorAnswer        a request is answered early with an HTTP status, an error code and a message
     │   └── Unauthentic    not proven authentic (401); nothing is stored
-    ├── RedisUnavailable   Redis did not confirm a write: nothing was kept, the caller retries (503)
+    ├── Unavailable        something the receiver depends on is out: the caller retries (503)
+    │   ├── RedisUnavailable   Redis did not confirm a write: nothing was kept
+    │   └── StoreUnavailable   the asset store could not be written
     ├── RemoteError        a provider's API did not return what was asked, retryable or not
     ├── Quarantine         authentic, but no schema version accepts it: kept in the dead-letter stream
     └── CannotSign         a replay asked for a signature only the provider can make (fal's private key)
@@ -59,8 +61,17 @@ class Unauthentic(ErrorAnswer):
         super().__init__(401, code, message)
 
 
-class RedisUnavailable(VideohooksError):
+class Unavailable(VideohooksError):
+    """An outage, not a bug: something the receiver depends on did not answer. Answered 503 with
+    `Retry-After` on a request; a job retries quietly until its deadline."""
+
+
+class RedisUnavailable(Unavailable):
     """The write could not be confirmed durable: the provider must retry (503)."""
+
+
+class StoreUnavailable(Unavailable):
+    """The asset store could not be written (media a delivery carries inline): retry later (503)."""
 
 
 class RemoteError(VideohooksError):

@@ -19,7 +19,6 @@ dead-letter stream, and the webhook's event is published with `fetch_failed` as 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict
@@ -29,10 +28,12 @@ from receiver.backoff import next_due, next_interval
 from receiver.budget import ApiBudget
 from receiver.clients.pool import ClientPool
 from receiver.config import Config
-from receiver.errors import Quarantine, RemoteError, redis_errors
+from receiver.decision import FETCH_FAILED, Publish, Wait, decide
+from receiver.delivery import Delivery
+from receiver.errors import Quarantine, RemoteError, StoreUnavailable, redis_errors
 from receiver.jobs import Done, Job, JobQueue, JobResult, RunAgain
 from receiver.logs import logger
-from receiver.pipeline import Outcome, Pipeline
+from receiver.pipeline import Outcome, Pipeline, public_headers
 from receiver.providers import PROVIDERS
 from receiver.publisher import Publisher
 from receiver.sources import SourceConfig
@@ -40,7 +41,6 @@ from receiver.verifiers import SCHEMES
 from schemas.event import CanonicalEvent, Error, event_from_json, event_to_json
 
 FETCH = "fetch"
-FETCH_FAILED = "fetch_failed"
 UNKNOWN_TASK = "unknown_task"
 # Fetch retries double: a provider in trouble is given room quickly, and the deadline bounds the total.
 RETRY_FACTOR = 2.0
@@ -81,15 +81,13 @@ class FetchDeferral:
     def applies(self, source: SourceConfig, event: CanonicalEvent) -> bool:
         return PROVIDERS[source.provider].fetches(source, event)
 
-    async def defer(
-        self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str], body: bytes
-    ) -> Outcome:
-        proven = SCHEMES[source.verify].proves_body
+    async def defer(self, delivery: Delivery, event: CanonicalEvent) -> Outcome:
+        proven = SCHEMES[delivery.source.verify].proves_body
         job = FetchJob(
             notice=event_to_json(event).decode(),
-            headers=dict(headers),
+            headers=public_headers(delivery.headers),
             proven=proven,
-            body=None if proven else body.decode(),
+            body=None if proven else delivery.body.decode(),
             traceparent=tracing.traceparent() or None,
         )
         with redis_errors("the fetch job"):
@@ -127,12 +125,12 @@ class Fetcher:
         if turn:
             return RunAgain(time.time() + turn, job.payload)
         try:
-            event = await self._fetch(source, state, notice)
+            decision = await self._fetch(source, state, notice)
         except RemoteError as exc:
             return await self._retry(state, source, notice, exc)
         except _GiveUp as exc:
             return await self._give_up(state, notice, str(exc))
-        await self._pipeline.release(event)
+        await self._pipeline.release(decision.event, decision.why)
         return Done()
 
     async def _retry(
@@ -160,33 +158,38 @@ class Fetcher:
         retry_after = source.max_interval_seconds if slow else error.retry_after
         return RunAgain(next_due(now, interval, retry_after, deadline), state.model_dump(mode="json"))
 
-    async def _fetch(self, source: SourceConfig, state: FetchJob, notice: CanonicalEvent) -> CanonicalEvent:
+    async def _fetch(self, source: SourceConfig, state: FetchJob, notice: CanonicalEvent) -> Publish:
+        """The API's answer, decided on against the webhook's word: published, or asked again
+        (`RemoteError`, retryable) while it lags behind a proven webhook or the store is out."""
         body = await self._clients.get(source).get_task(notice.task_id)
+        delivery = Delivery(
+            source, body, "resource", "api", notice.received_at, notice.delivery_id, state.headers, notice
+        )
         try:
-            event = self._pipeline.decode_delivery(
-                source, body, notice.received_at, notice.delivery_id, resource=True, notice=notice
-            )
-            event = await self._pipeline.materialize(event, body)
+            event = await self._pipeline.prepare(delivery)
+        except StoreUnavailable as exc:
+            raise RemoteError(str(exc), retryable=True) from None
         except Quarantine as quarantine:
-            await self._pipeline.keep(source, body, state.headers, notice.received_at, None, quarantine)
+            await self._pipeline.keep(delivery, quarantine)
             raise _GiveUp(
                 f"the fetched object of {notice.task_id} is kept in the dead-letter stream "
                 f"({quarantine.reason}: {quarantine.detail})"
             ) from None
-        if state.proven and event.status != notice.status:
-            # The API can lag the webhook: ask again rather than publish what the webhook already overtook.
-            raise RemoteError(
-                f"the fetched object says {event.status!r}, the webhook {notice.status!r}", retryable=True
-            )
         # An unproven notification's claim counts for nothing: what the API says is published.
-        return event
+        decision = decide(event, "fetched after a webhook", notice=notice, proven=state.proven)
+        if isinstance(decision, Wait):  # the API can lag the webhook: ask again
+            raise RemoteError(decision.why, retryable=True)
+        assert isinstance(decision, Publish)  # without a holder, `decide` publishes or waits
+        return decision
 
     async def _give_up(
         self, state: FetchJob, notice: CanonicalEvent, message: str, status: int | None = None
     ) -> JobResult:
         logger.warning("fetch.failed", source=notice.source, task_id=notice.task_id, error=message)
         if state.proven:
-            await self._publisher.publish(replace(notice, error=Error(code=FETCH_FAILED, message=message)))
+            # Incomplete: published now, the task watched, and superseded once its result is known.
+            incomplete = replace(notice, error=Error(code=FETCH_FAILED, message=message))
+            await self._pipeline.release(incomplete, "a webhook whose fetch failed")
         else:
             # Never confirmed by the API: kept for an operator, no event, no watch (receiver/dlq.py
             # refuses to redrive `unknown_task`).
@@ -199,5 +202,6 @@ class Fetcher:
                 (state.body or "").encode(),
                 notice.received_at,
                 notice.delivery_id,
+                provenance="notification",
             )
         return Done()

@@ -39,7 +39,9 @@ from receiver.backoff import next_due, next_interval
 from receiver.budget import ApiBudget
 from receiver.clients.pool import ClientPool
 from receiver.config import Config
-from receiver.errors import Quarantine, RemoteError, redis_errors
+from receiver.decision import incomplete
+from receiver.delivery import Delivery
+from receiver.errors import Quarantine, RemoteError, StoreUnavailable, redis_errors
 from receiver.jobs import Done, Job, JobQueue, JobResult, RunAgain
 from receiver.logs import logger
 from receiver.pipeline import Pipeline
@@ -51,6 +53,7 @@ from schemas.normalizing import DeliveryContext, build_event
 POLL = "poll"
 DEADLINE_EXCEEDED = "deadline_exceeded"
 NOT_FOUND = "not_found"
+DEADLINE = "the watch's deadline passed"
 WatchPhase = Literal["waiting", "reconciling", "overdue"]
 # Polls slow down by half each time: quick for short tasks, gentle on long ones.
 POLL_FACTOR = 1.5
@@ -119,8 +122,13 @@ def watches_on_callback(source: SourceConfig) -> bool:
     return unwatchable(source) is None
 
 
-async def watch(queue: JobQueue, source: SourceConfig, task_id: str, now: float) -> bool:
-    """Register a watched task; False when it is already watched. Raises `RedisUnavailable`."""
+async def watch(
+    queue: JobQueue, source: SourceConfig, task_id: str, now: float, *, at_once: bool = False
+) -> bool:
+    """Register a watched task; False when it is already watched. Raises `RedisUnavailable`.
+
+    `at_once`: polled now even on a callback source (an incomplete event's task, whose callbacks
+    have nothing more to bring)."""
     task_type = PROVIDERS[source.provider].schemas.task_type
     assert task_type is not None  # `unwatchable` refuses a provider without one
     job = PollJob(
@@ -132,7 +140,8 @@ async def watch(queue: JobQueue, source: SourceConfig, task_id: str, now: float)
         traceparent=tracing.traceparent() or None,
     )
     # A callback source's task is first left to its callbacks.
-    first = now if PROVIDERS[source.provider].callbacks is None else now + source.reconcile_after_seconds
+    left_to_callbacks = PROVIDERS[source.provider].callbacks is not None and not at_once
+    first = now + source.reconcile_after_seconds if left_to_callbacks else now
     with redis_errors("the watch"):
         created = await queue.enqueue(
             poll_job_id(source.id, task_id), POLL, job.model_dump(mode="json"), first
@@ -143,19 +152,25 @@ async def watch(queue: JobQueue, source: SourceConfig, task_id: str, now: float)
 
 class CallbackWatcher:
     """Starts the watch of a task whose callback brought a non-final status (`watch_on_callback`), so
-    that a lost final callback is reconciled without anyone calling the watch route."""
+    that a lost final callback is reconciled without anyone calling the watch route; and of a task
+    whose event is incomplete, wherever the source can be polled, so that its complete result
+    supersedes it (receiver/decision.py)."""
 
     def __init__(self, config: Config, queue: JobQueue) -> None:
         self._queue = queue
         # Decided once (the config is frozen): this runs for every accepted event. A poll-only
-        # source's events come from its watches, so it starts none.
+        # source's events come from its watches, so it starts none for a non-final status.
+        self._pollable = {source.id: source for source in config.sources if unwatchable(source) is None}
         self._sources = {
             source.id: source
-            for source in config.sources
+            for source in self._pollable.values()
             if watches_on_callback(source) and PROVIDERS[source.provider].callbacks is not None
         }
 
     async def __call__(self, event: CanonicalEvent) -> None:
+        if incomplete(event) and (pollable := self._pollable.get(event.source)) is not None:
+            await watch(self._queue, pollable, event.task_id, time.time(), at_once=True)
+            return
         source = self._sources.get(event.source)
         if source is None or event.status in TERMINAL_STATUSES:
             return
@@ -220,22 +235,23 @@ class Poller:
         if turn and now + turn < deadline:
             return RunAgain(now + turn, state.model_dump(mode="json"))
         if turn:  # no turn before the deadline (the source is paused): the deadline is kept all the same
-            await self._pipeline.release(self._deadline_event(source, state, datetime.now(UTC)))
+            await self._pipeline.release(self._deadline_event(source, state, datetime.now(UTC)), DEADLINE)
             return Done()
         state.attempts += 1
         received_at = datetime.now(UTC)
         retry_after = None
         try:
             body = await self._clients.get(source).get_task(state.task_id)
-            event = self._pipeline.decode_delivery(source, body, received_at, None, resource=True)
-            if event.status != state.status:
-                event = await self._pipeline.materialize(event, body)
-        except RemoteError as exc:
+            delivery = Delivery(source, body, "resource", "api", received_at)
+            event = await self._pipeline.prepare(delivery)
+        except (RemoteError, StoreUnavailable) as exc:
             metrics.child(metrics.POLL_FAILURES, source.id).inc()
             logger.info("poll.failed", source=source.id, task_id=state.task_id, error=str(exc))
-            state.last_error, state.last_status = str(exc), exc.status
-            retry_after = exc.retry_after
-            if self._clients.key_rejected(source, exc):
+            remote = exc if isinstance(exc, RemoteError) else None
+            state.last_error = str(exc)
+            state.last_status = None if remote is None else remote.status
+            retry_after = None if remote is None else remote.retry_after
+            if remote is not None and self._clients.key_rejected(source, remote):
                 # An operator has to fix the key: every task of the source is asked slowly meanwhile.
                 retry_after = max(retry_after or 0.0, source.max_interval_seconds)
             if retry_after:
@@ -244,12 +260,13 @@ class Poller:
             # Kept once per distinct problem, not once per poll: the task is still polled, as its next
             # status may well be one the schemas know.
             if state.quarantined != quarantine.detail:
-                await self._pipeline.keep(source, body, {}, received_at, None, quarantine)
+                await self._pipeline.keep(delivery, quarantine)
                 state.quarantined = quarantine.detail
         else:
             state.last_status = None
             if event.status != state.status:
-                outcome = await self._pipeline.release(event)
+                why = "reconciled: polled after its callbacks" if state.reconciling else "polled"
+                outcome = await self._pipeline.release(event, why)
                 if state.reconciling and outcome.status == "accepted":
                     # A status no callback brought: what reconciliation is for.
                     metrics.child(metrics.RECONCILED, source.id).inc()
@@ -257,7 +274,7 @@ class Poller:
             if event.status in TERMINAL_STATUSES:
                 return Done()
         if now >= deadline:
-            await self._pipeline.release(self._deadline_event(source, state, received_at))
+            await self._pipeline.release(self._deadline_event(source, state, received_at), DEADLINE)
             return Done()
         interval = state.interval
         state.interval = next_interval(interval, POLL_FACTOR, source.max_interval_seconds)

@@ -27,12 +27,15 @@ import orjson
 from redis.asyncio import Redis, RedisCluster
 
 from receiver import metrics, tracing
+from receiver.decision import Drop, Holder, Supersede, decide, incomplete
+from receiver.delivery import Kind, Provenance
 from receiver.errors import REDIS_FAILURES, RedisUnavailable
 from receiver.keys import KeySpace, as_text
 from receiver.replication import NotReplicated, ReplicaWait
 from schemas.event import (
     SCHEMA_VERSION,
     STATUS_RANK,
+    TERMINAL_STATUSES,
     CanonicalEvent,
     Version,
     as_version,
@@ -52,6 +55,8 @@ AnyRedis = Redis | RedisCluster
 class Publication:
     outcome: Literal["accepted", "duplicate", "stale"]
     entry_id: str | None = None
+    # The id of the event in the stream: the one published, or the new id of one that superseded it.
+    event_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -59,7 +64,7 @@ class _Pending:
     event: CanonicalEvent
     keys: tuple[str, str]
     args: tuple[str | bytes | int, ...]
-    future: asyncio.Future[Publication]
+    future: asyncio.Future[str]
 
 
 class Publisher:
@@ -87,8 +92,29 @@ class Publisher:
     def keys(self) -> KeySpace:
         return self._keys
 
-    async def publish(self, event: CanonicalEvent) -> Publication:
-        """Resolve once Redis has appended the event, or found it a duplicate or stale."""
+    async def publish(self, event: CanonicalEvent, why: str = "published") -> Publication:
+        """Resolve once Redis has appended the event, or found it a duplicate or stale.
+
+        Where the status is held by an incomplete event, `decide` says whether this one supersedes it
+        (a second call, which the script makes atomic: at most one completion is appended).
+        """
+        publication, holder = await self._submit(event, why, "")
+        if holder is None:
+            return publication
+        match decide(event, why, holder=holder):
+            case Supersede(event=complete, replaces=replaces, why=reason):
+                publication, _ = await self._submit(complete, reason, replaces)
+                return publication
+            case Drop(outcome=outcome):
+                return Publication(outcome)
+            case _:  # pragma: no cover - without a notice, `decide` publishes, supersedes or drops
+                raise AssertionError("a holder's decision is a supersede or a drop")
+
+    async def _submit(
+        self, event: CanonicalEvent, why: str, supersedes: str
+    ) -> tuple[Publication, Holder | None]:
+        """One call of the script for `event` (batched with its partition's others): the publication,
+        and, when refused, what holds its status."""
         event = as_version(event, self._event_version)
         partition = self._keys.partition(event.source, event.task_id)
         loop = asyncio.get_running_loop()
@@ -106,6 +132,9 @@ class Publisher:
                 event.task_id,
                 event.schema_version,
                 tracing.traceparent(),
+                "1" if incomplete(event) else "",
+                supersedes,
+                why,
             ),
             future=loop.create_future(),
         )
@@ -113,7 +142,14 @@ class Publisher:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
-        return await pending.future
+        value = await pending.future
+        if value == "stale":
+            return Publication("stale"), Holder(stale=True)
+        if value == "duplicate":
+            return Publication("duplicate"), Holder()
+        if value.startswith("incomplete "):
+            return Publication("duplicate"), Holder(incomplete=value.removeprefix("incomplete "))
+        return Publication("accepted", value, event.event_id), None
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -154,31 +190,35 @@ class Publisher:
         metrics.PUBLISH_BATCH_SIZE.observe(len(items))
         for item, result in zip(items, results, strict=True):
             value = as_text(result)
-            outcome = value if value in ("duplicate", "stale") else "accepted"
+            refused = value in ("duplicate", "stale") or value.startswith("incomplete ")
+            outcome = ("stale" if value == "stale" else "duplicate") if refused else "accepted"
             metrics.child(metrics.PUBLICATIONS, item.event.source, outcome).inc()
             if outcome == "accepted":
                 _count_tokens(item.event)
-            if item.future.done():  # the caller went away; the write stands all the same
-                continue
-            if value in ("duplicate", "stale"):
-                item.future.set_result(Publication(value))  # type: ignore[arg-type]
-            else:
-                item.future.set_result(Publication("accepted", value))
+            if not item.future.done():  # else the caller went away; the write stands all the same
+                item.future.set_result(value)
 
     async def published(self, event: CanonicalEvent) -> bool:
-        """Whether this (source, task, status), or this delivery id, is already in the stream."""
+        """Whether this (source, task, status), or this delivery id, is already in the stream, and
+        complete: an incomplete event there is still to be superseded by a complete `event`."""
         partition = self._keys.partition(event.source, event.task_id)
         seen = await self._redis.hmget(
             self._keys.task(partition, event.source, event.task_id),
-            [event.status, f"~d:{event.delivery_id}" if event.delivery_id else "~rank"],
+            [event.status, f"~d:{event.delivery_id}" if event.delivery_id else "~rank", f"~i:{event.status}"],
         )
-        return seen[0] is not None or (event.delivery_id is not None and seen[1] is not None)
+        taken = seen[0] is not None or (event.delivery_id is not None and seen[1] is not None)
+        return taken and (seen[2] is None or incomplete(event))
 
     async def final_published(self, source: str, task_id: str) -> bool:
-        """Whether a final status of the task is in the stream (its hash's top rank is terminal)."""
+        """Whether a complete final status of the task is in the stream (its hash's top rank is
+        terminal, and no final status is held by an incomplete event)."""
         partition = self._keys.partition(source, task_id)
-        rank = await self._redis.hget(self._keys.task(partition, source, task_id), "~rank")
-        return rank is not None and int(rank) == max(STATUS_RANK.values())
+        marks = await self._redis.hmget(
+            self._keys.task(partition, source, task_id),
+            ["~rank", *(f"~i:{status}" for status in sorted(TERMINAL_STATUSES))],
+        )
+        rank = marks[0]
+        return rank is not None and int(rank) == max(STATUS_RANK.values()) and not any(marks[1:])
 
     async def quarantine(
         self,
@@ -189,8 +229,16 @@ class Publisher:
         body: bytes,
         received_at: datetime,
         delivery_id: str | None = None,
+        *,
+        kind: Kind = "callback",
+        provenance: Provenance = "signed",
+        media_omitted: bool = False,
     ) -> str:
         """Keep an authentic delivery that no schema accepts, whole, in the dead-letter stream.
+
+        Its `kind` (a callback, or the API's task object) and `provenance` are kept with it, so that a
+        redrive decodes it with the right schema versions; `media_omitted` says the kept body lacks the
+        inline media it came with (a redrive then fetches the task again).
 
         The delivery id a verifier read from the headers is kept too: a redrive cannot verify again
         (the signature's timestamp has expired by then) but its event must carry the same id. Counted
@@ -204,7 +252,11 @@ class Publisher:
             "headers": orjson.dumps(dict(headers)),
             "body": body,
             "received_at": rfc3339(received_at),
+            "kind": kind,
+            "provenance": provenance,
         }
+        if media_omitted:
+            fields["media_omitted"] = "1"
         if delivery_id:
             fields["delivery_id"] = delivery_id
         try:

@@ -23,6 +23,7 @@ import httpx
 
 from receiver.config import Config, SourceConfig
 from receiver.connection import open_pipeline
+from receiver.delivery import Delivery
 from receiver.errors import CannotSign, RedisUnavailable
 from receiver.fixtures import Fixture
 from receiver.offload import Decoded, DecodeJob, decode_all, restored
@@ -154,15 +155,16 @@ async def replay_direct(
             fixture, source = pair
             decoded = restored((await chunks[index // DECODE_CHUNK])[index % DECODE_CHUNK])
             try:
-                outcome = await pipeline.conclude(
+                delivery = Delivery(
                     source,
-                    decoded,
                     fixture.body,
-                    fixture.headers,
+                    fixture.kind,
+                    "replay",
                     received_at,
                     fixture.delivery_id,
-                    resource=fixture.kind == "resource",
+                    fixture.headers,
                 )
+                outcome = await pipeline.conclude(delivery, decoded)
             except RedisUnavailable:
                 result = ReplayResult(fixture, "unavailable")
             else:

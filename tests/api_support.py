@@ -21,6 +21,7 @@ from pytest_httpserver import HTTPServer
 from receiver.clients.pool import ClientPool
 from receiver.config import Config, parse_config
 from receiver.connection import open_pipeline
+from receiver.delivery import Delivery
 from receiver.jobs import JobQueue, JobRunner
 from receiver.pipeline import Outcome, Pipeline
 from receiver.poll import watch
@@ -86,7 +87,8 @@ class Parts:
         source = self.config.source(source_id)
         assert source is not None
         headers: Mapping[str, str] = {"webhook-id": delivery_id}
-        return await self.pipeline.deliver(source, body, headers, datetime.now(UTC), delivery_id)
+        delivery = Delivery(source, body, "callback", "signed", datetime.now(UTC), delivery_id, headers)
+        return await self.pipeline.deliver(delivery)
 
     async def watch(self, source_id: str, task_id: str) -> bool:
         source = self.config.source(source_id)

@@ -30,7 +30,7 @@ from receiver.assets.download import AssetError, Downloader, Trust
 from receiver.assets.store import AssetStore, StoredCopy
 from receiver.backoff import next_due, next_interval
 from receiver.config import Config
-from receiver.errors import redis_errors
+from receiver.errors import StoreUnavailable, redis_errors
 from receiver.jobs import Done, Job, JobQueue, JobResult, RunAgain
 from receiver.logs import logger
 from receiver.publisher import Publisher
@@ -110,12 +110,14 @@ class CopyPayload(BaseModel):
     attempts: int = 0
     # The trace (W3C `traceparent`) of the delivery whose event waits for the copy, when tracing is on.
     traceparent: str | None = None
+    # How the receiver learned the event (the task record's account of it).
+    why: str = "copied"
     copied: dict[int, Copied] = {}
     failures: dict[int, Failure] = {}
 
 
 async def defer_copy(
-    queue: JobQueue, event: CanonicalEvent, deadline_seconds: float, now: float | None = None
+    queue: JobQueue, event: CanonicalEvent, deadline_seconds: float, why: str, now: float | None = None
 ) -> bool:
     """Enqueue the copy of `event`'s assets instead of publishing it; False when its job already
     exists (a retried callback). Raises `RedisUnavailable` when Redis did not confirm the job."""
@@ -125,6 +127,7 @@ async def defer_copy(
         ready_at=ready_at,
         deadline=ready_at + deadline_seconds,
         traceparent=tracing.traceparent() or None,
+        why=why,
     )
     with redis_errors("the copy job"):
         return await queue.enqueue(copy_job_id(event), COPY, payload.model_dump(mode="json"), due=ready_at)
@@ -199,7 +202,7 @@ class Copier:
         ]
         if waiting:
             return self._retry(state, retry_after, min(waiting))
-        await self._publisher.publish(with_copies(event, state))
+        await self._publisher.publish(with_copies(event, state), f"{state.why}, its assets copied")
         return Done()
 
     def _retry(self, state: CopyPayload, retry_after: float, give_up_at: float) -> RunAgain:
@@ -240,9 +243,7 @@ class Copier:
                 )
                 try:
                     url = await self._store.put(key, chunks, tally.content_type)
-                except AssetError:
-                    raise
-                except Exception as exc:  # obstore's errors: the store, not the asset, failed
+                except StoreUnavailable as exc:  # the store, not the asset, failed
                     raise AssetError(
                         STORE_FAILED,
                         f"the store refused {key}: {exc.__class__.__name__}: {exc}",
