@@ -25,7 +25,7 @@ import redis
 from werkzeug import Request, Response
 
 from receiver.clients.base import ResourceClient
-from receiver.errors import RemoteError
+from receiver.foundation.errors import RemoteError
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import parse_config
+from receiver.http.app import create_app
 from tests.conftest import config_dict
 from tests.routing import http_operations
 from tests.support import TL_SECRET, TOKEN, WHSEC

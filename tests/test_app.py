@@ -11,8 +11,8 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import parse_config
+from receiver.http.app import create_app
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from tests.conftest import config_dict
 from tests.support import ADMIN_TOKEN, TOKEN, WHSEC, free_port, live_receiver, stream_entries

@@ -15,8 +15,8 @@ import redis
 from pytest_httpserver import HTTPServer
 
 from receiver.config import Config, parse_config
-from receiver.delivery import Delivery
-from receiver.errors import Quarantine
+from receiver.core.delivery import Delivery
+from receiver.foundation.errors import Quarantine
 from schemas.event import Asset, CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
 from tests.api_support import api_base, receiver_parts, video, webhook

@@ -12,8 +12,8 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 from werkzeug import Request, Response
 
-from receiver.app import create_app
-from receiver.errors import RedisUnavailable
+from receiver.foundation.errors import RedisUnavailable
+from receiver.http.app import create_app
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from tests.api_support import api_base, api_config, receiver_parts, video, webhook
 from tests.support import API_KEY, WHSEC, free_port, stream_events, wait_until

@@ -16,9 +16,9 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import Config, parse_config
-from receiver.verifiers import verifier_for
+from receiver.http.app import create_app
+from receiver.providers import verifier_for
 from tests.conftest import config_dict
 from tests.support import TOKEN, stream_entries
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from redis.asyncio import Redis
 
-from receiver.jobs import SCAN_PAGE, Done, Job, JobQueue, JobRunner, RunAgain
+from receiver.core.jobs import SCAN_PAGE, Done, Job, JobQueue, JobRunner, RunAgain
 
 
 @pytest.fixture

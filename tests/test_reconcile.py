@@ -15,8 +15,8 @@ import redis
 from prometheus_client import REGISTRY
 from pytest_httpserver import HTTPServer
 
-from receiver.budget import ApiBudget
-from receiver.poll import poll_job_id
+from receiver.core.budget import ApiBudget
+from receiver.flow.poll import poll_job_id
 from schemas.normalizing import DeliveryContext, build_event
 from tests.api_support import api_base, api_config, receiver_parts, video, webhook
 from tests.support import stream_events

@@ -18,8 +18,8 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import Config, ConfigError, parse_config
+from receiver.http.app import create_app
 from tests.cluster import LocalSentinel, running
 from tests.conftest import config_dict
 from tests.test_app import memories_body, signed_headers

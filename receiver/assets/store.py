@@ -23,8 +23,8 @@ import obstore
 from obstore.exceptions import BaseError
 from obstore.store import LocalStore, S3Store
 
-from receiver.assets.config import AssetsConfig
-from receiver.errors import StoreUnavailable
+from receiver.foundation.asset_settings import AssetsConfig
+from receiver.foundation.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, S3Config

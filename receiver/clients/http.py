@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import orjson
 
-from receiver.errors import RemoteError, http_errors
+from receiver.foundation.errors import RemoteError, http_errors
 from receiver.sources import SourceConfig
 
 FINAL_STATUSES = frozenset({401, 403, 404})

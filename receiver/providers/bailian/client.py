@@ -15,7 +15,7 @@ fresh link. The normalizer (`schemas/bailian/v1.py`) stays pure: it sees one mer
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import orjson
@@ -27,10 +27,8 @@ from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException
 
 from receiver.clients.http import CONNECT_TIMEOUT_SECONDS, FINAL_STATUSES, get_json_object, timeout
-from receiver.errors import RemoteError
-
-if TYPE_CHECKING:
-    from receiver.providers.bailian import BailianSource
+from receiver.foundation.errors import RemoteError
+from receiver.providers.bailian.settings import BailianSource
 
 
 class BailianClient:

@@ -13,16 +13,14 @@ for the pure normalizer (schemas/fal/v1.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import orjson
 
 from receiver.clients.http import api_client, get_json, remote_status_error
-from receiver.errors import RemoteError, http_errors
-
-if TYPE_CHECKING:
-    from receiver.providers.fal import FalSource
+from receiver.foundation.errors import RemoteError, http_errors
+from receiver.providers.fal.settings import FalSource
 
 NAMESPACES = frozenset({"workflows", "comfy"})
 PENDING = 202

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import httpx
 import orjson
 
 from receiver.clients.http import api_client, remote_status_error, retry_after_seconds
-from receiver.errors import RemoteError, http_errors
-
-if TYPE_CHECKING:
-    from receiver.providers.kling import KlingSource
+from receiver.foundation.errors import RemoteError, http_errors
+from receiver.providers.kling.settings import KlingSource
 
 # Kling's error codes, inclusive ranges, with the HTTP status its reference lists for each.
 CODE_STATUSES = (
