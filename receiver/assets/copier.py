@@ -130,7 +130,14 @@ async def defer_copy(
         why=why,
     )
     with redis_errors("the copy job"):
-        return await queue.enqueue(copy_job_id(event), COPY, payload.model_dump(mode="json"), due=ready_at)
+        return await queue.enqueue(
+            copy_job_id(event),
+            COPY,
+            payload.model_dump(mode="json"),
+            due=ready_at,
+            source=event.source,
+            deadline=payload.deadline,
+        )
 
 
 async def refresh_pending_copies(queue: JobQueue) -> None:

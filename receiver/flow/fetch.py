@@ -93,8 +93,14 @@ class FetchDeferral:
         with redis_errors("the fetch job"):
             if await self._publisher.published(event):
                 return Outcome("duplicate", event_id=event.event_id)
+            source = delivery.source
             created = await self._queue.enqueue(
-                fetch_job_id(event), FETCH, job.model_dump(mode="json"), due=time.time()
+                fetch_job_id(event),
+                FETCH,
+                job.model_dump(mode="json"),
+                due=time.time(),
+                source=source.id,
+                deadline=event.received_at.timestamp() + source.fetch_deadline_seconds,
             )
         # An unproven notification's own status may never be published: its answer names no event.
         event_id = event.event_id if proven else None
@@ -120,7 +126,9 @@ class Fetcher:
         notice = event_from_json(state.notice)
         source = self._config.source(notice.source)
         if source is None:
-            return await self._give_up(state, notice, f"source {notice.source!r} is no longer configured")
+            # Claimed only past its deadline: no process that has the source took it in time.
+            message = f"no receiver with source {notice.source!r} configured fetched it before its deadline"
+            return await self._give_up(state, notice, message)
         turn = await self._budget.reserve_for(source)
         if turn:
             return RunAgain(time.time() + turn, job.payload)

@@ -142,10 +142,18 @@ async def watch(
     # A callback source's task is first left to its callbacks.
     left_to_callbacks = PROVIDERS[source.provider].callbacks is not None and not at_once
     first = now + source.reconcile_after_seconds if left_to_callbacks else now
+    job_id = poll_job_id(source.id, task_id)
     with redis_errors("the watch"):
         created = await queue.enqueue(
-            poll_job_id(source.id, task_id), POLL, job.model_dump(mode="json"), first
+            job_id,
+            POLL,
+            job.model_dump(mode="json"),
+            first,
+            source=source.id,
+            deadline=now + source.deadline_seconds,
         )
+        if at_once and not created:
+            await queue.hasten(job_id, now)
     logger.info("poll.watch", source=source.id, task_id=task_id, created=created)
     return created
 
@@ -223,6 +231,7 @@ class Poller:
         state = PollJob.model_validate(job.payload)
         source = self._config.source(state.source)
         if source is None:
+            # Claimed only past its deadline: no process that has the source took it in time.
             logger.error("poll.unknown_source", source=state.source, task_id=state.task_id)
             return Done()
         now = time.time()

@@ -43,7 +43,8 @@ def job_runner(
     }
     if copier is not None:
         handlers[COPY] = copier
-    return JobRunner(queue, handlers)
+    # Only jobs of this process's sources: another process's are left for it (a rolling deploy).
+    return JobRunner(queue, handlers, sources=[source.id for source in config.sources])
 
 
 def asset_copier(config: Config, pipeline: Pipeline) -> Copier | None:
