@@ -32,7 +32,7 @@ from schemas.normalizing import DeliveryContext, build_event
 from tests.api_support import Parts, api_base, receiver_parts, video, webhook
 from tests.conftest import config_dict
 from tests.s3server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server
-from tests.support import stream_entries, stream_events
+from tests.support import ADMIN_TOKEN, API_KEY, TL_SECRET, stream_entries, stream_events
 
 OPERATION = "models/veo-3.1-generate-preview/operations/truth0001"
 VIDEO = "video_truth_1"
@@ -44,6 +44,16 @@ def config(prefix: str, redis_url: str, api: str, drop: tuple[str, ...] = (), **
     out (a receiver of another deploy)."""
     data = config_dict(prefix, redis_url, api)
     sources: list[dict[str, Any]] = data["sources"]  # type: ignore[assignment]
+    # TwelveLabs with an API key: its thin webhooks are fetched, its tasks can be watched.
+    sources.append(
+        {
+            "id": "twelvelabs-api",
+            "provider": "twelvelabs",
+            "secrets": [TL_SECRET],
+            "api_key": API_KEY,
+            "api_base_url": api,
+        }
+    )
     data["sources"] = [source for source in sources if source["id"] not in drop]
     for source in data["sources"]:  # type: ignore[attr-defined]
         if "api_key" in source:
@@ -295,3 +305,74 @@ async def test_a_store_outage_is_503_and_the_provider_s_retry_succeeds(
     [asset] = event["assets"]
     assert asset["sha256"] == hashlib.sha256(MEDIA).hexdigest()
     assert s3_server.get(bucket, asset["url"].partition(f"/{bucket}/")[2]).content == MEDIA
+
+
+INDEX_TASK = "6707b5e1c2a3d4f5a6b7c9a3"
+
+
+def index_task(status: str = "ready") -> dict[str, Any]:
+    return {
+        "_id": INDEX_TASK,
+        "index_id": "66f0a1b2c3d4e5f6a7b8c9d0",
+        "video_id": "6707b5e9f0a1b2c3d4e5f6a7",
+        "status": status,
+        "created_at": "2026-11-21T09:18:00Z",
+        "updated_at": "2026-11-21T09:20:00Z",
+        "system_metadata": {"duration": 61.5, "filename": "clip.mp4"},
+    }
+
+
+async def test_a_twelvelabs_task_whose_callback_was_lost_is_reconciled(
+    httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
+) -> None:
+    # Watched without a task_type: not an analyze task (404 there), found among the indexing tasks.
+    httpserver.expect_request(f"/v1.3/analyze/tasks/{INDEX_TASK}").respond_with_json(
+        {"message": "no"}, status=404
+    )
+    httpserver.expect_request(f"/v1.3/tasks/{INDEX_TASK}", headers={"x-api-key": API_KEY}).respond_with_json(
+        index_task()
+    )
+    api = api_base(httpserver)
+    settings = config(prefix, redis_url, api)
+    with TestClient(create_app(settings)) as client:
+        answer = client.post(
+            "/v1/sources/twelvelabs-api/tasks",
+            json={"task_id": INDEX_TASK},
+            headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        assert (answer.status_code, answer.json()["status"]) == (202, "watching")
+    async with receiver_parts(settings, redis_url) as parts:
+        await parts.run_until_idle()
+        record = await task_record(parts, "twelvelabs-api", INDEX_TASK)
+    [event] = stream_events(rclient, f"{prefix}:events")
+    assert (event["task_type"], event["status"], event["extensions"]["video_id"]) == (
+        "indexing",
+        "succeeded",
+        "6707b5e9f0a1b2c3d4e5f6a7",
+    )
+    assert record["final"] is True and record["watch"] is None
+    assert record["statuses"][0]["decision"] == "reconciled: polled after its callbacks"
+
+
+async def test_an_index_webhook_is_fetched_from_the_indexing_route(
+    httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
+) -> None:
+    httpserver.expect_request(f"/v1.3/tasks/{INDEX_TASK}").respond_with_json(index_task())
+    body = orjson.dumps(
+        {
+            "id": "whe_index_truth",
+            "created_at": "2026-11-21T09:20:00Z",
+            "type": "index.task.ready",
+            "data": {"id": INDEX_TASK, "status": "ready"},
+        }
+    )
+    async with receiver_parts(config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
+        assert (await parts.deliver("twelvelabs-api", body, "whe_index_truth")).status == "accepted"
+        await parts.run_until_idle()
+    [event] = stream_events(rclient, f"{prefix}:events")
+    assert (event["status"], event["error"], event["extensions"]["index_id"]) == (
+        "succeeded",
+        None,
+        "66f0a1b2c3d4e5f6a7b8c9d0",
+    )
+    assert [request.path for request, _ in httpserver.log] == [f"/v1.3/tasks/{INDEX_TASK}"]

@@ -66,6 +66,8 @@ def test_registering_twice_is_idempotent(client: TestClient, rclient: redis.Redi
         ("veo-relay", {"task_id": ""}, ADMIN, 400, "invalid_request"),
         ("veo-relay", {"task_id": "a/../b"}, ADMIN, 400, "invalid_request"),
         ("veo-relay", {"task_id": TASK, "extra": 1}, ADMIN, 400, "invalid_request"),
+        ("veo-relay", {"task_id": TASK, "task_type": "indexing"}, ADMIN, 400, "invalid_request"),
+        ("veo-relay", {"task_id": TASK, "task_type": "cooking"}, ADMIN, 400, "invalid_request"),
         ("veo-relay", [TASK], ADMIN, 400, "invalid_request"),
     ],
 )

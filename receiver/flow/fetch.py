@@ -23,6 +23,7 @@ from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict
 
+from receiver.clients.task_path import get_task
 from receiver.config import Config
 from receiver.core.budget import ApiBudget
 from receiver.core.client_pool import ClientPool
@@ -169,7 +170,7 @@ class Fetcher:
     async def _fetch(self, source: SourceConfig, state: FetchJob, notice: CanonicalEvent) -> Publish:
         """The API's answer, decided on against the webhook's word: published, or asked again
         (`RemoteError`, retryable) while it lags behind a proven webhook or the store is out."""
-        body = await self._clients.get(source).get_task(notice.task_id)
+        body = await get_task(self._clients.get(source), notice.task_id, notice.task_type)
         delivery = Delivery(
             source, body, "resource", "api", notice.received_at, notice.delivery_id, state.headers, notice
         )

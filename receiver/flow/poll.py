@@ -34,6 +34,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from receiver.clients.task_path import get_task
 from receiver.config import Config
 from receiver.core.budget import ApiBudget
 from receiver.core.client_pool import ClientPool
@@ -69,6 +70,8 @@ class WatchRequest(BaseModel):
 
     # Slashes are allowed (Gemini's operation names have them), `.` and `..` segments are not.
     task_id: str = Field(pattern=r"^[A-Za-z0-9_.:-][A-Za-z0-9_.:/-]{0,255}$")
+    # For a provider with several kinds of task (TwelveLabs): which one; without it, each is tried.
+    task_type: TaskType | None = None
 
     @field_validator("task_id")
     @classmethod
@@ -88,7 +91,8 @@ class PollJob(BaseModel):
     registered_at: float
     # The wait after the next poll; grows by POLL_FACTOR up to the source's max_interval_seconds.
     interval: float
-    task_type: TaskType
+    # None: not known yet, the task is looked for at each of the provider's task routes.
+    task_type: TaskType | None
     # Polls made so far (a run that found no budget turn is none).
     attempts: int = 0
     # A callback source's task whose callbacks did not bring a final status in time: polled.
@@ -122,15 +126,31 @@ def watches_on_callback(source: SourceConfig) -> bool:
     return unwatchable(source) is None
 
 
+def watch_type_problem(source: SourceConfig, task_type: TaskType | None) -> str | None:
+    """Why a watch of this source cannot name `task_type`, or None when it can."""
+    kinds = PROVIDERS[source.provider].schemas.watched_types
+    if task_type is None or task_type in kinds:
+        return None
+    return f"provider {source.provider!r} has no {task_type!r} tasks (it has: {', '.join(kinds)})"
+
+
 async def watch(
-    queue: JobQueue, source: SourceConfig, task_id: str, now: float, *, at_once: bool = False
+    queue: JobQueue,
+    source: SourceConfig,
+    task_id: str,
+    now: float,
+    *,
+    at_once: bool = False,
+    task_type: TaskType | None = None,
 ) -> bool:
     """Register a watched task; False when it is already watched. Raises `RedisUnavailable`.
 
     `at_once`: polled now even on a callback source (an incomplete event's task, whose callbacks
-    have nothing more to bring)."""
-    task_type = PROVIDERS[source.provider].schemas.task_type
-    assert task_type is not None  # `unwatchable` refuses a provider without one
+    have nothing more to bring). `task_type`: its kind, for a provider with several (see
+    `watch_type_problem`); without it a provider's only kind, or each of its kinds in turn."""
+    kinds = PROVIDERS[source.provider].schemas.watched_types
+    if task_type is None and len(kinds) == 1:
+        task_type = kinds[0]
     job = PollJob(
         source=source.id,
         task_id=task_id,
@@ -250,7 +270,7 @@ class Poller:
         received_at = datetime.now(UTC)
         retry_after = None
         try:
-            body = await self._clients.get(source).get_task(state.task_id)
+            body = await get_task(self._clients.get(source), state.task_id, state.task_type)
             delivery = Delivery(source, body, "resource", "api", received_at)
             event = await self._pipeline.prepare(delivery)
         except (RemoteError, StoreUnavailable) as exc:
@@ -302,7 +322,8 @@ class Poller:
         return build_event(
             ctx,
             task_id=state.task_id,
-            task_type=state.task_type,
+            # Never seen: the provider's first kind of task is the best guess.
+            task_type=state.task_type or PROVIDERS[source.provider].schemas.watched_types[0],
             status="failed",
             model=state.model,
             error=Error(code=NOT_FOUND if state.last_status == 404 else DEADLINE_EXCEEDED, message=message),

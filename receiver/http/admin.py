@@ -54,13 +54,21 @@ async def watch_task(request: Request) -> Response:
         raise ErrorAnswer(409, "not_pollable", problem)
     body = await read_body(request, MAX_WATCH_BODY_BYTES)
     try:
-        task_id = poll.WatchRequest.model_validate_json(body).task_id
+        wanted = poll.WatchRequest.model_validate_json(body)
     except ValidationError as exc:
         raise ErrorAnswer(
             400, "invalid_request", f'expected {{"task_id": "..."}}: {summarize_errors(exc)}'
         ) from None
+    task_id = wanted.task_id
+    problem = poll.watch_type_problem(source, wanted.task_type)
+    if problem is not None:
+        raise ErrorAnswer(400, "invalid_request", problem)
     created = await poll.watch(
-        JobQueue(runtime.redis, runtime.config.redis.prefix), source, task_id, time.time()
+        JobQueue(runtime.redis, runtime.config.redis.prefix),
+        source,
+        task_id,
+        time.time(),
+        task_type=wanted.task_type,
     )
     status = "watching" if created else "already_watching"
     return json_response(202, {"status": status, "source": source.id, "task_id": task_id})
