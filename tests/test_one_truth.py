@@ -376,3 +376,22 @@ async def test_an_index_webhook_is_fetched_from_the_indexing_route(
         "66f0a1b2c3d4e5f6a7b8c9d0",
     )
     assert [request.path for request, _ in httpserver.log] == [f"/v1.3/tasks/{INDEX_TASK}"]
+
+
+async def test_an_asset_that_could_not_be_copied_is_completed_by_the_watch(
+    httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis, tmp_path: Path
+) -> None:
+    httpserver.expect_request(f"/v1/videos/{VIDEO}").respond_with_json(video(VIDEO))
+    # The provider's content route fails the first copy for good (404), then serves the video.
+    httpserver.expect_request(f"/v1/videos/{VIDEO}/content").respond_with_handler(
+        answers((404, {"error": "not yet"}), (200, {"video": "bytes"}))
+    )
+    settings = config(prefix, redis_url, api_base(httpserver), assets={"store": str(tmp_path)})
+    async with receiver_parts(settings, redis_url) as parts:
+        await parts.deliver("openai-main", webhook(VIDEO), "msg_truth_copy")
+        await parts.run_until_idle()
+    first, complete = stream_events(rclient, f"{prefix}:events")
+    assert first["extensions"]["asset_errors"], "published incomplete: its asset was not copied"
+    assert complete["extensions"]["supersedes"] == first["event_id"]
+    assert "asset_errors" not in complete["extensions"]
+    assert complete["assets"][0]["sha256"] == hashlib.sha256(b'{"video":"bytes"}').hexdigest()

@@ -18,7 +18,7 @@ looked up by source when the job runs (`SourceTrust`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
 import httpx
@@ -156,9 +156,13 @@ class Copier:
         *,
         retry_seconds: float = RETRY_SECONDS,
         max_retry_seconds: float = MAX_RETRY_SECONDS,
+        watcher: Callable[[CanonicalEvent], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._publisher = publisher
+        # Told of each event published, as the pipeline's watcher is: an event with `asset_errors` is
+        # incomplete, and its task is watched so that a complete result supersedes it.
+        self._watcher = watcher
         self._trust = trust
         self._retry_seconds = retry_seconds
         self._max_retry_seconds = max_retry_seconds
@@ -209,7 +213,10 @@ class Copier:
         ]
         if waiting:
             return self._retry(state, retry_after, min(waiting))
-        await self._publisher.publish(with_copies(event, state), f"{state.why}, its assets copied")
+        finished = with_copies(event, state)
+        publication = await self._publisher.publish(finished, f"{state.why}, its assets copied")
+        if publication.outcome == "accepted" and self._watcher is not None:
+            await self._watcher(finished)
         return Done()
 
     def _retry(self, state: CopyPayload, retry_after: float, give_up_at: float) -> RunAgain:

@@ -52,7 +52,8 @@ def asset_copier(config: Config, pipeline: Pipeline) -> Copier | None:
     if pipeline.assets is None:
         return None
     assets = pipeline.assets.config
-    return Copier(assets, pipeline.assets.store, pipeline.publisher, config_trust(config, assets))
+    trust = config_trust(config, assets)
+    return Copier(assets, pipeline.assets.store, pipeline.publisher, trust, watcher=pipeline.watcher)
 
 
 async def every(
