@@ -178,7 +178,7 @@ def config_dict(
             # again: this source verifies nothing (tests/test_fal.py verifies real signatures against a
             # served key set).
             {"id": "fal-main", "provider": "fal", "verify": "none"},
-            # openrouter: the signing secret of PROVIDERS-NEW.md's test vector.
+            # openrouter: the signing secret of the provider sheet's test vector.
             {
                 "id": "openrouter-main",
                 "provider": "openrouter",

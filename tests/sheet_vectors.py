@@ -1,4 +1,4 @@
-"""The Standard Webhooks test vectors of ../shared/PROVIDERS-NEW.md, and the checks each must pass.
+"""The Standard Webhooks test vectors of the providers' sheets, kept here, and the checks each must pass.
 
 Both providers' vectors are checked the same way: with an injected clock (the vectors are stale
 against the real one), against the reference package `standardwebhooks`, and refused when a body

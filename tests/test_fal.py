@@ -1,6 +1,6 @@
 """fal: the ED25519 scheme against a key set served by `httpserver`, the queue client, and the app end to end.
 
-The signature vectors are PROVIDERS-NEW.md's (RFC 8032 section 7.1 TEST 1 key), checked with an
+The signature vectors use RFC 8032 section 7.1's TEST 1 key, checked with an
 injected clock; deliveries through the app are signed at the current time with the same test key.
 """
 

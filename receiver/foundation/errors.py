@@ -12,9 +12,10 @@
     └── CannotSign         a replay asked for a signature only the provider can make (fal's private key)
 
 Redis and its cluster client fail with exceptions from three trees (redis-py's `RedisError`, the
-cluster client's `RedisClusterException`, and `OSError` from the socket); httpx with its own. `redis_errors`
-and `http_errors` turn them into the tree above, so that every path (callback, fetch, poll, watch, DLQ,
-redrive, doctor) fails the same way, and the HTTP app has one handler per branch.
+cluster client's `RedisClusterException`, and `OSError` from the socket): `redis_errors` turns them into
+the tree above, so that every path (callback, fetch, poll, watch, DLQ, redrive, doctor) fails the same
+way, and the HTTP app has one handler per branch. httpx's failures are mapped in the transport every
+provider client uses (receiver/clients/http.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-import httpx
 from redis.exceptions import RedisClusterException, RedisError
 
 # What a Redis command can fail with; loops that must survive an outage catch exactly these.
@@ -121,14 +121,3 @@ def redis_errors(what: str) -> Iterator[None]:
         yield
     except REDIS_FAILURES as exc:
         raise RedisUnavailable(f"redis did not confirm {what}: {exc.__class__.__name__}") from exc
-
-
-@contextmanager
-def http_errors(what: str) -> Iterator[None]:
-    """Run one request to a provider's API: a timeout or a transport failure is a retryable `RemoteError`."""
-    try:
-        yield
-    except httpx.TimeoutException:
-        raise RemoteError(f"{what}: the request timed out", retryable=True) from None
-    except httpx.TransportError as exc:
-        raise RemoteError(f"{what}: {exc.__class__.__name__}: {exc}", retryable=True) from None

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import orjson
 
 from receiver.clients.http import api_client, get_json, remote_status_error
-from receiver.foundation.errors import RemoteError, http_errors
+from receiver.foundation.errors import RemoteError
 from receiver.providers.fal.settings import FalSource
 
 NAMESPACES = frozenset({"workflows", "comfy"})
@@ -44,8 +44,7 @@ class FalQueueClient:
     async def get_task(self, task_id: str) -> bytes:
         route = f"/{self._app}/requests/{quote(task_id, safe='')}"
         what = f"fal request {task_id} ({self._source})"
-        with http_errors(what):
-            response = await self._http.get(f"{route}/status")
+        response = await self._http.get(f"{route}/status", extensions={"what": what})
         if response.status_code not in (200, PENDING):
             raise remote_status_error(response, f"{what}: status")
         try:
