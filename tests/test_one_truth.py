@@ -27,7 +27,7 @@ from receiver.http.app import create_app
 from receiver.providers import verifier_for
 from receiver.services.dlq import DeadLetters
 from receiver.services.taskrecord import read_task
-from schemas.event import Error
+from schemas.event import Error, event_id_for
 from schemas.normalizing import DeliveryContext, build_event
 from tests.api_support import Parts, api_base, receiver_parts, video, webhook
 from tests.conftest import config_dict
@@ -395,3 +395,30 @@ async def test_an_asset_that_could_not_be_copied_is_completed_by_the_watch(
     assert complete["extensions"]["supersedes"] == first["event_id"]
     assert "asset_errors" not in complete["extensions"]
     assert complete["assets"][0]["sha256"] == hashlib.sha256(b'{"video":"bytes"}').hexdigest()
+
+
+async def test_a_store_outage_on_the_fetch_path_retries_quietly_then_completes(
+    httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis, s3_server: S3Server
+) -> None:
+    httpserver.expect_request(f"/v1beta/{OPERATION}").respond_with_json(inline_operation())
+    bucket = f"truth-{uuid.uuid4().hex[:12]}"  # not there yet: the store refuses every write
+    assets = {
+        "store": f"s3://{bucket}/videohooks",
+        "s3_endpoint": s3_server.endpoint,
+        "s3_region": REGION,
+        "access_key_id": ACCESS_KEY_ID,
+        "secret_access_key": SECRET_ACCESS_KEY,
+    }
+    settings = config(prefix, redis_url, api_base(httpserver), assets=assets)
+    async with receiver_parts(settings, redis_url) as parts:
+        await parts.deliver("gemini-main", video_generated(), "msg_truth_store_fetch")
+        assert await parts.runner.run_due() == 1
+        # Not a handler failure: the job is rescheduled at the source's retry pace, nothing published.
+        job = await parts.queue.get(f"fetch:{event_id_for('gemini-main', OPERATION, 'succeeded')}")
+        assert job is not None and job.payload["interval"] is not None
+        assert stream_entries(rclient, f"{prefix}:events") == [] == stream_entries(rclient, f"{prefix}:dlq")
+        s3_server.create_bucket(bucket)
+        await parts.run_until_idle()
+    [event] = stream_events(rclient, f"{prefix}:events")
+    assert (event["status"], event["error"]) == ("succeeded", None)
+    assert event["assets"][0]["sha256"] == hashlib.sha256(MEDIA).hexdigest()

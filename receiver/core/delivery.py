@@ -20,6 +20,7 @@ from typing import Literal
 
 from receiver.sources import SourceConfig
 from schemas.event import CanonicalEvent
+from schemas.normalizing import DeliveryContext
 
 Kind = Literal["callback", "resource"]
 Provenance = Literal["signed", "notification", "api", "replay", "redrive"]
@@ -40,6 +41,13 @@ class Delivery:
     headers: Mapping[str, str] = field(default_factory=dict)
     # The webhook's own event, for a task object fetched after it.
     notice: CanonicalEvent | None = None
+
+    def context(self) -> DeliveryContext:
+        """What a normalizer is told of the delivery besides its body."""
+        source = self.source
+        return DeliveryContext(
+            source.id, source.provider, self.received_at, self.delivery_id, self.notice, source.api_base_url
+        )
 
     @property
     def why(self) -> str:

@@ -29,7 +29,6 @@ from receiver.providers import PROVIDER_SCHEMAS
 from receiver.sources import SourceConfig
 from receiver.verifiers import PRIVATE_HEADERS
 from schemas.event import CanonicalEvent
-from schemas.normalizing import DeliveryContext
 from schemas.provider import ProviderSchemas
 
 
@@ -96,35 +95,20 @@ class Pipeline:
 
     def decode_delivery(self, delivery: Delivery) -> CanonicalEvent:
         """The delivery's event under the current schemas of its kind; raises `Quarantine`."""
-        source = delivery.source
-        ctx = DeliveryContext(
-            source.id,
-            source.provider,
-            delivery.received_at,
-            delivery.delivery_id,
-            delivery.notice,
-            source.api_base_url,
-        )
         decoder = decode_resource if delivery.kind == "resource" else decode
         with tracing.span("decode"):
-            return decoder(self.schemas[source.provider], delivery.body, ctx, self.limits)
+            schemas = self.schemas[delivery.source.provider]
+            return decoder(schemas, delivery.body, delivery.context(), self.limits)
 
     async def deliver(self, delivery: Delivery) -> Outcome:
         """Decode and conclude one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
         try:
             if self.offload is not None and self.offload.applies(delivery.body):
-                source = delivery.source
-                ctx = DeliveryContext(
-                    source.id,
-                    source.provider,
-                    delivery.received_at,
-                    delivery.delivery_id,
-                    None,
-                    source.api_base_url,
-                )
-                schemas = self.schemas[source.provider]
+                schemas = self.schemas[delivery.source.provider]
                 resource = delivery.kind == "resource"
-                event = await self.offload.decode(schemas, delivery.body, ctx, resource=resource)
+                event = await self.offload.decode(
+                    schemas, delivery.body, delivery.context(), resource=resource
+                )
                 if carries_inline_media(event):
                     # Its media is written from the body here; the event must be whole for that.
                     event = self.decode_delivery(delivery)
@@ -179,7 +163,7 @@ class Pipeline:
     async def release(self, event: CanonicalEvent, why: str) -> Outcome:
         """Publish `event`, or, where its assets are to be copied first, store the copy job that will."""
         if self.assets is None or not needs_copy(event):
-            outcome = await self.publish(event, why)
+            outcome = await self._publish(event, why)
         else:
             with redis_errors("the copy job"):
                 if await self.publisher.published(event):
@@ -212,7 +196,7 @@ class Pipeline:
         )
         return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
 
-    async def publish(self, event: CanonicalEvent, why: str) -> Outcome:
+    async def _publish(self, event: CanonicalEvent, why: str) -> Outcome:
         with tracing.span("publish"):
             publication = await self.publisher.publish(event, why)
         return Outcome(publication.outcome, event_id=publication.event_id or event.event_id)
