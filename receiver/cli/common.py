@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from receiver.config import Config, ConfigError, load_config
 from receiver.foundation.errors import REDIS_FAILURES, Unavailable
-
-T = TypeVar("T")
-
 
 app = typer.Typer(
     name="videohooks",

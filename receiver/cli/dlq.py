@@ -6,7 +6,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import orjson
 import typer
@@ -16,7 +16,6 @@ from rich.table import Table
 from receiver.cli.common import (
     ConfigOption,
     RedisUrlOption,
-    T,
     dlq_app,
     fail,
     open_config,
@@ -27,6 +26,8 @@ from receiver.config import Config
 if TYPE_CHECKING:  # for start-up: imported by the command that runs them
     from receiver.flow.pipeline import Pipeline
     from receiver.services.dlq import DeadLetters
+
+T = TypeVar("T")
 
 
 async def _with_dead_letters(

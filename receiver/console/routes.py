@@ -30,7 +30,7 @@ from receiver.console import views
 from receiver.console.session import COOKIE, CSRF_FIELD, SESSION_SECONDS, Sessions, same_origin
 from receiver.core.jobs import Job, JobQueue
 from receiver.flow.poll import POLL
-from receiver.foundation.errors import ErrorAnswer
+from receiver.foundation.errors import VideohooksError
 from receiver.services.dlq import DeadLetters
 from receiver.services.events_view import STATUSES, EventQuery, InvalidQuery, latest_events
 from receiver.wiring.runtime import Runtime
@@ -53,11 +53,14 @@ MAX_FORM_FIELDS = 8
 Page = Callable[[Request], Awaitable[Response]]
 
 
-class PageRefused(ErrorAnswer):
-    """A refused console request, answered in plain text by `ConsoleApp` (not the API's JSON errors)."""
+class PageRefused(VideohooksError):
+    """A refused console request, answered in plain text by `ConsoleApp` (not the API's JSON errors:
+    hence not an `ErrorAnswer`, whose handler the app registers for every route, the console's too)."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(status, "console_refused", message)
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 def _ms_time(millis: int | float | None) -> str:
