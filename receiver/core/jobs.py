@@ -32,7 +32,7 @@ local now, limit, filtered = tonumber(ARGV[1]), tonumber(ARGV[3]), ARGV[4] == '1
 local known = {}
 for i = 5, #ARGV do known[ARGV[i]] = true end
 -- Jobs of other processes' sources are stepped over, up to this many: a bound on one call's work.
-local MAX_SKIPPED = 10000
+local MAX_SKIPPED = 2000
 local claimed, taken, offset = {}, 0, 0
 while taken < limit and offset < MAX_SKIPPED do
   local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', offset, limit - taken)
