@@ -67,6 +67,17 @@ def config(prefix: str, redis_url: str, api: str, drop: tuple[str, ...] = (), **
     return parse_config(data)
 
 
+def s3_assets(server: S3Server, bucket: str) -> dict[str, str]:
+    """`[assets]` in a bucket of the suite's S3 server."""
+    return {
+        "store": f"s3://{bucket}/videohooks",
+        "s3_endpoint": server.endpoint,
+        "s3_region": REGION,
+        "access_key_id": ACCESS_KEY_ID,
+        "secret_access_key": SECRET_ACCESS_KEY,
+    }
+
+
 def video_generated(operation: str = OPERATION) -> bytes:
     """Gemini's thin `video.generated` webhook: it says the video is made, nothing more."""
     return orjson.dumps(
@@ -260,14 +271,21 @@ async def test_two_receivers_with_different_sources_share_one_redis(
         assert await b.runner.run_due() == 0
         assert await a.queue.count("fetch") == count and await a.queue.count("poll") == 1
         taken = 0
+        a_done = asyncio.Event()
+
+        async def a_runs() -> None:
+            try:
+                await a.run_until_idle(timeout=60)
+            finally:
+                a_done.set()
 
         async def b_claims_meanwhile() -> None:
             nonlocal taken
-            while await a.queue.count():
+            while not a_done.is_set():
                 taken += await b.runner.run_due()
-                await asyncio.sleep(0.005)
+                await asyncio.sleep(0.05)
 
-        await asyncio.gather(a.run_until_idle(timeout=30), b_claims_meanwhile())
+        await asyncio.gather(a_runs(), b_claims_meanwhile())
         assert (taken, await a.queue.count()) == (0, 0)
     events = stream_events(rclient, f"{prefix}:events")
     assert len(events) == count + 1
@@ -278,13 +296,7 @@ async def test_a_store_outage_is_503_and_the_provider_s_retry_succeeds(
     redis_url: str, prefix: str, rclient: redis.Redis, s3_server: S3Server
 ) -> None:
     bucket = f"truth-{uuid.uuid4().hex[:12]}"  # not there yet: the store refuses every write
-    assets = {
-        "store": f"s3://{bucket}/videohooks",
-        "s3_endpoint": s3_server.endpoint,
-        "s3_region": REGION,
-        "access_key_id": ACCESS_KEY_ID,
-        "secret_access_key": SECRET_ACCESS_KEY,
-    }
+    assets = s3_assets(s3_server, bucket)
     settings = config(prefix, redis_url, "http://127.0.0.1:9", assets=assets)
     source = settings.source("replicate-main")
     assert source is not None
@@ -402,13 +414,7 @@ async def test_a_store_outage_on_the_fetch_path_retries_quietly_then_completes(
 ) -> None:
     httpserver.expect_request(f"/v1beta/{OPERATION}").respond_with_json(inline_operation())
     bucket = f"truth-{uuid.uuid4().hex[:12]}"  # not there yet: the store refuses every write
-    assets = {
-        "store": f"s3://{bucket}/videohooks",
-        "s3_endpoint": s3_server.endpoint,
-        "s3_region": REGION,
-        "access_key_id": ACCESS_KEY_ID,
-        "secret_access_key": SECRET_ACCESS_KEY,
-    }
+    assets = s3_assets(s3_server, bucket)
     settings = config(prefix, redis_url, api_base(httpserver), assets=assets)
     async with receiver_parts(settings, redis_url) as parts:
         await parts.deliver("gemini-main", video_generated(), "msg_truth_store_fetch")

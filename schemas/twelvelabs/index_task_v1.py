@@ -10,23 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, JsonValue
+from pydantic import AwareDatetime, Field
 
 from schemas.event import CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
-from schemas.twelvelabs.common import TaskError, outcome, status_of
+from schemas.twelvelabs.common import IndexPlacement, TaskError, outcome, status_of
 
 
-class IndexTask(BaseModel):
+class IndexTask(IndexPlacement):
     id: str = Field(alias="_id", min_length=1)
     status: str
-    index_id: str | None = None
-    video_id: str | None = None
     created_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
     estimated_time: AwareDatetime | None = None
-    system_metadata: JsonValue = None
-    user_metadata: JsonValue = None
     error: TaskError | None = None
 
 
@@ -34,16 +30,10 @@ def normalize(payload: IndexTask, ctx: DeliveryContext) -> CanonicalEvent:
     status = status_of(payload.status)
     task_outcome = outcome(status, payload.error)
     notice = ctx.notice
-    found = {
-        "index_id": payload.index_id,
-        "video_id": payload.video_id,
-        "system_metadata": payload.system_metadata,
-        "user_metadata": payload.user_metadata,
-    }
     extensions: dict[str, Any] = {
         **(notice.extensions if notice else {}),
         **task_outcome.extensions,
-        **{name: value for name, value in found.items() if value is not None},
+        **payload.placement(),
     }
     return build_event(
         ctx,
