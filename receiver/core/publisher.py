@@ -64,6 +64,17 @@ class _Pending:
     future: asyncio.Future[str]
 
 
+# What the publish script answers instead of an entry id.
+REFUSALS = ("duplicate", "stale", "incomplete ")
+
+
+def _holder(refusal: str) -> Holder:
+    """What holds a refused event's status, from the script's answer."""
+    if refusal == "stale":
+        return Holder(stale=True)
+    return Holder(incomplete=refusal.removeprefix("incomplete ") if refusal != "duplicate" else None)
+
+
 class Publisher:
     def __init__(
         self,
@@ -95,24 +106,25 @@ class Publisher:
         Where the status is held by an incomplete event, `decide` says whether this one supersedes it
         (a second call, which the script makes atomic: at most one completion is appended).
         """
-        publication, holder = await self._submit(event, why, "")
-        if holder is None:
-            return publication
-        match decide(event, why, holder=holder):
+        event = as_version(event, self._event_version)
+        value = await self._submit(event, why, "")
+        if not value.startswith(REFUSALS):
+            return Publication("accepted", value, event.event_id)
+        match decide(event, why, holder=_holder(value)):
             case Supersede(event=complete, replaces=replaces, why=reason):
-                publication, _ = await self._submit(complete, reason, replaces)
-                return publication
+                complete = as_version(complete, self._event_version)
+                value = await self._submit(complete, reason, replaces)
+                if value.startswith(REFUSALS):  # completed meanwhile by another path
+                    return Publication("duplicate")
+                return Publication("accepted", value, complete.event_id)
             case Drop(outcome=outcome):
                 return Publication(outcome)
             case _:  # pragma: no cover - without a notice, `decide` publishes, supersedes or drops
                 raise AssertionError("a holder's decision is a supersede or a drop")
 
-    async def _submit(
-        self, event: CanonicalEvent, why: str, supersedes: str
-    ) -> tuple[Publication, Holder | None]:
-        """One call of the script for `event` (batched with its partition's others): the publication,
-        and, when refused, what holds its status."""
-        event = as_version(event, self._event_version)
+    def _submit(self, event: CanonicalEvent, why: str, supersedes: str) -> asyncio.Future[str]:
+        """Queue one call of the script for `event` (batched with its partition's others): resolves to
+        the new entry id, or the script's refusal (`duplicate`, `stale`, `incomplete <event id>`)."""
         partition = self._keys.partition(event.source, event.task_id)
         loop = asyncio.get_running_loop()
         pending = _Pending(
@@ -139,14 +151,7 @@ class Publisher:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
-        value = await pending.future
-        if value == "stale":
-            return Publication("stale"), Holder(stale=True)
-        if value == "duplicate":
-            return Publication("duplicate"), Holder()
-        if value.startswith("incomplete "):
-            return Publication("duplicate"), Holder(incomplete=value.removeprefix("incomplete "))
-        return Publication("accepted", value, event.event_id), None
+        return pending.future
 
     def _flush(self) -> None:
         self._flush_scheduled = False

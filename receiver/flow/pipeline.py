@@ -122,7 +122,7 @@ class Pipeline:
         """Publish, defer or quarantine a delivery once decoded, wherever it was (a replay decodes its
         files ahead on every core); raises `RedisUnavailable` when nothing was kept, `StoreUnavailable`
         when its inline media could not be stored."""
-        if not isinstance(decoded, Quarantine):
+        if not isinstance(decoded, Quarantine) and carries_inline_media(decoded):
             try:
                 decoded = await self.materialize(decoded, delivery.body)
             except Quarantine as quarantine:
