@@ -146,6 +146,6 @@ async def _publish_us(config: Config, decoded: list[Decoded]) -> float:
         for start in range(0, len(decoded), DECODE_CHUNK):
             events = [restored(item) for item in decoded[start : start + DECODE_CHUNK]]
             await pipeline.publisher.publish_many(
-                [event for event in events if isinstance(event, CanonicalEvent)]
+                [(event, "resource (replay)") for event in events if isinstance(event, CanonicalEvent)]
             )
         return (time.process_time() - started) / len(decoded) * 1e6

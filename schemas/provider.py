@@ -34,3 +34,11 @@ class ProviderSchemas:
     # What this provider's tasks are, for the events the receiver makes itself about a watched or fetched
     # task it has not yet seen any payload of (a `deadline_exceeded` before the first successful poll).
     task_type: TaskType | None = None
+    # A provider with several kinds of task, each found at its own route of its API (TwelveLabs'
+    # analysis and indexing): a watch names one, or the task is looked for at each in turn.
+    task_types: tuple[TaskType, ...] = ()
+
+    @property
+    def watched_types(self) -> tuple[TaskType, ...]:
+        """The kinds of task a watch can name; the first is assumed until a poll says otherwise."""
+        return self.task_types or (() if self.task_type is None else (self.task_type,))

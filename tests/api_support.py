@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 
 from receiver.config import Config, parse_config
 from receiver.core.client_pool import ClientPool
+from receiver.core.delivery import Delivery
 from receiver.core.jobs import JobQueue, JobRunner
 from receiver.flow.pipeline import Outcome, Pipeline
 from receiver.flow.poll import watch
@@ -99,7 +100,8 @@ class Parts:
         source = self.config.source(source_id)
         assert source is not None
         headers: Mapping[str, str] = {"webhook-id": delivery_id}
-        return await self.pipeline.deliver(source, body, headers, datetime.now(UTC), delivery_id)
+        delivery = Delivery(source, body, "callback", "signed", datetime.now(UTC), delivery_id, headers)
+        return await self.pipeline.deliver(delivery)
 
     async def watch(self, source_id: str, task_id: str) -> bool:
         source = self.config.source(source_id)

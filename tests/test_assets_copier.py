@@ -144,8 +144,10 @@ async def test_the_event_is_published_once_its_assets_are_copied(
     event = event_with(video(provider_url, datetime.now(UTC) + timedelta(hours=1)), thumbnail)
     assert needs_copy(event)
 
-    assert await defer_copy(queue, event, deadline_seconds=60)
-    assert not await defer_copy(queue, event, deadline_seconds=60)  # a retried callback: the same job
+    assert await defer_copy(queue, event, deadline_seconds=60, why="a callback")
+    assert not await defer_copy(
+        queue, event, deadline_seconds=60, why="a callback"
+    )  # a retried callback: the same job
     assert published(rclient, prefix) == []
 
     handler = copier(store_settings, publisher)
@@ -185,7 +187,7 @@ async def test_an_asset_that_404s_is_retried_until_the_deadline_then_published_w
     gone, ok = httpserver.url_for("/gone.mp4"), httpserver.url_for("/ok.mp4")
     event = event_with(video(ok), video(gone))
     started = time.time()
-    await defer_copy(queue, event, deadline_seconds=0.6)
+    await defer_copy(queue, event, deadline_seconds=0.6, why="a callback")
 
     handler = copier({"store": str(tmp_path)}, publisher)
     runs = await run_until_done(JobRunner(queue, {COPY: handler}), queue, copy_job_id(event.event_id))
@@ -228,7 +230,7 @@ async def test_refused_assets_are_given_up_at_once_and_the_provider_expiry_bound
         video(httpserver.url_for("/later.mp4"), expires_at=datetime.now(UTC) - timedelta(seconds=1)),
         video(f"http://{other}:{httpserver.port}/internal"),
     )
-    await defer_copy(queue, event, deadline_seconds=3600)
+    await defer_copy(queue, event, deadline_seconds=3600, why="a callback")
     assets = AssetsConfig(store=str(tmp_path), max_bytes=MIB)
     # The server is the source's API host, the one loopback address trusted: the third asset, on
     # loopback under another name, is refused unfetched.
@@ -301,7 +303,7 @@ async def test_a_worker_killed_mid_copy_leaves_the_job_to_the_next_which_writes_
     )
     httpserver.expect_ordered_request("/video.mp4").respond_with_handler(streamed(24))
     event = event_with(video(httpserver.url_for("/video.mp4")))
-    await defer_copy(queue, event, deadline_seconds=60)
+    await defer_copy(queue, event, deadline_seconds=60, why="a callback")
 
     process = worker(redis_url, prefix, {**store_settings, "allow_private_networks": True}, lease=4.0)
     try:
@@ -337,7 +339,7 @@ async def test_a_200_mib_asset_is_copied_with_memory_flat(
     blocks = 200
     httpserver.expect_request("/large.mp4").respond_with_handler(streamed(blocks))
     event = event_with(video(httpserver.url_for("/large.mp4")))
-    await defer_copy(queue, event, deadline_seconds=600)
+    await defer_copy(queue, event, deadline_seconds=600, why="a callback")
 
     started = time.perf_counter()
     process = worker(redis_url, prefix, {**store_settings, "allow_private_networks": True}, lease=600)

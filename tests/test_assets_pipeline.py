@@ -15,6 +15,7 @@ import redis
 from pytest_httpserver import HTTPServer
 
 from receiver.config import Config, parse_config
+from receiver.core.delivery import Delivery
 from receiver.foundation.errors import Quarantine
 from schemas.event import Asset, CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
@@ -88,7 +89,7 @@ async def test_inline_media_goes_to_the_store_never_into_redis(
     event = _inline_event()
     async with receiver_parts(config, redis_url) as parts:
         stored = await parts.pipeline.materialize(event, body)
-        outcome = await parts.pipeline.release(stored)
+        outcome = await parts.pipeline.release(stored, "a callback")
     assert outcome.status == "accepted"
     [published] = stream_events(rclient, f"{prefix}:events")
     [asset] = published["assets"]
@@ -119,7 +120,8 @@ async def test_inline_media_without_a_store_is_quarantined_without_the_media(
         with pytest.raises(Quarantine) as refused:
             await parts.pipeline.materialize(event, body)
         # Every path keeps what it refused the same way.
-        await parts.pipeline.keep(source, body, {}, event.received_at, None, refused.value)
+        delivery = Delivery(source, body, "resource", "api", event.received_at)
+        await parts.pipeline.keep(delivery, refused.value)
     assert stream_events(rclient, f"{prefix}:events") == []
     [letter] = stream_entries(rclient, f"{prefix}:dlq")
     assert letter["reason"] == b"inline_media_without_store"

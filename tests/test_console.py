@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import redis
 from markupsafe import escape
 from pytest_httpserver import HTTPServer
+from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
 from receiver.config import Config, parse_config
 from receiver.console.session import COOKIE
 from receiver.console.views import UsageRow, aggregate_usage, bar_chart
+from receiver.core.publisher import Publication, Publisher
+from receiver.foundation.keys import KeySpace
 from receiver.http.app import create_app
+from schemas.event import Error
+from schemas.normalizing import DeliveryContext, build_event
 from tests.conftest import config_dict
 from tests.console_support import (
     HOSTILE_MODEL,
@@ -274,3 +282,26 @@ def test_hostile_corpus_through_the_console(prefix: str, redis_url: str) -> None
             answer = client.get(path)
             assert answer.status_code == 200, path
             assert_inert(answer.text)
+
+
+def test_task_page_shows_a_superseded_event_and_the_decision_behind_each(
+    console: TestClient, config: Config, redis_url: str
+) -> None:
+    ctx = DeliveryContext("veo-relay", "openai-compatible", datetime.now(UTC))
+    complete = build_event(ctx, task_id="vid-cut", task_type="generation", status="succeeded")
+    cut = replace(complete, error=Error("fetch_failed", "the API was down"))
+
+    async def publish() -> Publication:
+        async with Redis.from_url(redis_url) as client:
+            keys = KeySpace(config.redis.prefix, config.redis.partitions, config.redis.cluster)
+            publisher = Publisher(client, keys, dedupe_ttl_seconds=3600)
+            await publisher.publish(cut, "a webhook whose fetch failed")
+            return await publisher.publish(complete, "polled")
+
+    publication = asyncio.run(publish())
+    assert publication.outcome == "accepted" and publication.event_id != cut.event_id
+    page = console.get("/console/tasks/veo-relay/vid-cut").text
+    assert re.findall(r'<span class="pill (\w+)">', page) == ["succeeded", "succeeded"]
+    assert "Decision: a webhook whose fetch failed" in page
+    assert "Decision: polled: complete result" in page
+    assert f'superseded by event <span class="mono">{publication.event_id}</span>' in page

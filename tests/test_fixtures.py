@@ -149,7 +149,8 @@ def test_http_path_publishes_expected(
     events = stream_entries(rclient, f"{prefix}:events")
     dead = stream_entries(rclient, f"{prefix}:dlq")
     if inline:
-        [letter] = dead
+        # Kept by the fetch, and once more by the watch that follows its incomplete event.
+        letter = dead[0]
         assert letter["reason"] == b"inline_media_without_store"
         assert b"<inline media omitted: " in letter["body"]  # type: ignore[operator]
         assert all(

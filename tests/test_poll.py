@@ -66,6 +66,8 @@ def test_registering_twice_is_idempotent(client: TestClient, rclient: redis.Redi
         ("veo-relay", {"task_id": ""}, ADMIN, 422, "invalid_request"),
         ("veo-relay", {"task_id": "a/../b"}, ADMIN, 422, "invalid_request"),
         ("veo-relay", {"task_id": TASK, "extra": 1}, ADMIN, 422, "invalid_request"),
+        ("veo-relay", {"task_id": TASK, "task_type": "indexing"}, ADMIN, 422, "invalid_request"),
+        ("veo-relay", {"task_id": TASK, "task_type": "cooking"}, ADMIN, 422, "invalid_request"),
         ("veo-relay", [TASK], ADMIN, 422, "invalid_request"),
     ],
 )

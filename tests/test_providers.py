@@ -62,6 +62,15 @@ def test_a_provider_that_fetches_or_polls_has_a_client_and_resources(provider: A
 
 
 @providers
+def test_every_task_api_can_be_watched(provider: AnyProvider) -> None:
+    if provider.has_task_api:
+        assert provider.schemas.watched_types, (
+            "a provider with a task API can be watched: declare its task_type, or its task_types with a "
+            "route each (task_routes_client)"
+        )
+
+
+@providers
 def test_every_schema_version_has_fixtures_with_expected_events(provider: AnyProvider) -> None:
     folder = FIXTURES / provider.id
     assert folder.is_dir(), f"fixtures/{provider.id}/ holds the provider's stored deliveries"

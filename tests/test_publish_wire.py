@@ -42,7 +42,7 @@ async def test_publish_many_answers_each_event_in_order_as_one_at_a_time_would(
         event("t1", "queued", "d4"),  # backwards
         event("t2", "running", "d2"),  # the same delivery again
     ]
-    results = await publisher.publish_many(events)
+    results = await publisher.publish_many([(item, "callback (replay)") for item in events])
     assert [result.outcome for result in results if isinstance(result, Publication)] == [
         "accepted",
         "accepted",

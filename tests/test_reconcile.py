@@ -70,14 +70,14 @@ async def test_a_non_final_callback_starts_the_watch_by_itself(
     async with receiver_parts(config, redis_url) as parts:
         ctx = DeliveryContext("openai-main", "openai", datetime.now(UTC))
         running = build_event(ctx, task_id=VIDEO, task_type="generation", status="running")
-        assert (await parts.pipeline.release(running)).status == "accepted"
+        assert (await parts.pipeline.release(running, "a callback")).status == "accepted"
         job = await parts.queue.get(poll_job_id("openai-main", VIDEO))
         assert job is not None and job.payload["reconciling"] is False
         due = await parts.queue.due(poll_job_id("openai-main", VIDEO))
         assert due is not None and due > time.time() + 590
         # A source that turned it off, or one with no API, starts nothing.
         other = build_event(ctx, task_id="video_other", task_type="generation", status="succeeded")
-        await parts.pipeline.release(other)
+        await parts.pipeline.release(other, "a callback")
         assert await parts.queue.get(poll_job_id("openai-main", "video_other")) is None
 
 

@@ -51,6 +51,7 @@ def test_statuses_in_entry_id_order_without_the_markers() -> None:
         "~d:delivery-1": "evt-a",
         "running": "1764849900000-9",  # before -10: entry ids compare as numbers, not text
         "queued": "1764849899999-0",
+        "~why:1764849900000-9": "callback (signed)",
     }
     record = assemble(
         "src", "t1", marks, {"1764849900000-9": "evt-r", "1764849900000-10": "evt-s"}, None, None
@@ -62,16 +63,39 @@ def test_statuses_in_entry_id_order_without_the_markers() -> None:
         "statuses": [
             # trimmed from the stream: the event id is no longer known
             {"status": "queued", "event_id": None, "entry_id": "1764849899999-0",
-             "published_at": "2025-12-04T12:04:59.999000Z"},
+             "published_at": "2025-12-04T12:04:59.999000Z", "decision": None, "incomplete": False,
+             "superseded_by": None},
             {"status": "running", "event_id": "evt-r", "entry_id": "1764849900000-9",
-             "published_at": "2025-12-04T12:05:00Z"},
+             "published_at": "2025-12-04T12:05:00Z", "decision": "callback (signed)", "incomplete": False,
+             "superseded_by": None},
             {"status": "succeeded", "event_id": "evt-s", "entry_id": "1764849900000-10",
-             "published_at": "2025-12-04T12:05:00Z"},
+             "published_at": "2025-12-04T12:05:00Z", "decision": None, "incomplete": False,
+             "superseded_by": None},
         ],
         "final": True,
         "watch": None,
         "held": [],
     }  # fmt: skip
+
+
+def test_an_incomplete_event_and_the_event_that_superseded_it() -> None:
+    marks = {
+        "succeeded": "1764849900000-3",
+        "~x:succeeded": "1764849900000-1",
+        "~rank": "2",
+        "~why:1764849900000-1": "a webhook whose fetch failed",
+        "~why:1764849900000-3": "polled: complete result",
+    }
+    record = assemble(
+        "src", "t1", marks, {"1764849900000-1": "evt-old", "1764849900000-3": "evt-new"}, None, None
+    )
+    assert record is not None
+    assert [
+        (item.event_id, item.decision, item.incomplete, item.superseded_by) for item in record.statuses
+    ] == [
+        ("evt-old", "a webhook whose fetch failed", False, "evt-new"),
+        ("evt-new", "polled: complete result", False, None),
+    ]
 
 
 def test_a_watched_task_with_nothing_published() -> None:
@@ -226,6 +250,9 @@ def test_the_command(config_file: Path, prefix: str, redis_url: str) -> None:
             "event_id": sent.event_id,
             "entry_id": publication.entry_id,
             "published_at": published_at(publication.entry_id or ""),
+            "decision": "published",
+            "incomplete": False,
+            "superseded_by": None,
         }
     ]
     assert record["final"] is True and record["watch"] is None

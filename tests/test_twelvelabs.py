@@ -14,7 +14,7 @@ import orjson
 import pytest
 from pytest_httpserver import HTTPServer
 
-from receiver.clients.task_path import TaskPathClient
+from receiver.clients.task_path import TaskPathClient, TaskRoutesClient
 from receiver.core.decoding import decode, decode_resource
 from receiver.providers import PROVIDER_SCHEMAS, PROVIDERS
 from receiver.providers.twelvelabs import TwelveLabsSource
@@ -48,8 +48,8 @@ def fixture_body(name: str) -> bytes:
 @pytest.fixture
 async def client(httpserver: HTTPServer) -> AsyncIterator[TaskPathClient]:
     tl_client = PROVIDERS["twelvelabs"].client(source(httpserver.url_for("/")))
-    assert isinstance(tl_client, TaskPathClient)
-    yield tl_client
+    assert isinstance(tl_client, TaskRoutesClient)
+    yield tl_client.route("analysis")  # the analyze task's route; tests/test_one_truth.py has both
     await tl_client.aclose()
 
 

@@ -18,7 +18,7 @@ looked up by source when the job runs (`SourceTrust`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
 import httpx
@@ -33,7 +33,7 @@ from receiver.core.publisher import Publisher
 from receiver.foundation import metrics, tracing
 from receiver.foundation.asset_settings import AssetsConfig
 from receiver.foundation.backoff import next_due, next_interval
-from receiver.foundation.errors import redis_errors
+from receiver.foundation.errors import StoreUnavailable, redis_errors
 from receiver.foundation.logs import logger
 from receiver.sources import SourceConfig
 from schemas.event import Asset, CanonicalEvent, event_from_json, event_to_json
@@ -117,12 +117,14 @@ class CopyPayload(BaseModel):
     attempts: int = 0
     # The trace (W3C `traceparent`) of the delivery whose event waits for the copy, when tracing is on.
     traceparent: str | None = None
+    # How the receiver learned the event (the task record's account of it).
+    why: str = "copied"
     copied: dict[int, Copied] = {}
     failures: dict[int, Failure] = {}
 
 
 async def defer_copy(
-    queue: JobQueue, event: CanonicalEvent, deadline_seconds: float, now: float | None = None
+    queue: JobQueue, event: CanonicalEvent, deadline_seconds: float, why: str, now: float | None = None
 ) -> bool:
     """Enqueue the copy of `event`'s assets instead of publishing it; False when its job already
     exists (a retried callback). Raises `RedisUnavailable` when Redis did not confirm the job."""
@@ -132,10 +134,16 @@ async def defer_copy(
         ready_at=ready_at,
         deadline=ready_at + deadline_seconds,
         traceparent=tracing.traceparent() or None,
+        why=why,
     )
     with redis_errors("the copy job"):
         return await queue.enqueue(
-            copy_job_id(event.event_id), COPY, payload.model_dump(mode="json"), due=ready_at
+            copy_job_id(event.event_id),
+            COPY,
+            payload.model_dump(mode="json"),
+            due=ready_at,
+            source=event.source,
+            deadline=payload.deadline,
         )
 
 
@@ -156,9 +164,13 @@ class Copier:
         *,
         retry_seconds: float = RETRY_SECONDS,
         max_retry_seconds: float = MAX_RETRY_SECONDS,
+        watcher: Callable[[CanonicalEvent], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._publisher = publisher
+        # Told of each event published, as the pipeline's watcher is: an event with `asset_errors` is
+        # incomplete, and its task is watched so that a complete result supersedes it.
+        self._watcher = watcher
         self._trust = trust
         self._cloud = cloud
         self._retry_seconds = retry_seconds
@@ -214,7 +226,10 @@ class Copier:
         ]
         if waiting:
             return self._retry(state, retry_after, min(waiting))
-        await self._publisher.publish(with_copies(event, state))
+        finished = with_copies(event, state)
+        publication = await self._publisher.publish(finished, f"{state.why}, its assets copied")
+        if publication.outcome == "accepted" and self._watcher is not None:
+            await self._watcher(finished)
         return Done()
 
     def _copies(self, source_id: str, asset: Asset) -> bool:
@@ -273,9 +288,7 @@ class Copier:
                 )
                 try:
                     url = await self._store.put(key, chunks, tally.content_type)
-                except AssetError:
-                    raise
-                except Exception as exc:  # obstore's errors: the store, not the asset, failed
+                except StoreUnavailable as exc:  # the store, not the asset, failed
                     raise AssetError(
                         STORE_FAILED,
                         f"the store refused {key}: {exc.__class__.__name__}: {exc}",

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 import obstore
+from obstore.exceptions import BaseError
 from obstore.store import LocalStore, S3Store
 
 from receiver.foundation.asset_settings import AssetsConfig, StoreConfig
+from receiver.foundation.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, S3Config
@@ -99,18 +101,22 @@ class AssetStore:
         return self._base + key
 
     async def put(self, key: str, chunks: AsyncIterable[bytes], content_type: str | None = None) -> str:
-        """Stream `chunks` to `key` (overwriting: a retried copy lands on the same object); its URL."""
+        """Stream `chunks` to `key` (overwriting: a retried copy lands on the same object); its URL.
+        Raises `StoreUnavailable` when the store cannot be written."""
         # A directory keeps no attributes (the extension says the type); S3 serves the copy with it.
         attributes = {"Content-Type": content_type} if content_type and self._typed else None
-        await obstore.put_async(
-            self._store,
-            key,
-            chunks,
-            attributes=attributes,
-            use_multipart=True,
-            chunk_size=PART_BYTES,
-            max_concurrency=PARTS_IN_FLIGHT,
-        )
+        try:
+            await obstore.put_async(
+                self._store,
+                key,
+                chunks,
+                attributes=attributes,
+                use_multipart=True,
+                chunk_size=PART_BYTES,
+                max_concurrency=PARTS_IN_FLIGHT,
+            )
+        except (BaseError, OSError) as exc:  # the store is out (or refuses us): an outage, not a bug
+            raise StoreUnavailable(f"the store refused {key}: {exc.__class__.__name__}: {exc}") from exc
         return self.url(key)
 
     async def check_writable(self) -> str:

@@ -31,6 +31,10 @@ def watch(
     task_id: Annotated[str, typer.Argument(help="The provider's task (or video) id.")],
     config: ConfigOption = None,
     redis_url: RedisUrlOption = None,
+    task_type: Annotated[
+        str | None,
+        typer.Option(help="The kind of task, for a provider with several (twelvelabs: analysis, indexing)."),
+    ] = None,
 ) -> None:
     """Watch a task: a running receiver polls it until a final status (a poll-only source's at once, a
     callback source's only if its callbacks bring no final status within `reconcile_after_seconds`).
@@ -45,7 +49,7 @@ def watch(
 
     from receiver.core.decoding import summarize_errors
     from receiver.core.jobs import JobQueue
-    from receiver.flow.poll import WatchRequest, unwatchable
+    from receiver.flow.poll import WatchRequest, unwatchable, watch_type_problem
     from receiver.flow.poll import watch as register
     from receiver.wiring.connection import open_pipeline
 
@@ -57,13 +61,17 @@ def watch(
     if problem is not None:
         raise fail(problem)
     try:
-        WatchRequest(task_id=task_id)
+        wanted = WatchRequest.model_validate({"task_id": task_id, "task_type": task_type})
     except ValidationError as exc:
-        raise fail(f"task id {task_id!r} is not valid: {summarize_errors(exc)}") from None
+        raise fail(f"task {task_id!r} is not valid: {summarize_errors(exc)}") from None
+    problem = watch_type_problem(source, wanted.task_type)
+    if problem is not None:
+        raise fail(problem)
 
     async def run() -> bool:
         async with open_pipeline(loaded, redis_url) as (redis, _):
-            return await register(JobQueue(redis, loaded.redis.prefix), source, task_id, time.time())
+            queue = JobQueue(redis, loaded.redis.prefix)
+            return await register(queue, source, task_id, time.time(), task_type=wanted.task_type)
 
     with reported():
         created = asyncio.run(run())

@@ -185,6 +185,9 @@ class TimelineStep:
     entry_id: str
     published_ms: int
     event: dict[str, Any] | None  # None: trimmed from the stream since
+    # From the task's record: why it was published, and whether a complete event superseded it.
+    decision: str | None = None
+    superseded_by: str | None = None
 
     @property
     def pretty(self) -> str:
@@ -278,6 +281,7 @@ async def task_timeline(
         )
         for item in statuses
     ]
+    recorded = {item.entry_id: item for item in statuses}
     from_record = bool(entries)
     if not from_record:
         # The record expires with the dedupe window; the stream may still hold the task's events.
@@ -285,7 +289,14 @@ async def task_timeline(
         entries = [(entry.status, entry.entry_id, entry) for entry in await latest_events(redis, keys, query)]
     entries.sort(key=lambda item: entry_id_order(item[1]))
     steps = [
-        TimelineStep(status, entry_id, entry_id_order(entry_id)[0], None if entry is None else entry.event())
+        TimelineStep(
+            status,
+            entry_id,
+            entry_id_order(entry_id)[0],
+            None if entry is None else entry.event(),
+            None if (item := recorded.get(entry_id)) is None else item.decision,
+            None if item is None else item.superseded_by,
+        )
         for status, entry_id, entry in entries
     ]
     watch = None if record is None else record.watch

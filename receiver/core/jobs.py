@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,16 +28,36 @@ from receiver.foundation.keys import AnyRedis, as_text
 from receiver.foundation.logs import logger
 
 _CLAIM = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-local claimed = {}
-for _, id in ipairs(ids) do
-  redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id)
-  local data = redis.call('HGET', KEYS[2], id)
-  if data then
-    table.insert(claimed, id)
-    table.insert(claimed, data)
-  else
-    redis.call('ZREM', KEYS[1], id)
+local now, limit, filtered = tonumber(ARGV[1]), tonumber(ARGV[3]), ARGV[4] == '1'
+local known = {}
+for i = 5, #ARGV do known[ARGV[i]] = true end
+-- Jobs of other processes' sources are stepped over, up to this many: a bound on one call's work.
+local MAX_SKIPPED = 2000
+local claimed, taken, offset = {}, 0, 0
+while taken < limit and offset < MAX_SKIPPED do
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', offset, limit - taken)
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    local data = redis.call('HGET', KEYS[2], id)
+    if not data then
+      redis.call('ZREM', KEYS[1], id)
+    else
+      local mine = not filtered
+      if filtered then
+        local record = cjson.decode(data)
+        local source, deadline = record['source'], record['deadline']
+        mine = source == nil or source == cjson.null or known[source]
+          or (deadline ~= nil and deadline ~= cjson.null and now >= deadline * 1000)
+      end
+      if mine then
+        redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id)
+        table.insert(claimed, id)
+        table.insert(claimed, data)
+        taken = taken + 1
+      else
+        offset = offset + 1  -- left due for a process that has its source
+      end
+    end
   end
 end
 return claimed
@@ -57,6 +77,22 @@ class Job:
     id: str
     kind: str
     payload: dict[str, Any]
+    # The source the job works for: only a process that has it claims the job, until `deadline`
+    # (unix seconds), after which any process may, to end it. None: any process.
+    source: str | None = None
+    deadline: float | None = None
+
+    def record(self, payload: Mapping[str, Any] | None = None) -> bytes:
+        """The job as stored, with `payload` in place of its own if given."""
+        record: dict[str, Any] = {"kind": self.kind, "payload": payload or self.payload}
+        if self.source is not None:
+            record |= {"source": self.source, "deadline": self.deadline}
+        return orjson.dumps(record)
+
+
+def _job(job_id: str, raw: bytes | str) -> Job:
+    record = orjson.loads(raw)
+    return Job(job_id, record["kind"], record["payload"], record.get("source"), record.get("deadline"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,29 +130,45 @@ class JobQueue:
         self._enqueue = redis.register_script(_ENQUEUE)
 
     async def enqueue(
-        self, job_id: str, kind: str, payload: Mapping[str, Any], due: float | None = None
+        self,
+        job_id: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        due: float | None = None,
+        *,
+        source: str | None = None,
+        deadline: float | None = None,
     ) -> bool:
-        """Record a job durably; False when a job with this id is already queued (nothing changes)."""
-        data = orjson.dumps({"kind": kind, "payload": payload})
+        """Record a job durably; False when a job with this id is already queued (nothing changes).
+
+        A job with a `source` is claimed only by a process whose config has it (`claim`), or by any
+        once its `deadline` has passed: only the deadline ends a job no process can do."""
+        data = Job(job_id, kind, dict(payload), source, deadline).record()
         created = await self._enqueue(
             keys=[self._due, self._data], args=[job_id, data, _ms(due or time.time())]
         )
         return bool(created)
 
-    async def claim(self, now: float, lease_seconds: float, limit: int) -> list[Job]:
-        """Take up to `limit` due jobs, oldest due first, leased until `now + lease_seconds`."""
+    async def claim(
+        self, now: float, lease_seconds: float, limit: int, sources: Collection[str] | None = None
+    ) -> list[Job]:
+        """Take up to `limit` due jobs, oldest due first, leased until `now + lease_seconds`.
+
+        With `sources`, a job of another source is left due, unleased, for a process that has it
+        (as during a rolling deploy that adds a source), unless its deadline has passed."""
+        filtering = [] if sources is None else ["1", *sorted(sources)]
         flat = await self._claim(
-            keys=[self._due, self._data], args=[_ms(now), _ms(now + lease_seconds), limit]
+            keys=[self._due, self._data],
+            args=[_ms(now), _ms(now + lease_seconds), limit, *(filtering or ["0"])],
         )
-        jobs = []
-        for index in range(0, len(flat), 2):
-            job_id = as_text(flat[index])
-            record = orjson.loads(flat[index + 1])
-            jobs.append(Job(job_id, record["kind"], record["payload"]))
-        return jobs
+        return [_job(as_text(flat[index]), flat[index + 1]) for index in range(0, len(flat), 2)]
+
+    async def hasten(self, job_id: str, due: float) -> None:
+        """Bring a queued job's next run forward to `due` (never later than it is)."""
+        await self._redis.zadd(self._due, {job_id: _ms(due)}, xx=True, lt=True)
 
     async def reschedule(self, job: Job, result: RunAgain) -> None:
-        data = orjson.dumps({"kind": job.kind, "payload": result.payload or job.payload})
+        data = job.record(result.payload)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._data, job.id, data)
             pipe.zadd(self._due, {job.id: _ms(result.due)}, xx=True)
@@ -133,11 +185,8 @@ class JobQueue:
 
     async def get_many(self, job_ids: Sequence[str]) -> list[Job | None]:
         """Each job (None where there is none), in one round trip."""
-        found = []
-        for job_id, raw in zip(job_ids, await self._redis.hmget(self._data, job_ids), strict=True):
-            record = None if raw is None else orjson.loads(raw)
-            found.append(None if record is None else Job(job_id, record["kind"], record["payload"]))
-        return found
+        raws = await self._redis.hmget(self._data, job_ids)
+        return [None if raw is None else _job(job_id, raw) for job_id, raw in zip(job_ids, raws, strict=True)]
 
     async def due(self, job_id: str) -> float | None:
         """When the job runs next (unix seconds; a leased job: when its lease ends), or None."""
@@ -162,9 +211,9 @@ class JobQueue:
         would grow the process by about a kilobyte per task (measured by `bench.watch_load`).
         """
         async for raw_id, raw in self._redis.hscan_iter(self._data, count=SCAN_PAGE):
-            record = orjson.loads(raw)
-            if record["kind"] == kind:
-                yield Job(as_text(raw_id), kind, record["payload"])
+            job = _job(as_text(raw_id), raw)
+            if job.kind == kind:
+                yield job
 
     async def jobs(self, kind: str) -> list[Job]:
         """Every job of `kind` in one list: for a page that shows them, not for counting."""
@@ -191,8 +240,11 @@ class JobRunner:
         idle_seconds: float = 0.25,
         concurrency: int = 16,
         error_backoff_seconds: float = 5.0,
+        sources: Collection[str] | None = None,
     ) -> None:
         self._queue = queue
+        # The sources this process has: it claims only their jobs (None: every job).
+        self._sources = None if sources is None else frozenset(sources)
         self._handlers = dict(handlers)
         self._lease = lease_seconds
         self._idle = idle_seconds
@@ -221,7 +273,7 @@ class JobRunner:
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                jobs = await self._queue.claim(time.time(), self._lease, self._concurrency)
+                jobs = await self._queue.claim(time.time(), self._lease, self._concurrency, self._sources)
             except REDIS_FAILURES as exc:
                 logger.warning("jobs.claim_failed", error=exc.__class__.__name__)
                 jobs = []
@@ -233,7 +285,7 @@ class JobRunner:
 
     async def run_due(self) -> int:
         """Run every job due now, once; for tests and the CLI's one-shot commands."""
-        jobs = await self._queue.claim(time.time(), self._lease, 1_000_000)
+        jobs = await self._queue.claim(time.time(), self._lease, 1_000_000, self._sources)
         await asyncio.gather(*(self._run_one(job) for job in jobs))
         return len(jobs)
 

@@ -26,6 +26,8 @@ from typing import Any, Literal
 import orjson
 from redis.asyncio import Redis
 
+from receiver.core.decision import Drop, Holder, Supersede, decide, incomplete
+from receiver.core.delivery import Kind, Provenance
 from receiver.core.replication import NotReplicated, ReplicaWait
 from receiver.core.wire import ScriptWire
 from receiver.foundation import metrics, tracing
@@ -34,6 +36,7 @@ from receiver.foundation.keys import AnyRedis, KeySpace, as_text
 from schemas.event import (
     SCHEMA_VERSION,
     STATUS_RANK,
+    TERMINAL_STATUSES,
     CanonicalEvent,
     Version,
     as_version,
@@ -51,6 +54,8 @@ MAX_BATCH = 256
 class Publication:
     outcome: Literal["accepted", "duplicate", "stale"]
     entry_id: str | None = None
+    # The id of the event in the stream: the one published, or the new id of one that superseded it.
+    event_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -58,7 +63,18 @@ class _Pending:
     event: CanonicalEvent
     keys: tuple[str, str]
     args: tuple[str | bytes | int, ...]
-    future: asyncio.Future[Publication]
+    future: asyncio.Future[str]
+
+
+# What the publish script answers instead of an entry id.
+REFUSALS = ("duplicate", "stale", "incomplete ")
+
+
+def _holder(refusal: str) -> Holder:
+    """What holds a refused event's status, from the script's answer."""
+    if refusal == "stale":
+        return Holder(stale=True)
+    return Holder(incomplete=refusal.removeprefix("incomplete ") if refusal != "duplicate" else None)
 
 
 class Publisher:
@@ -87,20 +103,43 @@ class Publisher:
     def keys(self) -> KeySpace:
         return self._keys
 
-    async def publish(self, event: CanonicalEvent) -> Publication:
-        """Resolve once Redis has appended the event, or found it a duplicate or stale."""
-        return await self._submit(event)
+    async def publish(self, event: CanonicalEvent, why: str = "published") -> Publication:
+        """Resolve once Redis has appended the event, or found it a duplicate or stale.
 
-    async def publish_many(self, events: Sequence[CanonicalEvent]) -> list[Publication | BaseException]:
-        """Each event's publication, in order, queued together (a replay's chunk): one await for all.
+        Where the status is held by an incomplete event, `decide` says whether this one supersedes it
+        (a second call, which the script makes atomic: at most one completion is appended).
+        """
+        event = as_version(event, self._event_version)
+        value = await self._submit(event, why, "")
+        if not value.startswith(REFUSALS):
+            return Publication("accepted", value, event.event_id)
+        match decide(event, why, holder=_holder(value)):
+            case Supersede(event=complete, replaces=replaces, why=reason):
+                complete = as_version(complete, self._event_version)
+                value = await self._submit(complete, reason, replaces)
+                if value.startswith(REFUSALS):  # completed meanwhile by another path
+                    return Publication("duplicate")
+                return Publication("accepted", value, complete.event_id)
+            case Drop(outcome=outcome):
+                return Publication(outcome)
+            case _:  # pragma: no cover - without a notice, `decide` publishes, supersedes or drops
+                raise AssertionError("a holder's decision is a supersede or a drop")
+
+    async def publish_many(
+        self, events: Sequence[tuple[CanonicalEvent, str]]
+    ) -> list[Publication | BaseException]:
+        """Each (event, why)'s publication, in order, queued together (a replay's chunk): one await for all.
 
         Queued in the order given, so a task's events reach the stream in that order, as if published
         one after the other; an event Redis did not confirm has its `RedisUnavailable` in its place.
         """
-        return await asyncio.gather(*map(self._submit, events), return_exceptions=True)
+        return await asyncio.gather(
+            *(self.publish(event, why) for event, why in events), return_exceptions=True
+        )
 
-    def _submit(self, event: CanonicalEvent) -> asyncio.Future[Publication]:
-        event = as_version(event, self._event_version)
+    def _submit(self, event: CanonicalEvent, why: str, supersedes: str) -> asyncio.Future[str]:
+        """Queue one call of the script for `event` (batched with its partition's others): resolves to
+        the new entry id, or the script's refusal (`duplicate`, `stale`, `incomplete <event id>`)."""
         partition = self._keys.partition(event.source, event.task_id)
         loop = asyncio.get_running_loop()
         pending = _Pending(
@@ -117,6 +156,9 @@ class Publisher:
                 event.task_id,
                 event.schema_version,
                 tracing.traceparent(),
+                "1" if incomplete(event) else "",
+                supersedes,
+                why,
             ),
             future=loop.create_future(),
         )
@@ -167,31 +209,35 @@ class Publisher:
         metrics.PUBLISH_BATCH_SIZE.observe(len(items))
         for item, result in zip(items, results, strict=True):
             value = as_text(result)
-            outcome = value if value in ("duplicate", "stale") else "accepted"
+            refused = value in ("duplicate", "stale") or value.startswith("incomplete ")
+            outcome = ("stale" if value == "stale" else "duplicate") if refused else "accepted"
             metrics.child(metrics.PUBLICATIONS, item.event.source, outcome).inc()
             if outcome == "accepted":
                 _count_tokens(item.event)
-            if item.future.done():  # the caller went away; the write stands all the same
-                continue
-            if value in ("duplicate", "stale"):
-                item.future.set_result(Publication(value))  # type: ignore[arg-type]
-            else:
-                item.future.set_result(Publication("accepted", value))
+            if not item.future.done():  # else the caller went away; the write stands all the same
+                item.future.set_result(value)
 
     async def published(self, event: CanonicalEvent) -> bool:
-        """Whether this (source, task, status), or this delivery id, is already in the stream."""
+        """Whether this (source, task, status), or this delivery id, is already in the stream, and
+        complete: an incomplete event there is still to be superseded by a complete `event`."""
         partition = self._keys.partition(event.source, event.task_id)
         seen = await self._redis.hmget(
             self._keys.task(partition, event.source, event.task_id),
-            [event.status, f"~d:{event.delivery_id}" if event.delivery_id else "~rank"],
+            [event.status, f"~d:{event.delivery_id}" if event.delivery_id else "~rank", f"~i:{event.status}"],
         )
-        return seen[0] is not None or (event.delivery_id is not None and seen[1] is not None)
+        taken = seen[0] is not None or (event.delivery_id is not None and seen[1] is not None)
+        return taken and (seen[2] is None or incomplete(event))
 
     async def final_published(self, source: str, task_id: str) -> bool:
-        """Whether a final status of the task is in the stream (its hash's top rank is terminal)."""
+        """Whether a complete final status of the task is in the stream (its hash's top rank is
+        terminal, and no final status is held by an incomplete event)."""
         partition = self._keys.partition(source, task_id)
-        rank = await self._redis.hget(self._keys.task(partition, source, task_id), "~rank")
-        return rank is not None and int(rank) == max(STATUS_RANK.values())
+        marks = await self._redis.hmget(
+            self._keys.task(partition, source, task_id),
+            ["~rank", *(f"~i:{status}" for status in sorted(TERMINAL_STATUSES))],
+        )
+        rank = marks[0]
+        return rank is not None and int(rank) == max(STATUS_RANK.values()) and not any(marks[1:])
 
     async def quarantine(
         self,
@@ -202,8 +248,16 @@ class Publisher:
         body: bytes,
         received_at: datetime,
         delivery_id: str | None = None,
+        *,
+        kind: Kind = "callback",
+        provenance: Provenance = "signed",
+        media_omitted: bool = False,
     ) -> str:
         """Keep an authentic delivery that no schema accepts, whole, in the dead-letter stream.
+
+        Its `kind` (a callback, or the API's task object) and `provenance` are kept with it, so that a
+        redrive decodes it with the right schema versions; `media_omitted` says the kept body lacks the
+        inline media it came with (a redrive then fetches the task again).
 
         The delivery id a verifier read from the headers is kept too: a redrive cannot verify again
         (the signature's timestamp has expired by then) but its event must carry the same id. Counted
@@ -217,7 +271,11 @@ class Publisher:
             "headers": orjson.dumps(dict(headers)),
             "body": body,
             "received_at": rfc3339(received_at),
+            "kind": kind,
+            "provenance": provenance,
         }
+        if media_omitted:
+            fields["media_omitted"] = "1"
         if delivery_id:
             fields["delivery_id"] = delivery_id
         try:

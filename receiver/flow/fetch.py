@@ -19,20 +19,22 @@ dead-letter stream, and the webhook's event is published with `fetch_failed` as 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict
 
+from receiver.clients.task_path import get_task
 from receiver.config import Config
 from receiver.core.budget import ApiBudget
 from receiver.core.client_pool import ClientPool
+from receiver.core.decision import FETCH_FAILED, Publish, Wait, decide
+from receiver.core.delivery import Delivery
 from receiver.core.jobs import Done, Job, JobQueue, JobResult, RunAgain
 from receiver.core.publisher import Publisher
-from receiver.flow.pipeline import Outcome, Pipeline
+from receiver.flow.pipeline import Outcome, Pipeline, public_headers
 from receiver.foundation import metrics, tracing
 from receiver.foundation.backoff import next_due, next_interval
-from receiver.foundation.errors import Quarantine, RemoteError, redis_errors
+from receiver.foundation.errors import Quarantine, RemoteError, StoreUnavailable, redis_errors
 from receiver.foundation.logs import logger
 from receiver.providers import PROVIDERS
 from receiver.sources import SourceConfig
@@ -40,7 +42,6 @@ from receiver.verifiers import SIGNATURE_SCHEMES
 from schemas.event import CanonicalEvent, Error, event_from_json, event_to_json
 
 FETCH = "fetch"
-FETCH_FAILED = "fetch_failed"
 UNKNOWN_TASK = "unknown_task"
 # Fetch retries double: a provider in trouble is given room quickly, and the deadline bounds the total.
 RETRY_FACTOR = 2.0
@@ -82,22 +83,26 @@ class FetchDeferral:
     def applies(self, source: SourceConfig, event: CanonicalEvent) -> bool:
         return PROVIDERS[source.provider].fetches(source, event)
 
-    async def defer(
-        self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str], body: bytes
-    ) -> Outcome:
-        proven = SIGNATURE_SCHEMES[source.verify].proves_body
+    async def defer(self, delivery: Delivery, event: CanonicalEvent) -> Outcome:
+        proven = SIGNATURE_SCHEMES[delivery.source.verify].proves_body
         job = FetchJob(
             notice=event_to_json(event).decode(),
-            headers=dict(headers),
+            headers=public_headers(delivery.headers),
             proven=proven,
-            body=None if proven else body.decode(),
+            body=None if proven else delivery.body.decode(),
             traceparent=tracing.traceparent() or None,
         )
         with redis_errors("the fetch job"):
             if await self._publisher.published(event):
                 return Outcome("duplicate", event_id=event.event_id)
+            source = delivery.source
             created = await self._queue.enqueue(
-                fetch_job_id(event.event_id), FETCH, job.model_dump(mode="json"), due=time.time()
+                fetch_job_id(event.event_id),
+                FETCH,
+                job.model_dump(mode="json"),
+                due=time.time(),
+                source=source.id,
+                deadline=event.received_at.timestamp() + source.fetch_deadline_seconds,
             )
         # An unproven notification's own status may never be published: its answer names no event.
         event_id = event.event_id if proven else None
@@ -123,17 +128,19 @@ class Fetcher:
         notice = event_from_json(state.notice)
         source = self._config.source(notice.source)
         if source is None:
-            return await self._give_up(state, notice, f"source {notice.source!r} is no longer configured")
+            # Claimed only past its deadline: no process that has the source took it in time.
+            message = f"no receiver with source {notice.source!r} configured fetched it before its deadline"
+            return await self._give_up(state, notice, message)
         turn = await self._budget.reserve_for(source)
         if turn:
             return RunAgain(time.time() + turn, job.payload)
         try:
-            event = await self._fetch(source, state, notice)
+            decision = await self._fetch(source, state, notice)
         except RemoteError as exc:
             return await self._retry(state, source, notice, exc)
         except _GiveUp as exc:
             return await self._give_up(state, notice, str(exc))
-        await self._pipeline.release(event)
+        await self._pipeline.release(decision.event, decision.why)
         return Done()
 
     async def _retry(
@@ -161,33 +168,38 @@ class Fetcher:
         retry_after = source.max_interval_seconds if slow else error.retry_after
         return RunAgain(next_due(now, interval, retry_after, deadline), state.model_dump(mode="json"))
 
-    async def _fetch(self, source: SourceConfig, state: FetchJob, notice: CanonicalEvent) -> CanonicalEvent:
-        body = await self._clients.get(source).get_task(notice.task_id)
+    async def _fetch(self, source: SourceConfig, state: FetchJob, notice: CanonicalEvent) -> Publish:
+        """The API's answer, decided on against the webhook's word: published, or asked again
+        (`RemoteError`, retryable) while it lags behind a proven webhook or the store is out."""
+        body = await get_task(self._clients.get(source), notice.task_id, notice.task_type)
+        delivery = Delivery(
+            source, body, "resource", "api", notice.received_at, notice.delivery_id, state.headers, notice
+        )
         try:
-            event = self._pipeline.decode_delivery(
-                source, body, notice.received_at, notice.delivery_id, resource=True, notice=notice
-            )
-            event = await self._pipeline.materialize(event, body)
+            event = await self._pipeline.prepare(delivery)
+        except StoreUnavailable as exc:
+            raise RemoteError(str(exc), retryable=True) from None
         except Quarantine as quarantine:
-            await self._pipeline.keep(source, body, state.headers, notice.received_at, None, quarantine)
+            await self._pipeline.keep(delivery, quarantine)
             raise _GiveUp(
                 f"the fetched object of {notice.task_id} is kept in the dead-letter stream "
                 f"({quarantine.reason}: {quarantine.detail})"
             ) from None
-        if state.proven and event.status != notice.status:
-            # The API can lag the webhook: ask again rather than publish what the webhook already overtook.
-            raise RemoteError(
-                f"the fetched object says {event.status!r}, the webhook {notice.status!r}", retryable=True
-            )
         # An unproven notification's claim counts for nothing: what the API says is published.
-        return event
+        decision = decide(event, "fetched after a webhook", notice=notice, proven=state.proven)
+        if isinstance(decision, Wait):  # the API can lag the webhook: ask again
+            raise RemoteError(decision.why, retryable=True)
+        assert isinstance(decision, Publish)  # without a holder, `decide` publishes or waits
+        return decision
 
     async def _give_up(
         self, state: FetchJob, notice: CanonicalEvent, message: str, status: int | None = None
     ) -> JobResult:
         logger.warning("fetch.failed", source=notice.source, task_id=notice.task_id, error=message)
         if state.proven:
-            await self._publisher.publish(replace(notice, error=Error(code=FETCH_FAILED, message=message)))
+            # Incomplete: published now, the task watched, and superseded once its result is known.
+            incomplete = replace(notice, error=Error(code=FETCH_FAILED, message=message))
+            await self._pipeline.release(incomplete, "a webhook whose fetch failed")
         else:
             # Never confirmed by the API: kept for an operator, no event, no watch (receiver/services/dlq.py
             # refuses to redrive `unknown_task`).
@@ -200,5 +212,6 @@ class Fetcher:
                 (state.body or "").encode(),
                 notice.received_at,
                 notice.delivery_id,
+                provenance="notification",
             )
         return Done()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal, Protocol
 
 from receiver.assets.copier import defer_copy, needs_copy
@@ -18,18 +17,18 @@ from receiver.assets.inline import carries_inline_media, materialize
 from receiver.assets.store import AssetStore
 from receiver.config import LimitsConfig
 from receiver.core.decoding import DEFAULT_LIMITS, decode, decode_resource
+from receiver.core.delivery import Delivery
 from receiver.core.jobs import JobQueue
 from receiver.core.offload import Offload
 from receiver.core.publisher import Publisher
 from receiver.foundation import tracing
 from receiver.foundation.asset_settings import AssetsConfig
-from receiver.foundation.errors import Quarantine, RedisUnavailable, RemoteError, redis_errors
+from receiver.foundation.errors import Quarantine, RedisUnavailable, StoreUnavailable, redis_errors
 from receiver.foundation.logs import logger
 from receiver.providers import PROVIDER_SCHEMAS
 from receiver.sources import SourceConfig
 from receiver.verifiers import PRIVATE_HEADERS
 from schemas.event import CanonicalEvent
-from schemas.normalizing import DeliveryContext
 from schemas.provider import ProviderSchemas
 
 
@@ -40,7 +39,8 @@ def public_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    status: Literal["accepted", "duplicate", "stale", "quarantined"]
+    # fetching: a redriven body that lost its inline media, its task fetched again
+    status: Literal["accepted", "duplicate", "stale", "quarantined", "fetching"]
     event_id: str | None = None
     reason: str | None = None
     detail: str | None = None
@@ -51,9 +51,7 @@ class Deferral(Protocol):
 
     def applies(self, source: SourceConfig, event: CanonicalEvent) -> bool: ...
 
-    async def defer(
-        self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str], body: bytes
-    ) -> Outcome:
+    async def defer(self, delivery: Delivery, event: CanonicalEvent) -> Outcome:
         """Record the work durably (raise `RedisUnavailable` otherwise) and say how the callback went."""
         ...
 
@@ -95,84 +93,64 @@ class Pipeline:
         # (receiver/core/offload.py).
         self.offload = offload
 
-    def decode_delivery(
-        self,
-        source: SourceConfig,
-        body: bytes,
-        received_at: datetime,
-        delivery_id: str | None,
-        *,
-        resource: bool = False,
-        notice: CanonicalEvent | None = None,
-    ) -> CanonicalEvent:
-        """The delivery's event under the current schemas; raises `Quarantine`. Shared by every path.
-
-        `resource`: the body is the provider API's task object (fetched, polled, or a stored one),
-        decoded against the provider's resource versions rather than its callback versions; `notice`
-        is the callback's own event when the object was fetched after it.
-        """
-        ctx = DeliveryContext(
-            source.id, source.provider, received_at, delivery_id, notice, source.api_base_url
-        )
-        decoder = decode_resource if resource else decode
+    def decode_delivery(self, delivery: Delivery) -> CanonicalEvent:
+        """The delivery's event under the current schemas of its kind; raises `Quarantine`."""
+        decoder = decode_resource if delivery.kind == "resource" else decode
         with tracing.span("decode"):
-            return decoder(self.schemas[source.provider], body, ctx, self.limits)
+            schemas = self.schemas[delivery.source.provider]
+            return decoder(schemas, delivery.body, delivery.context(), self.limits)
 
-    async def deliver(
-        self,
-        source: SourceConfig,
-        body: bytes,
-        headers: Mapping[str, str],
-        received_at: datetime,
-        delivery_id: str | None = None,
-        *,
-        resource: bool = False,
-    ) -> Outcome:
-        """Decode and publish one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
+    async def deliver(self, delivery: Delivery) -> Outcome:
+        """Decode and conclude one authentic delivery; raises `RedisUnavailable` when nothing was kept."""
         try:
-            if self.offload is not None and self.offload.applies(body):
-                ctx = DeliveryContext(
-                    source.id, source.provider, received_at, delivery_id, None, source.api_base_url
+            if self.offload is not None and self.offload.applies(delivery.body):
+                schemas = self.schemas[delivery.source.provider]
+                resource = delivery.kind == "resource"
+                event = await self.offload.decode(
+                    schemas, delivery.body, delivery.context(), resource=resource
                 )
-                schemas = self.schemas[source.provider]
-                event = await self.offload.decode(schemas, body, ctx, resource=resource)
                 if carries_inline_media(event):
                     # Its media is written from the body here; the event must be whole for that.
-                    event = self.decode_delivery(source, body, received_at, delivery_id, resource=resource)
+                    event = self.decode_delivery(delivery)
             else:
-                event = self.decode_delivery(source, body, received_at, delivery_id, resource=resource)
+                event = self.decode_delivery(delivery)
         except Quarantine as quarantine:
-            return await self.conclude(source, quarantine, body, headers, received_at, delivery_id)
-        return await self.conclude(source, event, body, headers, received_at, delivery_id, resource=resource)
+            return await self.keep(delivery, quarantine)
+        return await self.conclude(delivery, event)
 
-    async def conclude(
-        self,
-        source: SourceConfig,
-        decoded: CanonicalEvent | Quarantine,
-        body: bytes,
-        headers: Mapping[str, str],
-        received_at: datetime,
-        delivery_id: str | None = None,
-        *,
-        resource: bool = False,
-    ) -> Outcome:
+    async def conclude(self, delivery: Delivery, decoded: CanonicalEvent | Quarantine) -> Outcome:
         """Publish, defer or quarantine a delivery once decoded, wherever it was (a replay decodes its
-        files ahead on every core); raises `RedisUnavailable` when nothing was kept."""
+        files ahead on every core); raises `RedisUnavailable` when nothing was kept, `StoreUnavailable`
+        when its inline media could not be stored."""
         if not isinstance(decoded, Quarantine) and carries_inline_media(decoded):
             try:
-                decoded = await self.materialize(decoded, body)
+                decoded = await self.materialize(decoded, delivery.body)
             except Quarantine as quarantine:
                 decoded = quarantine
         if isinstance(decoded, Quarantine):
-            return await self.keep(source, body, headers, received_at, delivery_id, decoded)
-        if resource:  # a task object is the full result already: nothing to fetch
-            return await self.release(decoded)
-        return await self.settle(source, decoded, headers, body)
+            return await self.keep(delivery, decoded)
+        deferral = self.deferral
+        if (
+            delivery.kind == "callback"
+            and deferral is not None
+            and deferral.applies(delivery.source, decoded)
+        ):
+            return await deferral.defer(delivery, decoded)
+        # A task object is the full result already: nothing to fetch.
+        return await self.release(decoded, delivery.why)
+
+    async def prepare(self, delivery: Delivery) -> CanonicalEvent:
+        """The event of a task object the receiver asked for (fetch, poll), its inline media stored:
+        decided on before it is released. Raises `Quarantine` (not kept: the caller decides whether
+        to) and `StoreUnavailable` (the store could not be written)."""
+        return await self.materialize(self.decode_delivery(delivery), delivery.body)
 
     async def materialize(self, event: CanonicalEvent, body: bytes) -> CanonicalEvent:
         """`event` with the media its body carries inline written to the store (see
-        receiver/assets/inline.py); raises `Quarantine` without a store, `RemoteError` when the store
+        receiver/assets/inline.py); raises `Quarantine` without a store, `StoreUnavailable` when the store
         failed (retry later)."""
+        if not carries_inline_media(event):
+            return event
         store = None if self.assets is None else self.assets.store
         max_bytes = 0 if self.assets is None else self.assets.config.max_bytes
         try:
@@ -180,17 +158,17 @@ class Pipeline:
         except AssetError as exc:
             if not exc.retryable:
                 raise Quarantine(exc.code, str(exc)) from None
-            raise RemoteError(f"the inline media could not be stored: {exc}", retryable=True) from exc
+            raise StoreUnavailable(f"the inline media could not be stored: {exc}") from exc
 
-    async def release(self, event: CanonicalEvent) -> Outcome:
+    async def release(self, event: CanonicalEvent, why: str) -> Outcome:
         """Publish `event`, or, where its assets are to be copied first, store the copy job that will."""
         if self.assets is None or not needs_copy(event):
-            outcome = await self.publish(event)
+            outcome = await self._publish(event, why)
         else:
             with redis_errors("the copy job"):
                 if await self.publisher.published(event):
                     return Outcome("duplicate", event_id=event.event_id)
-            created = await defer_copy(self.assets.queue, event, self.assets.config.deadline_seconds)
+            created = await defer_copy(self.assets.queue, event, self.assets.config.deadline_seconds, why)
             outcome = Outcome("accepted" if created else "duplicate", event_id=event.event_id)
         if outcome.status == "accepted":
             await self.watch(event)
@@ -215,36 +193,24 @@ class Pipeline:
                     "watch.not_started", source=event.source, task_id=event.task_id, error=str(exc)
                 )
 
-    async def keep(
-        self,
-        source: SourceConfig,
-        body: bytes,
-        headers: Mapping[str, str],
-        received_at: datetime,
-        delivery_id: str | None,
-        quarantine: Quarantine,
-    ) -> Outcome:
-        """Keep a delivery whole in the dead-letter stream (without its credential headers)."""
+    async def keep(self, delivery: Delivery, quarantine: Quarantine) -> Outcome:
+        """Keep a delivery whole in the dead-letter stream (without its credential headers), with its
+        kind and provenance, so that a redrive takes the path a fresh delivery of it would."""
         await self.publisher.quarantine(
-            source.id,
+            delivery.source.id,
             quarantine.reason,
             quarantine.detail,
-            public_headers(headers),
-            body if quarantine.kept_body is None else quarantine.kept_body,
-            received_at,
-            delivery_id,
+            public_headers(delivery.headers),
+            delivery.body if quarantine.kept_body is None else quarantine.kept_body,
+            delivery.received_at,
+            delivery.delivery_id,
+            kind=delivery.kind,
+            provenance=delivery.provenance,
+            media_omitted=quarantine.kept_body is not None,
         )
         return Outcome("quarantined", reason=quarantine.reason, detail=quarantine.detail)
 
-    async def settle(
-        self, source: SourceConfig, event: CanonicalEvent, headers: Mapping[str, str], body: bytes
-    ) -> Outcome:
-        """Publish a decoded event, or defer it to a fetch: what a callback and a redrive share."""
-        if self.deferral is not None and self.deferral.applies(source, event):
-            return await self.deferral.defer(source, event, public_headers(headers), body)
-        return await self.release(event)
-
-    async def publish(self, event: CanonicalEvent) -> Outcome:
+    async def _publish(self, event: CanonicalEvent, why: str) -> Outcome:
         with tracing.span("publish"):
-            publication = await self.publisher.publish(event)
-        return Outcome(publication.outcome, event_id=event.event_id)
+            publication = await self.publisher.publish(event, why)
+        return Outcome(publication.outcome, event_id=publication.event_id or event.event_id)

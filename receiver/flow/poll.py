@@ -34,14 +34,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from receiver.clients.task_path import get_task
 from receiver.config import Config
 from receiver.core.budget import ApiBudget
 from receiver.core.client_pool import ClientPool
+from receiver.core.decision import incomplete
+from receiver.core.delivery import Delivery
 from receiver.core.jobs import Done, Job, JobQueue, JobResult, RunAgain
 from receiver.flow.pipeline import Pipeline
 from receiver.foundation import metrics, tracing
 from receiver.foundation.backoff import next_due, next_interval
-from receiver.foundation.errors import Quarantine, RemoteError, redis_errors
+from receiver.foundation.errors import Quarantine, RemoteError, StoreUnavailable, redis_errors
 from receiver.foundation.logs import logger
 from receiver.providers import PROVIDERS
 from receiver.sources import SourceConfig
@@ -51,6 +54,7 @@ from schemas.normalizing import DeliveryContext, build_event
 POLL = "poll"
 DEADLINE_EXCEEDED = "deadline_exceeded"
 NOT_FOUND = "not_found"
+DEADLINE = "the watch's deadline passed"
 WatchPhase = Literal["waiting", "reconciling", "overdue"]
 # Polls slow down by half each time: quick for short tasks, gentle on long ones.
 POLL_FACTOR = 1.5
@@ -66,6 +70,8 @@ class WatchRequest(BaseModel):
 
     # Slashes are allowed (Gemini's operation names have them), `.` and `..` segments are not.
     task_id: str = Field(pattern=r"^[A-Za-z0-9_.:-][A-Za-z0-9_.:/-]{0,255}$")
+    # For a provider with several kinds of task (TwelveLabs): which one; without it, each is tried.
+    task_type: TaskType | None = None
 
     @field_validator("task_id")
     @classmethod
@@ -85,7 +91,8 @@ class PollJob(BaseModel):
     registered_at: float
     # The wait after the next poll; grows by POLL_FACTOR up to the source's max_interval_seconds.
     interval: float
-    task_type: TaskType
+    # None: not known yet, the task is looked for at each of the provider's task routes.
+    task_type: TaskType | None
     # Polls made so far (a run that found no budget turn is none).
     attempts: int = 0
     # A callback source's task whose callbacks did not bring a final status in time: polled.
@@ -119,10 +126,31 @@ def watches_on_callback(source: SourceConfig) -> bool:
     return unwatchable(source) is None
 
 
-async def watch(queue: JobQueue, source: SourceConfig, task_id: str, now: float) -> bool:
-    """Register a watched task; False when it is already watched. Raises `RedisUnavailable`."""
-    task_type = PROVIDERS[source.provider].schemas.task_type
-    assert task_type is not None  # `unwatchable` refuses a provider without one
+def watch_type_problem(source: SourceConfig, task_type: TaskType | None) -> str | None:
+    """Why a watch of this source cannot name `task_type`, or None when it can."""
+    kinds = PROVIDERS[source.provider].schemas.watched_types
+    if task_type is None or task_type in kinds:
+        return None
+    return f"provider {source.provider!r} has no {task_type!r} tasks (it has: {', '.join(kinds)})"
+
+
+async def watch(
+    queue: JobQueue,
+    source: SourceConfig,
+    task_id: str,
+    now: float,
+    *,
+    at_once: bool = False,
+    task_type: TaskType | None = None,
+) -> bool:
+    """Register a watched task; False when it is already watched. Raises `RedisUnavailable`.
+
+    `at_once`: polled now even on a callback source (an incomplete event's task, whose callbacks
+    have nothing more to bring). `task_type`: its kind, for a provider with several (see
+    `watch_type_problem`); without it a provider's only kind, or each of its kinds in turn."""
+    kinds = PROVIDERS[source.provider].schemas.watched_types
+    if task_type is None and len(kinds) == 1:
+        task_type = kinds[0]
     job = PollJob(
         source=source.id,
         task_id=task_id,
@@ -132,31 +160,46 @@ async def watch(queue: JobQueue, source: SourceConfig, task_id: str, now: float)
         traceparent=tracing.traceparent() or None,
     )
     # A callback source's task is first left to its callbacks.
-    first = now if PROVIDERS[source.provider].callbacks is None else now + source.reconcile_after_seconds
+    left_to_callbacks = PROVIDERS[source.provider].callbacks is not None and not at_once
+    first = now + source.reconcile_after_seconds if left_to_callbacks else now
+    job_id = poll_job_id(source.id, task_id)
     with redis_errors("the watch"):
         created = await queue.enqueue(
-            poll_job_id(source.id, task_id), POLL, job.model_dump(mode="json"), first
+            job_id,
+            POLL,
+            job.model_dump(mode="json"),
+            first,
+            source=source.id,
+            deadline=now + source.deadline_seconds,
         )
+        if at_once and not created:
+            await queue.hasten(job_id, now)
     logger.info("poll.watch", source=source.id, task_id=task_id, created=created)
     return created
 
 
 class CallbackWatcher:
     """Starts the watch of a task whose callback brought a non-final status (`watch_on_callback`), so
-    that a lost final callback is reconciled without anyone calling the watch route."""
+    that a lost final callback is reconciled without anyone calling the watch route; and of a task
+    whose event is incomplete, wherever the source can be polled, so that its complete result
+    supersedes it (receiver/decision.py)."""
 
     def __init__(self, config: Config, queue: JobQueue) -> None:
         self._queue = queue
         # Decided once (the config is frozen): this runs for every accepted event. A poll-only
-        # source's events come from its watches, so it starts none.
+        # source's events come from its watches, so it starts none for a non-final status.
         # PERF: decided once, not per event (bench/README.md, index: bench.ab).
+        self._pollable = {source.id: source for source in config.sources if unwatchable(source) is None}
         self._sources = {
             source.id: source
-            for source in config.sources
+            for source in self._pollable.values()
             if watches_on_callback(source) and PROVIDERS[source.provider].callbacks is not None
         }
 
     async def __call__(self, event: CanonicalEvent) -> None:
+        if incomplete(event) and (pollable := self._pollable.get(event.source)) is not None:
+            await watch(self._queue, pollable, event.task_id, time.time(), at_once=True)
+            return
         source = self._sources.get(event.source)
         if source is None or event.status in TERMINAL_STATUSES:
             return
@@ -209,6 +252,7 @@ class Poller:
         state = PollJob.model_validate(job.payload)
         source = self._config.source(state.source)
         if source is None:
+            # Claimed only past its deadline: no process that has the source took it in time.
             logger.error("poll.unknown_source", source=state.source, task_id=state.task_id)
             return Done()
         now = time.time()
@@ -221,22 +265,23 @@ class Poller:
         if turn and now + turn < deadline:
             return RunAgain(now + turn, state.model_dump(mode="json"))
         if turn:  # no turn before the deadline (the source is paused): the deadline is kept all the same
-            await self._pipeline.release(self._deadline_event(source, state, datetime.now(UTC)))
+            await self._pipeline.release(self._deadline_event(source, state, datetime.now(UTC)), DEADLINE)
             return Done()
         state.attempts += 1
         received_at = datetime.now(UTC)
         retry_after = None
         try:
-            body = await self._clients.get(source).get_task(state.task_id)
-            event = self._pipeline.decode_delivery(source, body, received_at, None, resource=True)
-            if event.status != state.status:
-                event = await self._pipeline.materialize(event, body)
-        except RemoteError as exc:
+            body = await get_task(self._clients.get(source), state.task_id, state.task_type)
+            delivery = Delivery(source, body, "resource", "api", received_at)
+            event = await self._pipeline.prepare(delivery)
+        except (RemoteError, StoreUnavailable) as exc:
             metrics.child(metrics.POLL_FAILURES, source.id).inc()
             logger.info("poll.failed", source=source.id, task_id=state.task_id, error=str(exc))
-            state.last_error, state.last_status = str(exc), exc.status
-            retry_after = exc.retry_after
-            if self._clients.key_rejected(source, exc):
+            remote = exc if isinstance(exc, RemoteError) else None
+            state.last_error = str(exc)
+            state.last_status = None if remote is None else remote.status
+            retry_after = None if remote is None else remote.retry_after
+            if remote is not None and self._clients.key_rejected(source, remote):
                 # An operator has to fix the key: every task of the source is asked slowly meanwhile.
                 retry_after = max(retry_after or 0.0, source.max_interval_seconds)
             if retry_after:
@@ -245,12 +290,13 @@ class Poller:
             # Kept once per distinct problem, not once per poll: the task is still polled, as its next
             # status may well be one the schemas know.
             if state.quarantined != quarantine.detail:
-                await self._pipeline.keep(source, body, {}, received_at, None, quarantine)
+                await self._pipeline.keep(delivery, quarantine)
                 state.quarantined = quarantine.detail
         else:
             state.last_status = None
             if event.status != state.status:
-                outcome = await self._pipeline.release(event)
+                why = "reconciled: polled after its callbacks" if state.reconciling else "polled"
+                outcome = await self._pipeline.release(event, why)
                 if state.reconciling and outcome.status == "accepted":
                     # A status no callback brought: what reconciliation is for.
                     metrics.child(metrics.RECONCILED, source.id).inc()
@@ -258,7 +304,7 @@ class Poller:
             if event.status in TERMINAL_STATUSES:
                 return Done()
         if now >= deadline:
-            await self._pipeline.release(self._deadline_event(source, state, received_at))
+            await self._pipeline.release(self._deadline_event(source, state, received_at), DEADLINE)
             return Done()
         interval = state.interval
         state.interval = next_interval(interval, POLL_FACTOR, source.max_interval_seconds)
@@ -277,7 +323,8 @@ class Poller:
         return build_event(
             ctx,
             task_id=state.task_id,
-            task_type=state.task_type,
+            # Never seen: the provider's first kind of task is the best guess.
+            task_type=state.task_type or PROVIDERS[source.provider].schemas.watched_types[0],
             status="failed",
             model=state.model,
             error=Error(code=NOT_FOUND if state.last_status == 404 else DEADLINE_EXCEEDED, message=message),

@@ -4,8 +4,9 @@
     ├── ConfigError        the configuration cannot be used: refused at start-up, naming each bad key
     ├── ErrorAnswer        a request is answered early with an HTTP status, an error code and a message
     │   └── Unauthentic    not proven authentic (401); nothing is stored
-    ├── Unavailable        a store did not answer or confirm in time: nothing kept, retry later (503)
-    │   └── RedisUnavailable   Redis did not confirm a write
+    ├── Unavailable        something the receiver depends on is out: the caller retries (503)
+    │   ├── RedisUnavailable   Redis did not confirm a write: nothing was kept
+    │   └── StoreUnavailable   the asset store could not be written
     ├── RemoteError        a provider's API did not return what was asked, retryable or not
     ├── Quarantine         authentic, but no schema version accepts it: kept in the dead-letter stream
     └── CannotSign         a replay asked for a signature only the provider can make (fal's private key)
@@ -61,8 +62,8 @@ class Unauthentic(ErrorAnswer):
 
 
 class Unavailable(VideohooksError):
-    """A store the receiver needs (Redis, the asset store) did not answer or confirm in time: nothing
-    was kept, and the caller tries again later. Answered 503 with `Retry-After`, in one place."""
+    """An outage, not a bug: something the receiver depends on did not answer. Answered 503 with
+    `Retry-After` on a request; a job retries quietly until its deadline."""
 
 
 class RedisUnavailable(Unavailable):
@@ -71,6 +72,10 @@ class RedisUnavailable(Unavailable):
 
 class ArchiveUnavailable(Unavailable):
     """The retention archive could not be written or read: nothing is trimmed until it can be."""
+
+
+class StoreUnavailable(Unavailable):
+    """The asset store could not be written (media a delivery carries inline): retry later (503)."""
 
 
 class RemoteError(VideohooksError):

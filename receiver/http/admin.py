@@ -54,9 +54,17 @@ async def watch_task(request: Request) -> Response:
     if problem is not None:
         raise ErrorAnswer(409, "not_pollable", problem)
     body = await read_body(request, MAX_WATCH_BODY_BYTES)
-    task_id = request_of(poll.WatchRequest, body, 'expected {"task_id": "..."}').task_id
+    wanted = request_of(poll.WatchRequest, body, 'expected {"task_id": "..."}')
+    task_id = wanted.task_id
+    problem = poll.watch_type_problem(source, wanted.task_type)
+    if problem is not None:
+        raise ErrorAnswer(422, "invalid_request", f"task_type: {problem}")
     created = await poll.watch(
-        JobQueue(runtime.redis, runtime.config.redis.prefix), source, task_id, time.time()
+        JobQueue(runtime.redis, runtime.config.redis.prefix),
+        source,
+        task_id,
+        time.time(),
+        task_type=wanted.task_type,
     )
     status = "watching" if created else "already_watching"
     return json_response(202, {"status": status, "source": source.id, "task_id": task_id})

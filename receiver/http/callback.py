@@ -16,6 +16,7 @@ from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
+from receiver.core.delivery import Delivery, Provenance
 from receiver.flow.pipeline import Outcome
 from receiver.foundation import metrics, tracing
 from receiver.foundation.errors import ErrorAnswer, Quarantine, Unauthentic, Unavailable, unavailable
@@ -77,10 +78,9 @@ class CallbackEndpoint:
             source, outcome = await self.settle(runtime, scope, receive, send)
         except ClientDisconnect:
             return  # the sender left mid-body: nothing was stored and nobody waits for an answer
-        except Unavailable:
-            await refuse(
-                runtime, scope, send, started, unavailable("the delivery could not be stored: retry later")
-            )
+        except Unavailable as exc:
+            answer = unavailable(f"the delivery could not be stored ({exc}): retry later")
+            await refuse(runtime, scope, send, started, answer)
             return
         except ErrorAnswer as error:
             await refuse(runtime, scope, send, started, error)
@@ -139,15 +139,16 @@ class CallbackEndpoint:
         except Quarantine as unproven:
             # A form the scheme can neither prove nor disprove: kept for an operator, never published
             # (and never redriven, see receiver/services/dlq.py).
-            return source, await runtime.pipeline.keep(
-                source, body, headers, datetime.now(UTC), None, unproven
-            )
+            delivery = Delivery(source, body, "callback", "notification", datetime.now(UTC), None, headers)
+            return source, await runtime.pipeline.keep(delivery, unproven)
         check_rate(runtime, source.id, True, now)
         provider = PROVIDERS[source.provider]
         if provider.handshake is not None and (answer := provider.handshake(body)) is not None:
             await send_raw_json(send, 200, answer)
             return source, None
-        return source, await runtime.pipeline.deliver(source, body, headers, datetime.now(UTC), delivery_id)
+        provenance: Provenance = "signed" if SIGNATURE_SCHEMES[source.verify].proves_body else "notification"
+        delivery = Delivery(source, body, "callback", provenance, datetime.now(UTC), delivery_id, headers)
+        return source, await runtime.pipeline.deliver(delivery)
 
 
 async def refuse(runtime: Runtime, scope: Scope, send: Send, started: float, error: ErrorAnswer) -> None:

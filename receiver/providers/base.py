@@ -86,7 +86,7 @@ class Provider(Generic[S]):
         """Why the receiver cannot watch (poll, or reconcile) this source's tasks, or None when it can."""
         if not self.has_task_api:
             return f"provider {self.id!r} has no task API to poll"
-        if self.schemas.task_type is None:
+        if not self.schemas.watched_types:
             return f"provider {self.id!r} declares no task_type for the events of its watched tasks"
         if not source.has_api_credentials:
             return f"source {source.id!r} has no API credentials to poll with"

@@ -1,9 +1,13 @@
 """The dead-letter streams: list, show and redrive quarantined deliveries.
 
 A delivery is quarantined when it is authentic but no schema version accepts it. Once a version that
-does ships, `redrive` runs each kept body through the CURRENT schemas (the pipeline's registry) with
-its source and publishes what now decodes. Publishing deduplicates on (source, task, status), so a
-redrive run twice, or racing another, publishes each event once.
+does ships (or the limit that refused it is raised, or a store is configured for its inline media),
+`redrive` runs each kept body through the CURRENT schemas (the pipeline's registry) of its kind (a
+callback, or a task object the API answered) with its source, and takes the steps a fresh delivery of
+that kind would: inline media stored, assets copied, a fetch where the provider needs one. A body kept
+without its inline media cannot give that media back: its task is fetched again (watched at once).
+Publishing deduplicates on (source, task, status), so a redrive run twice, or racing another,
+publishes each event once; a complete result supersedes an incomplete event once.
 
 What happens to a redriven entry: by default it stays in the dead-letter stream and is marked in a
 hash next to it (`<dlq key>:redriven`, entry id -> outcome and event id), so that the record of what
@@ -13,6 +17,7 @@ event is in the events stream. An entry that still fails to decode stays as it i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,10 +26,15 @@ from typing import Any
 import orjson
 
 from receiver.config import Config
-from receiver.flow.pipeline import Pipeline
+from receiver.core.delivery import PROVENANCES, Delivery, Kind, Provenance
+from receiver.core.jobs import JobQueue
+from receiver.flow.pipeline import Outcome, Pipeline
+from receiver.flow.poll import unwatchable, watch
 from receiver.foundation.errors import Quarantine
 from receiver.foundation.keys import AnyRedis, KeySpace, as_text, entry_id_order
 from receiver.foundation.ordered import in_order
+from receiver.sources import SourceConfig
+from schemas.event import CanonicalEvent
 
 # Entries read per XRANGE call while listing or redriving.
 PAGE = 200
@@ -43,6 +53,9 @@ class DeadLetter:
     received_at: str
     delivery_id: str | None
     redriven: str | None  # "accepted <event id>", ... once a redrive published it
+    kind: Kind = "callback"  # entries kept before kinds were recorded were all callbacks
+    provenance: Provenance = "signed"
+    media_omitted: bool = False  # the body was kept without its inline media
 
     def summary(self) -> dict[str, Any]:
         """Everything but the body: what a listing shows."""
@@ -54,6 +67,9 @@ class DeadLetter:
             "detail": self.detail,
             "received_at": self.received_at,
             "delivery_id": self.delivery_id,
+            "kind": self.kind,
+            "provenance": self.provenance,
+            "media_omitted": self.media_omitted,
             "size": len(self.body),
             "redriven": self.redriven,
         }
@@ -71,7 +87,9 @@ class DeadLetter:
 class RedriveResult:
     entry_id: str
     source: str
-    outcome: str  # accepted | duplicate | stale | still_quarantined | unknown_source | not_found
+    # accepted | duplicate | stale | fetching | still_quarantined | unknown_source | not_found |
+    # not_redrivable
+    outcome: str
     event_id: str | None = None
     detail: str | None = None
 
@@ -82,6 +100,8 @@ def _dead_letter(
     named = {as_text(name): value for name, value in fields.items()}
     headers = orjson.loads(named.get("headers", b"{}"))
     delivery_id = named.get("delivery_id")
+    kind = as_text(named.get("kind", "callback"))
+    provenance = as_text(named.get("provenance", "signed"))
     return DeadLetter(
         stream=stream,
         partition=partition,
@@ -94,6 +114,9 @@ def _dead_letter(
         received_at=as_text(named.get("received_at", "")),
         delivery_id=None if delivery_id is None else as_text(delivery_id),
         redriven=None if redriven is None else as_text(redriven),
+        kind="resource" if kind == "resource" else "callback",
+        provenance=next((known for known in PROVENANCES if known == provenance), "signed"),
+        media_omitted="media_omitted" in named,
     )
 
 
@@ -184,11 +207,24 @@ class DeadLetters:
         if source is None:
             detail = f"source {letter.source!r} is no longer configured"
             return RedriveResult(letter.entry_id, letter.source, "unknown_source", detail=detail)
+        delivery = Delivery(
+            source,
+            letter.body,
+            letter.kind,
+            "redrive",
+            _received_at(letter),
+            letter.delivery_id,
+            letter.headers,
+        )
         try:
-            event = pipeline.decode_delivery(source, letter.body, _received_at(letter), letter.delivery_id)
+            if letter.media_omitted:
+                event = pipeline.decode_delivery(delivery)
+                outcome = await self._fetch_again(config, source, event)
+            else:
+                event = await pipeline.prepare(delivery)
+                outcome = await pipeline.conclude(delivery, event)
         except Quarantine as still:
             return RedriveResult(letter.entry_id, source.id, "still_quarantined", detail=still.detail)
-        outcome = await pipeline.settle(source, event, letter.headers, letter.body)
         if delete:
             await self._redis.xdel(letter.stream, letter.entry_id)
             await self._redis.hdel(self._keys.dlq_redriven(letter.partition), letter.entry_id)
@@ -196,9 +232,20 @@ class DeadLetters:
             await self._redis.hset(
                 self._keys.dlq_redriven(letter.partition),
                 letter.entry_id,
-                f"{outcome.status} {event.event_id}",
+                f"{outcome.status} {outcome.event_id or event.event_id}",
             )
-        return RedriveResult(letter.entry_id, source.id, outcome.status, event.event_id)
+        return RedriveResult(letter.entry_id, source.id, outcome.status, outcome.event_id)
+
+    async def _fetch_again(self, config: Config, source: SourceConfig, event: CanonicalEvent) -> Outcome:
+        """A body kept without its inline media: the task is watched at once, so that its result,
+        fetched again, is published (superseding the incomplete event its loss led to)."""
+        why = unwatchable(source)
+        if why is not None:
+            raise Quarantine("inline_media_without_store", f"the media was left out and {why}")
+        await watch(
+            JobQueue(self._redis, config.redis.prefix), source, event.task_id, time.time(), at_once=True
+        )
+        return Outcome("fetching")
 
 
 def _is_entry_id(text: str) -> bool:

@@ -23,9 +23,8 @@ from typing import Any
 
 import orjson
 
+from receiver.core.delivery import KINDS, Kind
 from receiver.foundation.errors import VideohooksError
-
-FIXTURE_KINDS = ("callback", "resource")
 
 
 class FixtureError(VideohooksError):
@@ -45,7 +44,7 @@ class Fixture:
     extra: dict[str, Any] = field(default_factory=dict)
     # "callback": posted by the provider; "resource": the task object its API returns, decoded with the
     # provider's `resource_versions` and never posted over HTTP.
-    kind: str = "callback"
+    kind: Kind = "callback"
 
     @property
     def delivery_id(self) -> str | None:
@@ -69,8 +68,8 @@ def load_fixture(path: Path) -> Fixture:
     else:
         raise FixtureError(f"{path}: needs body or body_text")
     kind = data.get("kind", "callback")
-    if kind not in FIXTURE_KINDS:
-        raise FixtureError(f"{path}: kind must be one of {', '.join(FIXTURE_KINDS)}, not {kind!r}")
+    if kind not in KINDS:
+        raise FixtureError(f"{path}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
     known = {
         "source",
         "provider",

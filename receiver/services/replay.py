@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from receiver.config import Config, LimitsConfig, SourceConfig
+from receiver.core.delivery import Delivery
 from receiver.core.offload import Decoded, DecodeJob, decode_in_worker, restored
 from receiver.core.publisher import Publication
 from receiver.flow.pipeline import Pipeline
@@ -256,7 +257,7 @@ async def _conclude_chunk(
     """
     # PERF: batched hand-over (bench/README.md, index: replay).
     started: list[asyncio.Future[list[ReplayResult]]] = []
-    run: list[tuple[Path, CanonicalEvent]] = []
+    run: list[tuple[Path, CanonicalEvent, str]] = []
     for path, (source_id, resource, decoded) in zip(paths, chunk, strict=True):
         source = reading.config.source(source_id)
         if source is None:  # read_all found it; a config cannot lose it in between
@@ -265,22 +266,23 @@ async def _conclude_chunk(
         if not isinstance(settled, Quarantine) and pipeline.publishes_directly(
             source, settled, resource=resource
         ):
-            run.append((path, settled))
+            run.append((path, settled, f"{'resource' if resource else 'callback'} (replay)"))  # Delivery.why
             continue
         if run:
             started.append(asyncio.ensure_future(_publish_run(pipeline, run, progress)))
             run = []
         fixture = load_fixture(path)  # its body and headers: a dead letter, media, a fetch job keep them
+        delivery = Delivery(
+            source,
+            fixture.body,
+            fixture.kind,
+            "replay",
+            reading.received_at,
+            fixture.delivery_id,
+            fixture.headers,
+        )
         try:
-            outcome = await pipeline.conclude(
-                source,
-                settled,
-                fixture.body,
-                fixture.headers,
-                reading.received_at,
-                fixture.delivery_id,
-                resource=resource,
-            )
+            outcome = await pipeline.conclude(delivery, settled)
         except RedisUnavailable:
             result = ReplayResult(path, "unavailable")
         else:
@@ -296,11 +298,11 @@ async def _conclude_chunk(
 
 
 async def _publish_run(
-    pipeline: Pipeline, run: list[tuple[Path, CanonicalEvent]], progress: Progress | None
+    pipeline: Pipeline, run: list[tuple[Path, CanonicalEvent, str]], progress: Progress | None
 ) -> list[ReplayResult]:
-    publications = pipeline.publisher.publish_many([event for _, event in run])
+    publications = pipeline.publisher.publish_many([(event, why) for _, event, why in run])
     results = []
-    for (path, event), publication in zip(run, await publications, strict=True):
+    for (path, event, _), publication in zip(run, await publications, strict=True):
         if isinstance(publication, Publication):
             result = ReplayResult(path, publication.outcome, event.event_id)
             if publication.outcome == "accepted":

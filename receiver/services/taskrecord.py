@@ -2,7 +2,10 @@
 
 Nothing is stored for it: the record is read from what publishing and watching already keep in Redis.
   - the task's hash (written by `publish.lua`, kept for the dedupe TTL): each status published ->
-    its entry id in the events stream (`~rank` and `~d:<delivery>` markers are not statuses);
+    its entry id in the events stream (`~rank` and `~d:<delivery>` markers are not statuses), the
+    entry of an incomplete event a complete one superseded (`~x:<status>`), whether a status is
+    still held by an incomplete event (`~i:<status>`), and why each entry was published
+    (`~why:<entry id>`, the decision of receiver/core/decision.py);
   - each of those stream entries, for the event's `event_id` (null once the stream was trimmed past
     it); the entry id's milliseconds are when it was published;
   - the task's poll job, if it is watched: its payload (`registered_at`, `attempts`, `last_error`,
@@ -43,6 +46,12 @@ class PublishedStatus:
     event_id: str | None
     entry_id: str
     published_at: str
+    # Why it was published (how the receiver learned it, and the rule that decided).
+    decision: str | None = None
+    # An incomplete event (fetch failed, asset errors, truncated) not superseded (yet).
+    incomplete: bool = False
+    # The event id of the complete event that superseded this incomplete one.
+    superseded_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +113,28 @@ def published_at(entry_id: str) -> str:
     return _moment(millis / 1000)
 
 
+SUPERSEDED = "~x:"
+
+
 def published_statuses(marks: Mapping[str, str]) -> dict[str, str]:
     """The statuses in a task's hash, each with its stream entry id, in the order they were published."""
     found = [(field, entry_id) for field, entry_id in marks.items() if not field.startswith("~")]
     return dict(sorted(found, key=lambda item: entry_id_order(item[1])))
+
+
+def published_entries(marks: Mapping[str, str]) -> list[tuple[str, str, str | None]]:
+    """Every event of the task in the stream, in the order published: (status, entry id, and for an
+    incomplete event since superseded, the entry id of the event that superseded it)."""
+    current = published_statuses(marks)
+    found: list[tuple[str, str, str | None]] = [
+        (status, entry_id, None) for status, entry_id in current.items()
+    ]
+    found += [
+        (field.removeprefix(SUPERSEDED), entry_id, current.get(field.removeprefix(SUPERSEDED)))
+        for field, entry_id in marks.items()
+        if field.startswith(SUPERSEDED) and entry_id
+    ]
+    return sorted(found, key=lambda item: entry_id_order(item[1]))
 
 
 def watch_state(job: Job, due: float | None) -> WatchState:
@@ -168,8 +195,16 @@ def assemble(
     """The record from the task's hash (`marks`), its entries' event ids (by entry id), its watch
     job with the job's due time and its `held` events; None when none of them knows the task."""
     statuses = [
-        PublishedStatus(status, event_ids.get(entry_id), entry_id, published_at(entry_id))
-        for status, entry_id in published_statuses(marks).items()
+        PublishedStatus(
+            status,
+            event_ids.get(entry_id),
+            entry_id,
+            published_at(entry_id),
+            decision=marks.get(f"~why:{entry_id}"),
+            incomplete=successor is None and f"~i:{status}" in marks,
+            superseded_by=None if successor is None else event_ids.get(successor),
+        )
+        for status, entry_id, successor in published_entries(marks)
     ]
     if not statuses and job is None and not held:
         return None
@@ -200,7 +235,8 @@ async def read_task(
     with redis_errors("the task read"):
         raw = await redis.hgetall(keys.task(partition, source, task_id))
         marks = {as_text(field): as_text(value) for field, value in raw.items()}
-        event_ids = await _event_ids(redis, keys.events(partition), published_statuses(marks).values())
+        entries = {entry_id for _, entry_id, _ in published_entries(marks)}
+        event_ids = await _event_ids(redis, keys.events(partition), entries)
         job = await queue.get(job_id)
         due = None if job is None else await queue.due(job_id)
         held = await read_held(queue, source, task_id, fetch_deadline_seconds)

@@ -45,7 +45,8 @@ def job_runner(
     }
     if copier is not None:
         handlers[COPY] = copier
-    return JobRunner(queue, handlers)
+    # Only jobs of this process's sources: another process's are left for it (a rolling deploy).
+    return JobRunner(queue, handlers, sources=[source.id for source in config.sources])
 
 
 def asset_copier(config: Config, pipeline: Pipeline) -> Copier | None:
@@ -54,7 +55,8 @@ def asset_copier(config: Config, pipeline: Pipeline) -> Copier | None:
         return None
     assets = pipeline.assets.config
     cloud = CloudReader(config, assets.max_bytes)
-    return Copier(assets, pipeline.assets.store, pipeline.publisher, config_trust(config, assets), cloud)
+    trust = config_trust(config, assets)
+    return Copier(assets, pipeline.assets.store, pipeline.publisher, trust, cloud, watcher=pipeline.watcher)
 
 
 async def every(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel
+from pydantic import BaseModel, JsonValue
 
 from schemas.event import Error, Status
 from schemas.normalizing import map_status
@@ -32,6 +32,20 @@ class TaskError(BaseModel):
     # Why the task ended when it did: `user_canceled`, `batch_canceled`, `batch_expired`,
     # `batch_processing_timeout`, ... (an open set, kept as it is).
     code: str | None = None
+
+
+class IndexPlacement(BaseModel):
+    """Where an indexing task put its video: what its webhook and its task object both name."""
+
+    index_id: str | None = None
+    video_id: str | None = None
+    system_metadata: JsonValue = None
+    user_metadata: JsonValue = None
+
+    def placement(self) -> dict[str, Any]:
+        """The event's `extensions` for it: each field that is set."""
+        names = ("index_id", "video_id", "system_metadata", "user_metadata")
+        return {name: value for name in names if (value := getattr(self, name)) is not None}
 
 
 def status_of(word: str) -> Status:

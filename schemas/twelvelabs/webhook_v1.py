@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, Field, JsonValue, RootModel
 
 from schemas.event import CanonicalEvent, TaskType
 from schemas.normalizing import DeliveryContext, build_event
-from schemas.twelvelabs.common import TaskError, outcome, status_of
+from schemas.twelvelabs.common import IndexPlacement, TaskError, outcome, status_of
 
 
 class TaskData(BaseModel):
@@ -33,13 +33,8 @@ class AnalyzeTaskData(TaskData):
     video_source: JsonValue = None
 
 
-class IndexTaskData(TaskData):
+class IndexTaskData(TaskData, IndexPlacement):
     """An index task names where the video went; TwelveLabs' task object carries these."""
-
-    index_id: str | None = None
-    video_id: str | None = None
-    system_metadata: JsonValue = None
-    user_metadata: JsonValue = None
 
 
 class AnalyzeWebhook(BaseModel):
@@ -72,14 +67,7 @@ def normalize(payload: Webhook, ctx: DeliveryContext) -> CanonicalEvent:
             extensions["video_source"] = webhook.data.video_source
     else:
         task_type = "indexing"
-        index = webhook.data
-        metadata = {
-            "index_id": index.index_id,
-            "video_id": index.video_id,
-            "system_metadata": index.system_metadata,
-            "user_metadata": index.user_metadata,
-        }
-        extensions.update({name: value for name, value in metadata.items() if value is not None})
+        extensions.update(webhook.data.placement())
     return build_event(
         ctx,
         task_id=webhook.data.id,

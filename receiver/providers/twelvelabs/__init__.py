@@ -1,11 +1,12 @@
-"""TwelveLabs: Analyze (Pegasus) and index task webhooks, thin and signed (`TL-Signature`); the
-analyze task is fetched for the result when the source has an `api_key`."""
+"""TwelveLabs: Analyze (Pegasus) and index task webhooks, thin and signed (`TL-Signature`); the task
+is fetched for the result when the source has an `api_key`, from the route of its kind (analyze or
+indexing), and either kind can be watched."""
 
 from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from receiver.clients.task_path import task_path_client
+from receiver.clients.task_path import task_routes_client
 from receiver.providers.base import Provider
 from receiver.sources import SourceConfig
 from schemas.twelvelabs import SCHEMAS
@@ -24,5 +25,10 @@ PROVIDER = Provider(
     settings=TwelveLabsSource,
     schemas=SCHEMAS,
     callbacks="thin",
-    client=task_path_client("/v1.3/analyze/tasks/{task_id}", "TwelveLabs analyze task"),
+    client=task_routes_client(
+        {
+            "analysis": ("/v1.3/analyze/tasks/{task_id}", "TwelveLabs analyze task"),
+            "indexing": ("/v1.3/tasks/{task_id}", "TwelveLabs indexing task"),
+        }
+    ),
 )
