@@ -114,7 +114,7 @@ def answers(*bodies: tuple[int, Any]) -> Any:
 
 async def task_record(parts: Parts, source: str, task_id: str) -> dict[str, Any]:
     keys = parts.pipeline.publisher.keys
-    record = await read_task(parts.redis, keys, parts.queue, source, task_id)
+    record = await read_task(parts.redis, keys, parts.queue, source, task_id, fetch_deadline_seconds=600)
     assert record is not None
     return record.as_json()
 
