@@ -16,7 +16,7 @@ import hmac
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -98,6 +98,8 @@ class Runtime:
     verifiers: dict[str, Verifier]
     shutting_down: bool = False
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    # What the routes take for now (signature windows, rate buckets); a test moves it instead of sleeping.
+    clock: Callable[[], float] = time.time
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -164,7 +166,7 @@ class CallbackEndpoint:
                 )
             except ClientDisconnect:
                 return  # the sender left mid-body: nothing was stored and nobody waits for an answer
-            now = time.time()
+            now = runtime.clock()
             provider = PROVIDERS[source.provider]
             try:
                 try:
@@ -336,7 +338,7 @@ async def watch_task(request: Request) -> Response:
             400, "invalid_request", f'expected {{"task_id": "..."}}: {summarize_errors(exc)}'
         ) from None
     created = await poll.watch(
-        JobQueue(runtime.redis, runtime.config.redis.prefix), source, task_id, time.time()
+        JobQueue(runtime.redis, runtime.config.redis.prefix), source, task_id, runtime.clock()
     )
     status = "watching" if created else "already_watching"
     return json_response(202, {"status": status, "source": source.id, "task_id": task_id})
@@ -515,7 +517,13 @@ class ReceiverApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def create_app(config: Config, redis_url: str | None = None, *, freeze_heap: bool = False) -> Starlette:
+def create_app(
+    config: Config,
+    redis_url: str | None = None,
+    *,
+    freeze_heap: bool = False,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
     """The ASGI app. `redis_url` overrides the config (tests); with neither, Redis is embedded.
 
     `freeze_heap`: a server process moves what its start-up built (connections, clients, verifiers)
@@ -533,6 +541,7 @@ def create_app(config: Config, redis_url: str | None = None, *, freeze_heap: boo
                 pipeline=pipeline,
                 verifiers={source.id: verifier_for(source) for source in config.sources},
                 rate_limits=RateLimits(config.sources),
+                clock=clock,
             )
             app.state.runtime = runtime
             if freeze_heap:

@@ -188,8 +188,11 @@ class JobRunner:
         idle_seconds: float = 0.25,
         concurrency: int = 16,
         error_backoff_seconds: float = 5.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._queue = queue
+        # When a job is due, its lease runs out and a crashed one comes back; a test moves it.
+        self._clock = clock
         self._handlers = dict(handlers)
         self._lease = lease_seconds
         self._idle = idle_seconds
@@ -211,14 +214,14 @@ class JobRunner:
             if done.is_set():
                 return
             try:
-                await self._queue.extend(job, time.time() + self._lease)
+                await self._queue.extend(job, self._clock() + self._lease)
             except REDIS_FAILURES as exc:
                 logger.warning("jobs.lease_not_extended", job_id=job.id, error=exc.__class__.__name__)
 
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                jobs = await self._queue.claim(time.time(), self._lease, self._concurrency)
+                jobs = await self._queue.claim(self._clock(), self._lease, self._concurrency)
             except REDIS_FAILURES as exc:
                 logger.warning("jobs.claim_failed", error=exc.__class__.__name__)
                 jobs = []
@@ -230,7 +233,7 @@ class JobRunner:
 
     async def run_due(self) -> int:
         """Run every job due now, once; for tests and the CLI's one-shot commands."""
-        jobs = await self._queue.claim(time.time(), self._lease, 1_000_000)
+        jobs = await self._queue.claim(self._clock(), self._lease, 1_000_000)
         await asyncio.gather(*(self._run_one(job) for job in jobs))
         return len(jobs)
 
@@ -248,7 +251,7 @@ class JobRunner:
             logger.exception(
                 "jobs.handler_failed", job_id=job.id, kind=job.kind, error=exc.__class__.__name__
             )
-            result = RunAgain(time.time() + self._error_backoff)
+            result = RunAgain(self._clock() + self._error_backoff)
         finally:
             done.set()
             await heartbeat
