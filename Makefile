@@ -43,7 +43,7 @@ test: $(VENV)/.installed-test
 
 # Retake the console screenshots the README shows (the browser test writes them to the repo only then).
 screenshots: $(VENV)/.installed-test
-	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_console_browser.py
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/http/test_console_browser.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run
