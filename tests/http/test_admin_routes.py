@@ -26,7 +26,7 @@ SECRETS = [ADMIN_TOKEN, API_KEY, TOKEN, WHSEC, WHSEC.removeprefix("whsec_"), TL_
 
 def admin_config(prefix: str, redis_url: str | None, token: str | None) -> dict[str, Any]:
     data = config_dict(prefix, redis_url)
-    data["sources"][1]["api_key"] = API_KEY  # type: ignore[index]
+    data["sources"][1]["api_key"] = API_KEY
     data["admin"] = {"token": token} if token else {}
     return data
 

@@ -6,8 +6,8 @@ timestamps far off) are in the hostile corpus.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 import redis
@@ -16,34 +16,43 @@ from starlette.testclient import TestClient
 from receiver.app import create_app
 from receiver.config import parse_config
 from tests.support import TOKEN, stream_entries
+from tests.support.clock import MovableClock
 from tests.support.config import config_dict
 from tests.support.deliveries import memories_body, signed_headers
 
 
+@dataclass
+class ShortWindow:
+    client: TestClient
+    clock: MovableClock
+
+
 @pytest.fixture
-def short_window_client(prefix: str, redis_url: str) -> Iterator[TestClient]:
-    """memories-signed with a one-second tolerance, so that a replay can outlive its window quickly."""
+def short_window(prefix: str, redis_url: str) -> Iterator[ShortWindow]:
+    """memories-signed with a one-second tolerance, on a clock the test moves past it."""
     data = config_dict(prefix, redis_url)
-    for source in data["sources"]:  # type: ignore[attr-defined]
+    for source in data["sources"]:
         source["tolerance_seconds"] = 1
-    with TestClient(create_app(parse_config(data))) as client:
-        yield client
+    clock = MovableClock()
+    with TestClient(create_app(parse_config(data), clock=clock)) as client:
+        yield ShortWindow(client, clock)
 
 
 def test_captured_delivery_replayed_inside_then_after_the_window(
-    short_window_client: TestClient, rclient: redis.Redis, prefix: str
+    short_window: ShortWindow, rclient: redis.Redis, prefix: str
 ) -> None:
     body = memories_body("replayed")
     captured = signed_headers(body, "msg_captured")
     path = "/v1/callbacks/memories-signed"
+    client = short_window.client
 
-    first = short_window_client.post(path, content=body, headers=captured)
-    inside = short_window_client.post(path, content=body, headers=captured)
+    first = client.post(path, content=body, headers=captured)
+    inside = client.post(path, content=body, headers=captured)
     assert (first.json()["status"], inside.json()["status"]) == ("accepted", "duplicate")
     assert inside.json()["event_id"] == first.json()["event_id"]
 
-    time.sleep(2.2)  # the tolerance is 1 s either way
-    after = short_window_client.post(path, content=body, headers=captured)
+    short_window.clock.advance(1.5)  # past the tolerance of 1 s either way
+    after = client.post(path, content=body, headers=captured)
     assert (after.status_code, after.json()["error"]["code"]) == (401, "timestamp_out_of_tolerance")
     assert len(stream_entries(rclient, f"{prefix}:events")) == 1
 

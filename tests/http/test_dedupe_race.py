@@ -59,5 +59,5 @@ async def test_two_receivers_sharing_redis_publish_each_delivery_once(
     statuses = [answer.json()["status"] for answer in answers]
     assert statuses.count("accepted") == len(tasks)
     assert statuses.count("duplicate") == 3 * len(tasks)
-    published = [entry["task_id"].decode() for entry in stream_entries(rclient, f"{prefix}:events")]  # type: ignore[union-attr]
+    published = [entry["task_id"].decode() for entry in stream_entries(rclient, f"{prefix}:events")]
     assert sorted(published) == sorted(tasks)

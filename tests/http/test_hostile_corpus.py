@@ -32,7 +32,7 @@ CORPUS_LIMITS = {"max_depth": 16, "max_items": 100, "max_string_bytes": 1024}
 def corpus_config(prefix: str, redis_url: str) -> Config:
     data: dict[str, Any] = config_dict(prefix, redis_url)
     data["sources"] = [
-        *data["sources"],  # type: ignore[misc]
+        *data["sources"],
         {
             "id": "memories-signed-other",
             "provider": "memories",

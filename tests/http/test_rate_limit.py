@@ -30,7 +30,7 @@ def test_token_bucket_refills_at_its_rate() -> None:
 
 def limited_config(prefix: str, redis_url: str) -> Config:
     data = config_dict(prefix, redis_url)
-    for source in data["sources"]:  # type: ignore[attr-defined]
+    for source in data["sources"]:
         source["rate_limit_per_second"] = 0.5
         source["rate_limit_burst"] = 3
     return parse_config(data)

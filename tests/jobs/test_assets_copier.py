@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -39,6 +40,7 @@ from receiver.publisher import Publisher
 from schemas.event import Asset, CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support import ROOT, stream_entries
+from tests.support.clock import MovableClock
 from tests.support.s3server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server
 from tests.support.waiting import wait_until
 
@@ -104,7 +106,7 @@ def video(url: str, expires_at: datetime | None = None) -> Asset:
 
 
 def published(rclient: redis.Redis, prefix: str) -> list[dict[str, object]]:
-    return [orjson.loads(entry["event"]) for entry in stream_entries(rclient, f"{prefix}:events")]  # type: ignore[arg-type]
+    return [orjson.loads(entry["event"]) for entry in stream_entries(rclient, f"{prefix}:events")]
 
 
 async def run_until_done(runner: JobRunner, queue: JobQueue, job_id: str, timeout: float = 10.0) -> int:
@@ -252,17 +254,21 @@ async def test_refused_assets_are_given_up_at_once_and_the_provider_expiry_bound
 
 
 def streamed(
-    blocks: int, pause: float = 0.0, served: list[int] | None = None
+    blocks: int, served: list[int] | None = None, stall: tuple[int, threading.Event] | None = None
 ) -> Callable[[Request], Response]:
-    """A handler streaming `blocks` MiB of video, generated as it goes (nothing that size on disk)."""
+    """A handler streaming `blocks` MiB of video, generated as it goes (nothing that size on disk).
+
+    `stall`: (n, resume), a provider that hangs mid-body: after n blocks the stream waits for `resume`.
+    """
 
     def handler(request: Request) -> Response:
         def body() -> Iterator[bytes]:
-            for _ in range(blocks):
+            for index in range(blocks):
+                if stall is not None and index == stall[0]:
+                    stall[1].wait(timeout=60)
                 if served is not None:
                     served.append(len(BLOCK))
                 yield BLOCK
-                time.sleep(pause)
 
         return Response(body(), content_type="video/mp4", headers={"content-length": str(blocks * MIB)})
 
@@ -297,8 +303,9 @@ async def test_a_worker_killed_mid_copy_leaves_the_job_to_the_next_which_writes_
     prefix: str,
 ) -> None:
     served: list[int] = []
+    resume = threading.Event()
     httpserver.expect_ordered_request("/video.mp4").respond_with_handler(
-        streamed(24, pause=0.1, served=served)
+        streamed(24, served=served, stall=(6, resume))
     )
     httpserver.expect_ordered_request("/video.mp4").respond_with_handler(streamed(24))
     event = event_with(video(httpserver.url_for("/video.mp4")))
@@ -310,12 +317,15 @@ async def test_a_worker_killed_mid_copy_leaves_the_job_to_the_next_which_writes_
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
+        resume.set()  # the rest of the first answer goes nowhere; the server can answer the next
     assert published(rclient, prefix) == []
     assert await queue.get(copy_job_id(event)) is not None  # leased by the dead worker, not lost
 
     handler = copier(store_settings, publisher)
-    runner = JobRunner(queue, {COPY: handler})
+    clock = MovableClock()
+    runner = JobRunner(queue, {COPY: handler}, clock=clock)
     assert await runner.run_due() == 0  # still leased: taken up once the lease runs out
+    clock.advance(4.0)
     await run_until_done(runner, queue, copy_job_id(event), timeout=20)
     await handler.aclose()
 

@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from receiver.jobs import SCAN_PAGE, Done, Job, JobQueue, JobRunner, RunAgain
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture
@@ -78,20 +79,31 @@ async def test_runner_completes_reschedules_and_survives_a_crashing_handler(queu
 async def test_a_job_running_longer_than_its_lease_is_not_taken_by_another_runner(queue: JobQueue) -> None:
     """The runner pushes the lease on while the handler works, so a second process claims nothing."""
     runs: list[float] = []
+    finish = asyncio.Event()
 
     async def slow(job: Job) -> Done:
         runs.append(time.time())
-        await asyncio.sleep(1.0)
+        await finish.wait()
         return Done()
 
-    first = JobRunner(queue, {"k": slow}, lease_seconds=0.3)
-    second = JobRunner(queue, {"k": slow}, lease_seconds=0.3)
+    lease = 0.3
+    first = JobRunner(queue, {"k": slow}, lease_seconds=lease)
+    second = JobRunner(queue, {"k": slow}, lease_seconds=lease)
     await queue.enqueue("long", "k", {}, due=time.time() - 1)
+    started = time.time()
     running = asyncio.create_task(first.run_due())
-    await asyncio.sleep(0.05)
-    for _ in range(8):  # 0.8 s: more than twice the lease
+
+    async def running_on_first() -> bool:
+        return bool(runs)
+
+    async def leased_past_twice_its_length() -> bool:
         assert await second.run_due() == 0
-        await asyncio.sleep(0.1)
+        due = await queue.due("long")
+        return due is not None and due > started + 2 * lease
+
+    await wait_for(running_on_first)
+    await wait_for(leased_past_twice_its_length, timeout=5)
+    finish.set()
     assert await running == 1
     assert len(runs) == 1
     assert await queue.count() == 0

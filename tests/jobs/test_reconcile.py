@@ -6,7 +6,6 @@ the real Redis, so each test decides when the reconcile timer has run out.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -33,14 +32,14 @@ async def test_a_lost_callback_is_reconciled_into_exactly_one_event(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json(video(VIDEO))
-    config = api_config(prefix, redis_url, api_base(httpserver), reconcile_after_seconds=0.05)
+    config = api_config(prefix, redis_url, api_base(httpserver), reconcile_after_seconds=60)
     before = reconciled("openai-main")
     async with receiver_parts(config, redis_url) as parts:
         assert await parts.watch("openai-main", VIDEO)
         # The callbacks get their time first: nothing is asked of the API before it runs out.
         assert await parts.runner.run_due() == 0
         assert httpserver.log == []
-        await asyncio.sleep(0.06)
+        parts.clock.advance(60)
         await parts.run_until_idle()
     events = [event for event in stream_events(rclient, f"{prefix}:events") if event["task_id"] == VIDEO]
     assert [event["status"] for event in events] == ["succeeded"]
@@ -52,12 +51,12 @@ async def test_a_task_whose_final_status_came_by_callback_is_never_polled(
     httpserver: HTTPServer, redis_url: str, prefix: str, rclient: redis.Redis
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json(video(VIDEO))
-    config = api_config(prefix, redis_url, api_base(httpserver), reconcile_after_seconds=0.05)
+    config = api_config(prefix, redis_url, api_base(httpserver), reconcile_after_seconds=60)
     async with receiver_parts(config, redis_url) as parts:
         await parts.watch("openai-main", VIDEO)
         await parts.deliver("openai-main", webhook(VIDEO), "msg_cb")
-        await parts.runner.run_due()  # the webhook's fetch (one GET), published
-        await asyncio.sleep(0.06)
+        assert await parts.runner.run_due() == 1  # the webhook's fetch (one GET), published
+        parts.clock.advance(60)
         await parts.run_until_idle()  # the watch finds the final status and ends without a poll
     assert [event["status"] for event in stream_events(rclient, f"{prefix}:events")] == ["succeeded"]
     assert len(httpserver.log) == 1

@@ -129,7 +129,7 @@ async def test_read_after_publishing(
     queue = JobQueue(aredis, prefix)
     published = {}
     for status in ("queued", "running", "succeeded"):
-        sent = event("src", "t1", status)  # type: ignore[arg-type]
+        sent = event("src", "t1", status)
         publication = await publisher.publish(sent)
         assert publication.outcome == "accepted"
         published[status] = (sent.event_id, publication.entry_id)

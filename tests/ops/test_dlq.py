@@ -68,7 +68,7 @@ def dlq_config(prefix: str, redis_url: str) -> Config:
 @pytest.fixture
 def dlq_client(dlq_config: Config) -> TestClient:
     with TestClient(create_app(dlq_config)) as client:
-        yield client  # type: ignore[misc]
+        yield client
 
 
 @pytest.fixture

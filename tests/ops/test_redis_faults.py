@@ -21,6 +21,7 @@ import redis
 
 from tests.support import TOKEN, RedisServer, live_receiver, stream_entries, write_config
 from tests.support.deliveries import memories_body
+from tests.support.waiting import wait_for
 
 DELIVERIES = 300
 CONCURRENCY = 5
@@ -30,7 +31,7 @@ CONCURRENCY = 5
 def durable_redis(tmp_path: Path) -> RedisServer:
     server = RedisServer(tmp_path / "redis", extra_args=("--appendonly", "yes", "--appendfsync", "always"))
     server.start()
-    yield server  # type: ignore[misc]
+    yield server
     server.stop()
 
 
@@ -88,17 +89,22 @@ secrets = ["{TOKEN}"]
                 assert elapsed < 2.0
             assert len(refused) >= 50  # the outage really happened under load
 
-            # The providers retry whatever was not acknowledged, until it is.
-            for _ in range(20):
+            # The providers retry whatever was not acknowledged, until it is (from when the receiver
+            # is ready again: a round of retries before that is only more quick 503s).
+            async def ready() -> bool:
+                return (await http.get("/readyz")).status_code == 200
+
+            async def all_acknowledged() -> bool:
                 pending = [number for number, tries in answers.items() if tries[-1][0] != 202]
-                if not pending:
-                    break
                 await asyncio.gather(*(send(number) for number in pending))
-                await asyncio.sleep(0.2)
+                return all(tries[-1][0] == 202 for tries in answers.values())
+
+            await wait_for(ready)
+            await wait_for(all_acknowledged)
 
     assert all(tries[-1][0] == 202 for tries in answers.values())
     client = redis.Redis.from_url(durable_redis.url)
-    published = [entry["task_id"].decode() for entry in stream_entries(client, "faults:events")]  # type: ignore[union-attr]
+    published = [entry["task_id"].decode() for entry in stream_entries(client, "faults:events")]
     client.close()
     # Every delivery is in the stream exactly once: none lost (acknowledged before the crash or after),
     # none twice (a retry of an already-written delivery answers `duplicate`).

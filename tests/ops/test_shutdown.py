@@ -12,8 +12,20 @@ import redis
 
 from tests.support import TOKEN, LiveReceiver, stream_entries
 from tests.support.deliveries import memories_body
+from tests.support.waiting import wait_for
 
 IN_FLIGHT = 5
+
+
+async def read_by_server(port: int, connections: int) -> bool:
+    """Whether `connections` are established to `port` (IPv4) and the server has read every byte sent
+    on them: their receive queues in /proc/net/tcp are empty."""
+    unread = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        _, local, _, state, queues, *_ = line.split()
+        if int(local.rsplit(":", 1)[1], 16) == port and state == "01":  # 01: ESTABLISHED
+            unread.append(int(queues.split(":")[1], 16))
+    return unread == [0] * connections
 
 
 async def test_sigterm_turns_readyz_503_finishes_in_flight_deliveries_and_exits_0(
@@ -35,7 +47,7 @@ async def test_sigterm_turns_readyz_503_finishes_in_flight_deliveries_and_exits_
                 + payload[: len(payload) // 2]
             )
             await writer.drain()
-        await asyncio.sleep(0.3)
+        await wait_for(lambda: read_by_server(receiver.port, IN_FLIGHT))
 
         receiver.process.send_signal(signal.SIGTERM)
         async with httpx.AsyncClient(base_url=receiver.url, timeout=2) as http:
@@ -60,6 +72,6 @@ async def test_sigterm_turns_readyz_503_finishes_in_flight_deliveries_and_exits_
     finally:
         if receiver.process is not None:
             receiver.stop(signal.SIGKILL)
-    published = sorted(entry["task_id"].decode() for entry in stream_entries(rclient, f"{prefix}:events"))  # type: ignore[union-attr]
+    published = sorted(entry["task_id"].decode() for entry in stream_entries(rclient, f"{prefix}:events"))
     assert published == sorted(f"inflight-{number}" for number in range(IN_FLIGHT))
     assert "draining" in receiver.log()

@@ -122,7 +122,7 @@ def test_a_delivery_continues_the_senders_trace_into_its_stream_entry(
     [(entry_id, fields)] = rclient.xrange(f"{prefix}:events")
     received = parse_entry(f"{prefix}:events", entry_id, fields)
     assert received is not None
-    assert received.traceparent == entry["traceparent"].decode()  # type: ignore[union-attr]
+    assert received.traceparent == entry["traceparent"].decode()
     [(event, traceparent)] = entries(
         rclient, [f"{prefix}:events"], "traced", "worker-1", block_ms=50, stop_when_idle=True
     )
@@ -162,7 +162,7 @@ def test_a_fetch_continues_the_trace_of_the_callback_that_enqueued_it(
     # The callback's decode in the delivery, the fetched object's in the fetch; publishing is the fetch's.
     assert [decode["parent_span_id"] for decode in spans["decode"]] == [root["span_id"], fetch["span_id"]]
     [entry] = stream_entries(rclient, f"{prefix}:events")
-    assert fetch["attributes"] == {"job.id": f"fetch:{entry['event_id'].decode()}"}  # type: ignore[union-attr]
+    assert fetch["attributes"] == {"job.id": f"fetch:{entry['event_id'].decode()}"}
     # The fetched event is published like every other, under a `publish` span of the fetch.
     [published] = [span for span in spans["publish"] if span["parent_span_id"] == fetch["span_id"]]
     assert traceparent_parts(entry["traceparent"])[1:3] == (SENDER_TRACE, published["span_id"])

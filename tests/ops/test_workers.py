@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from pathlib import Path
 
 import httpx
@@ -59,7 +58,7 @@ def test_metrics_count_every_workers_deliveries_whichever_worker_is_scraped(
     scratch.mkdir()
     with live_receiver(config_file, env={"TMPDIR": str(scratch)}, extra_args=["--workers", "2"]) as receiver:
         # /livez answered as soon as one worker was up: both must be serving before the deliveries.
-        wait_until(lambda: receiver.log().count("Application startup complete") == 2, timeout=20)
+        wait_until(lambda: receiver.log().count("Application startup complete") == 2, timeout=60)
         [metrics_dir] = scratch.glob("videohooks-metrics-*")
         # The kernel hands each new connection to whichever worker accepts first: on a busy machine
         # one round can all go to one worker, so rounds go on (a few at most) until both answered.
@@ -87,9 +86,9 @@ def test_sigterm_drains_every_worker_before_the_server_stops(config_file: Path, 
     assert receiver.process is not None
     try:
         # /livez answered as soon as one worker was up: the signal must find both serving.
-        wait_until(lambda: receiver.log().count("Application startup complete") == 2, timeout=20)
+        wait_until(lambda: receiver.log().count("Application startup complete") == 2, timeout=60)
         receiver.process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
+        wait_until(lambda: receiver.log().count('"event":"draining"') == 2)  # both workers heard it
         with httpx.Client(base_url=receiver.url, timeout=2, limits=FRESH_CONNECTIONS) as client:
             ready = [client.get("/readyz") for _ in range(10)]
         assert {(answer.status_code, answer.json()["status"]) for answer in ready} == {(503, "shutting_down")}

@@ -19,7 +19,7 @@ from receiver.providers.bailian import BailianSource
 from receiver.providers.bailian.client import BailianClient
 from schemas.event import event_to_dict
 from schemas.normalizing import DeliveryContext
-from tests.support import FIXTURES, remote_error_of, slow_json
+from tests.support import FIXTURES, hanging_json, remote_error_of
 
 WORKSPACE = "llm-test0123"
 TASK_ID = "a3f9c6e2-7d41-4b8e-9c0a-5e2f1d7b8c34"
@@ -162,11 +162,12 @@ async def test_server_errors_and_malformed_json_are_retryable(
 
 
 async def test_timeout_is_retryable(httpserver: HTTPServer) -> None:
-    expect_task(httpserver).respond_with_handler(slow_json(orjson.dumps(fixture("pending")["body"]), 0.6))
-    async with aclosing(
-        BailianClient(source(httpserver.url_for("/").rstrip("/"), timeout_seconds=0.2))
-    ) as slow:
-        error = await remote_error_of(slow, TASK_ID)
+    with hanging_json(orjson.dumps(fixture("pending")["body"])) as hanging:
+        expect_task(httpserver).respond_with_handler(hanging)
+        async with aclosing(
+            BailianClient(source(httpserver.url_for("/").rstrip("/"), timeout_seconds=0.2))
+        ) as slow:
+            error = await remote_error_of(slow, TASK_ID)
     assert (error.retryable, "Timeout" in str(error)) == (True, True)
 
 

@@ -445,7 +445,7 @@ async def test_api_errors_are_remote_errors(
 
 def fal_config(prefix: str, redis_url: str, base: str) -> Config:
     data = config_dict(prefix, redis_url, base)
-    data["sources"] += [  # type: ignore[operator]
+    data["sources"] += [
         {"id": "fal-signed", "provider": "fal", "jwks_url": f"{base}{JWKS_PATH}"},
         {
             "id": "fal-signed-api",

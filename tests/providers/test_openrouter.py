@@ -222,7 +222,7 @@ async def test_api_errors_are_remote_errors(httpserver: HTTPServer, status: int,
 
 def openrouter_config(prefix: str, redis_url: str, base: str) -> Config:
     data = config_dict(prefix, redis_url, base)
-    data["sources"] += [  # type: ignore[operator]
+    data["sources"] += [
         {
             "id": "openrouter-token",
             "provider": "openrouter",

@@ -19,7 +19,7 @@ from receiver.pipeline import SCHEMAS, decode, decode_resource
 from receiver.providers import PROVIDERS
 from receiver.providers.twelvelabs import TwelveLabsSource
 from schemas.normalizing import DeliveryContext
-from tests.support import FIXTURES, free_port, remote_error_of, slow_json
+from tests.support import FIXTURES, free_port, hanging_json, remote_error_of
 
 TASK_ID = "6707b5e1c2a3d4f5a6b7c8d9"
 TASK_PATH = f"/v1.3/analyze/tasks/{TASK_ID}"
@@ -109,13 +109,12 @@ async def test_server_errors_and_malformed_json_are_retryable(
 
 
 async def test_timeout_is_retryable(httpserver: HTTPServer) -> None:
-    httpserver.expect_oneshot_request(TASK_PATH).respond_with_handler(
-        slow_json(fixture_body("task-ready-stop"), 0.5)
-    )
-    async with aclosing(
-        PROVIDERS["twelvelabs"].client(source(httpserver.url_for("/"), timeout_seconds=0.1))
-    ) as slow:
-        error = await remote_error_of(slow, TASK_ID)
+    with hanging_json(fixture_body("task-ready-stop")) as hanging:
+        httpserver.expect_oneshot_request(TASK_PATH).respond_with_handler(hanging)
+        async with aclosing(
+            PROVIDERS["twelvelabs"].client(source(httpserver.url_for("/"), timeout_seconds=0.1))
+        ) as slow:
+            error = await remote_error_of(slow, TASK_ID)
     assert (error.retryable, "timed out" in str(error)) == (True, True)
 
 

@@ -118,7 +118,7 @@ def api_source(provider: str) -> str:
 
 def make_config(prefix: str, redis_url: str, httpserver: HTTPServer, **overrides: Any) -> Config:
     data = config_dict(prefix, redis_url, httpserver.url_for("").rstrip("/"))
-    for source in data["sources"]:  # type: ignore[attr-defined]
+    for source in data["sources"]:
         if source["id"].endswith("-api") and source["provider"] in {case.provider for case in CASES}:
             source.update(overrides)
     return parse_config(data)

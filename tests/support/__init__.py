@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -182,7 +182,13 @@ class LiveReceiver:
                 env=self.env,
                 cwd=self.config_path.parent,
             )
-        wait_until(self._ready, timeout=20)
+        # A generous deadline: on a loaded machine the imports alone can take seconds; a process that
+        # never gets ready is not left running.
+        try:
+            wait_until(self._ready, timeout=60)
+        except BaseException:
+            self.stop()
+            raise
 
     def _ready(self) -> bool:
         assert self.process is not None
@@ -217,16 +223,29 @@ def live_receiver(
             receiver.stop()
 
 
-def stream_events(client: redis.Redis, key: str) -> list[dict[str, Any]]:
+def read_stream(client: redis.Redis | redis.RedisCluster, key: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """Every entry of a stream (XRANGE), typed as a client that decodes nothing answers it."""
+    return [
+        (_bytes(entry_id), {_bytes(name): _bytes(value) for name, value in (fields or {}).items()})
+        for entry_id, fields in client.xrange(key) or []
+    ]
+
+
+def _bytes(value: bytes | str | None) -> bytes:
+    assert isinstance(value, bytes), f"expected bytes from Redis, got {value!r}"
+    return value
+
+
+def stream_events(client: redis.Redis | redis.RedisCluster, key: str) -> list[dict[str, Any]]:
     """The canonical events in a stream, decoded, in order."""
-    return [orjson.loads(fields[b"event"]) for _, fields in client.xrange(key)]
+    return [orjson.loads(fields[b"event"]) for _, fields in read_stream(client, key)]
 
 
-def stream_entries(client: redis.Redis, key: str) -> list[dict[str, str | bytes]]:
-    entries = []
-    for _, fields in client.xrange(key):
-        entries.append({name.decode(): value for name, value in fields.items()})
-    return entries
+def stream_entries(client: redis.Redis, key: str) -> list[dict[str, bytes]]:
+    """A stream's entries, in order, as field name to raw value."""
+    return [
+        {name.decode(): value for name, value in fields.items()} for _, fields in read_stream(client, key)
+    ]
 
 
 async def remote_error_of(client: ResourceClient, task_id: str) -> RemoteError:
@@ -236,14 +255,21 @@ async def remote_error_of(client: ResourceClient, task_id: str) -> RemoteError:
     return caught.value
 
 
-def slow_json(body: bytes, seconds: float) -> Callable[[Request], Response]:
-    """A pytest-httpserver handler that answers `body` only after `seconds`: a provider that hangs."""
+@contextmanager
+def hanging_json(body: bytes) -> Iterator[Callable[[Request], Response]]:
+    """A pytest-httpserver handler for a provider that hangs: it answers `body` only once the block
+    ends, long after any client timeout. (The server answers one request at a time: requests behind a
+    hanging one wait too, and are answered as the block ends.)"""
+    released = threading.Event()
 
     def answer(request: Request) -> Response:
-        time.sleep(seconds)
+        released.wait(timeout=60)
         return Response(body, content_type="application/json")
 
-    return answer
+    try:
+        yield answer
+    finally:
+        released.set()
 
 
 def v1_assets(event: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ of the app's background loop so that a test decides when each attempt happens.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from receiver.pipeline import Outcome, Pipeline
 from receiver.poll import watch
 from receiver.publisher import AnyRedis
 from receiver.work import asset_copier, job_runner
+from tests.support.clock import MovableClock
 from tests.support.config import config_dict
 
 
@@ -68,7 +68,7 @@ def api_base(httpserver: HTTPServer) -> str:
 def api_config(prefix: str, redis_url: str, api_base_url: str, **overrides: Any) -> Config:
     """The test config, with `overrides` applied to every source that calls an API."""
     data = config_dict(prefix, redis_url, api_base_url)
-    for source in data["sources"]:  # type: ignore[attr-defined]
+    for source in data["sources"]:
         if "api_key" in source:
             source.update(overrides)
     return parse_config(data)
@@ -81,6 +81,8 @@ class Parts:
     pipeline: Pipeline
     runner: JobRunner
     queue: JobQueue
+    # The runner's and the watches' clock: a test moves it past a delay instead of sleeping through it.
+    clock: MovableClock
 
     async def deliver(self, source_id: str, body: bytes, delivery_id: str) -> Outcome:
         source = self.config.source(source_id)
@@ -91,15 +93,15 @@ class Parts:
     async def watch(self, source_id: str, task_id: str) -> bool:
         source = self.config.source(source_id)
         assert source is not None
-        return await watch(self.queue, source, task_id, time.time())
+        return await watch(self.queue, source, task_id, self.clock())
 
     async def run_until_idle(self, timeout: float = 5.0) -> None:
         """Run due jobs until none is left that comes due within `timeout` (a watch started by a
         callback waits `reconcile_after_seconds`: it is not this test's business), waiting for
         rescheduled ones to come due."""
-        deadline = time.time() + timeout
+        deadline = self.clock() + timeout
         while (due := await self.queue.next_due()) is not None and due <= deadline:
-            assert time.time() < deadline, "jobs still queued"
+            assert self.clock() < deadline, "jobs still queued"
             await self.runner.run_due()
             await asyncio.sleep(0.02)
 
@@ -109,9 +111,10 @@ async def receiver_parts(config: Config, redis_url: str) -> AsyncIterator[Parts]
     async with open_pipeline(config, redis_url) as (redis, pipeline):
         clients = ClientPool()
         copier = asset_copier(config, pipeline)
+        clock = MovableClock()
         try:
-            runner = job_runner(config, redis, pipeline, clients, copier)
-            yield Parts(config, redis, pipeline, runner, JobQueue(redis, config.redis.prefix))
+            runner = job_runner(config, redis, pipeline, clients, copier, clock)
+            yield Parts(config, redis, pipeline, runner, JobQueue(redis, config.redis.prefix), clock)
         finally:
             await clients.aclose()
             if copier is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.support import (
     ADMIN_TOKEN,
     API_KEY,
@@ -15,9 +17,7 @@ from tests.support import (
 )
 
 
-def config_dict(
-    prefix: str, redis_url: str | None = None, api_base_url: str | None = None
-) -> dict[str, object]:
+def config_dict(prefix: str, redis_url: str | None = None, api_base_url: str | None = None) -> dict[str, Any]:
     """The test configuration: one source per verification scheme the tests exercise, and API sources.
 
     `api_base_url` (the `httpserver` playing the providers' APIs) is the base of every API source;
