@@ -56,7 +56,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: $(VENV)/.installed-test
-	$(BIN)/mypy receiver schemas
+	$(BIN)/mypy receiver schemas tests
 
 # Rewrite the committed JSON Schemas of the canonical event after changing schemas/event.py.
 schemas: $(VENV)/.installed-run

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from receiver.app import create_app
@@ -61,7 +62,8 @@ def admin_client(request: pytest.FixtureRequest, prefix: str, redis_url: str) ->
 
 @pytest.mark.parametrize(("path", "method"), admin_operations())
 def test_admin_route_needs_the_bearer_token(admin_client: TestClient, path: str, method: str) -> None:
-    admin_on = admin_client.app.state.runtime.config.admin.token is not None  # type: ignore[attr-defined]
+    assert isinstance(admin_client.app, Starlette)
+    admin_on = admin_client.app.state.runtime.config.admin.token is not None
     url = concrete(path)
     body = {"task_id": "admin-probe"}
     answers = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -138,7 +139,7 @@ def test_too_large_by_declared_length_and_by_stream(
     response = client.post(f"/v1/callbacks/memories-main/{TOKEN}", content=big)
     assert (response.status_code, response.json()["error"]["code"]) == (413, "payload_too_large")
 
-    def chunks():  # no content-length: the limit holds while reading
+    def chunks() -> Iterator[bytes]:  # no content-length: the limit holds while reading
         for _ in range(20):
             yield b"y" * 4096
 

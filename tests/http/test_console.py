@@ -16,8 +16,7 @@ from receiver.app import create_app
 from receiver.config import Config, parse_config
 from receiver.console.session import COOKIE
 from receiver.console.views import UsageRow, aggregate_usage, bar_chart
-from tests.http.test_hostile_corpus import CORPUS, build_request, corpus_config
-from tests.support import ADMIN_TOKEN
+from tests.support import ADMIN_TOKEN, redis_bytes
 from tests.support.config import config_dict
 from tests.support.console import (
     HOSTILE_MODEL,
@@ -29,6 +28,7 @@ from tests.support.console import (
     console_config,
     seed,
 )
+from tests.support.corpus import CORPUS, build_request, corpus_config
 
 ORIGIN = "http://testserver"
 PAGES = ["/console/", "/console/events", "/console/dlq", "/console/watched", "/console/usage"]
@@ -194,7 +194,7 @@ def test_redrive_one_then_all_of_a_reason(
     )
     assert again.status_code == 200 and ">still_quarantined</span>" in again.text
     marks = rclient.hgetall(f"{prefix}:dlq:redriven")
-    assert marks[scenario.redrivable_id.encode()].startswith(b"accepted ")
+    assert redis_bytes(marks[scenario.redrivable_id.encode()]).startswith(b"accepted ")
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ import redis
 
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from receiver.verifiers.twelvelabs import TwelveLabsSignature
-from tests.support import live_receiver, write_config
+from tests.support import live_receiver, read_stream, redis_bytes, write_config
 from tests.support.deliveries import memories_body
 
 
@@ -30,20 +30,22 @@ def redis_dump(client: redis.Redis, prefix: str) -> list[bytes]:
     """Every key name and every value (stream fields, hash fields, members, strings) under `prefix`."""
     found: list[bytes] = []
     for key in client.scan_iter(match=f"{prefix}:*"):
-        found.append(key)
+        found.append(redis_bytes(key))
         kind = client.type(key)
         if kind == b"stream":
-            found.extend(part for _, fields in client.xrange(key) for item in fields.items() for part in item)
+            found.extend(
+                part for _, fields in read_stream(client, key) for item in fields.items() for part in item
+            )
         elif kind == b"hash":
-            found.extend(part for item in client.hgetall(key).items() for part in item)
+            found.extend(redis_bytes(part) for item in client.hgetall(key).items() for part in item)
         elif kind == b"string":
-            found.append(client.get(key))
+            found.append(redis_bytes(client.get(key)))
         elif kind == b"list":
-            found.extend(client.lrange(key, 0, -1))
+            found.extend(map(redis_bytes, client.lrange(key, 0, -1)))
         elif kind == b"set":
-            found.extend(client.smembers(key))
+            found.extend(map(redis_bytes, client.smembers(key)))
         elif kind == b"zset":
-            found.extend(client.zrange(key, 0, -1))
+            found.extend(map(redis_bytes, client.zrange(key, 0, -1)))
     return found
 
 

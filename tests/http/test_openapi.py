@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -55,7 +57,7 @@ CHECKS = [
     use_token=st.booleans(),
 )
 def test_api_conforms_to_its_description(
-    client: TestClient, case: schemathesis.Case, source_id: str, use_token: bool
+    client: TestClient, case: schemathesis.Case[Any], source_id: str, use_token: bool
 ) -> None:
     """Schemathesis requests, aimed at configured sources too: never a 5xx, every answer as described."""
     if "source_id" in (case.path_parameters or {}):

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -105,7 +106,7 @@ def video(url: str, expires_at: datetime | None = None) -> Asset:
     return Asset(kind="video", url=url, expires_at=expires_at)
 
 
-def published(rclient: redis.Redis, prefix: str) -> list[dict[str, object]]:
+def published(rclient: redis.Redis, prefix: str) -> list[dict[str, Any]]:
     return [orjson.loads(entry["event"]) for entry in stream_entries(rclient, f"{prefix}:events")]
 
 
@@ -158,7 +159,7 @@ async def test_the_event_is_published_once_its_assets_are_copied(
     [result] = published(rclient, prefix)
     assert result["event_id"] == event.event_id
     assert result["schema_version"] == 2
-    copy, kept = result["assets"]  # type: ignore[misc]
+    copy, kept = result["assets"]
     store = str(store_settings["store"])
     base = store if store.startswith("s3://") else f"file://{Path(store).resolve()}"
     assert copy == {
@@ -171,7 +172,7 @@ async def test_the_event_is_published_once_its_assets_are_copied(
         "sha256": hashlib.sha256(body).hexdigest(),
     }
     assert kept["url"] == kept["source_url"] == "gs://not-copied/t.webp"
-    assert "asset_errors" not in result["extensions"]  # type: ignore[operator]
+    assert "asset_errors" not in result["extensions"]
     assert read_copy(copy["url"]) == body
 
 
@@ -199,7 +200,7 @@ async def test_an_asset_that_404s_is_retried_until_the_deadline_then_published_w
     assert attempts == runs >= 3  # retried with backoff, the last attempt at the deadline
     assert sum(1 for request, _ in httpserver.log if request.path == "/ok.mp4") == 1  # copied once, kept
     [result] = published(rclient, prefix)
-    copied, failed = result["assets"]  # type: ignore[misc]
+    copied, failed = result["assets"]
     assert copied["sha256"] == hashlib.sha256(BLOCK).hexdigest()
     assert failed == {
         "kind": "video",
@@ -210,7 +211,7 @@ async def test_an_asset_that_404s_is_retried_until_the_deadline_then_published_w
         "bytes": None,
         "sha256": None,
     }
-    [error] = result["extensions"]["asset_errors"]  # type: ignore[index]
+    [error] = result["extensions"]["asset_errors"]
     assert (error["index"], error["code"]) == (1, "asset_deadline_exceeded")
     assert "asset_unavailable" in error["message"] and "404" in error["message"]
 
@@ -242,7 +243,7 @@ async def test_refused_assets_are_given_up_at_once_and_the_provider_expiry_bound
 
     assert runs == 1  # nothing was worth retrying: the deadline is an hour away, but not the expiry
     [result] = published(rclient, prefix)
-    errors = result["extensions"]["asset_errors"]  # type: ignore[index]
+    errors = result["extensions"]["asset_errors"]
     assert [(error["index"], error["code"]) for error in errors] == [
         (0, "asset_too_large"),
         (1, "asset_deadline_exceeded"),
@@ -330,7 +331,7 @@ async def test_a_worker_killed_mid_copy_leaves_the_job_to_the_next_which_writes_
     await handler.aclose()
 
     [result] = published(rclient, prefix)
-    [copy] = result["assets"]  # type: ignore[misc]
+    [copy] = result["assets"]
     assert urlsplit(copy["url"]).path.endswith("/openai-main/video_1/0-video.mp4")
     assert copy["sha256"] == sha256_of(24)
     assert read_copy(copy["url"]) == BLOCK * 24
@@ -362,5 +363,5 @@ async def test_a_200_mib_asset_is_copied_with_memory_flat(
     assert max_rss_mb < 150
 
     [result] = published(rclient, prefix)
-    [copy] = result["assets"]  # type: ignore[misc]
+    [copy] = result["assets"]
     assert (copy["bytes"], copy["sha256"]) == (blocks * MIB, sha256_of(blocks))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -177,7 +177,7 @@ async def test_an_undeclared_length_is_cut_off_at_max_bytes(
     served: list[int] = []
 
     def endless(request: Request) -> Response:
-        def chunks() -> object:
+        def chunks() -> Iterator[bytes]:
             for _ in range(64):  # 64 MiB if nobody stops reading
                 served.append(MIB)
                 yield BODY

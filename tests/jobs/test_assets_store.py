@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -110,7 +111,7 @@ async def test_a_directory_store_writes_under_its_root_and_answers_file_urls(tmp
     store = AssetStore(AssetsConfig(store=f"file://{tmp_path}/assets"))
     key = store.key("openai-main", "video_1", 0, "video", "video/mp4", None)
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         yield b"a" * 10
         yield b"b" * 10
 
@@ -137,7 +138,7 @@ async def test_an_s3_store_is_writable_and_answers_s3_urls(s3_server: S3Server, 
     store = AssetStore(s3_config(s3_server, bucket))
     assert f"s3://{bucket}/videohooks/.videohooks-probe" in await store.check_writable()
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         yield b"x" * 100
 
     url = await store.put("videohooks/s/t/0-video.mp4", chunks(), "video/mp4")

@@ -15,7 +15,7 @@ from werkzeug import Response
 from receiver.app import create_app
 from receiver.errors import RedisUnavailable
 from receiver.verifiers.standard_webhooks import StandardWebhooks
-from tests.support import API_KEY, WHSEC, free_port, hanging_json, stream_events
+from tests.support import API_KEY, WHSEC, free_port, hanging_json, read_stream, stream_events
 from tests.support.api import api_base, api_config, receiver_parts, video, webhook
 from tests.support.waiting import wait_until
 
@@ -162,8 +162,7 @@ async def test_a_fetched_body_no_schema_accepts_is_quarantined_and_the_webhook_e
     async with receiver_parts(api_config(prefix, redis_url, api_base(httpserver)), redis_url) as parts:
         await parts.deliver("openai-main", webhook(VIDEO), "msg_q")
         await parts.run_until_idle()
-    [dead] = rclient.xrange(f"{prefix}:dlq")
-    fields = dead[1]
+    [(_, fields)] = read_stream(rclient, f"{prefix}:dlq")
     assert (fields[b"source"], fields[b"reason"], fields[b"body"]) == (b"openai-main", b"unknown_status", odd)
     assert orjson.loads(fields[b"headers"]) == {"webhook-id": "msg_q"}
     [event] = stream_events(rclient, f"{prefix}:events")

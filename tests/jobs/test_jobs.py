@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -13,7 +14,7 @@ from tests.support.waiting import wait_for
 
 
 @pytest.fixture
-async def queue(redis_url: str, prefix: str):  # type: ignore[no-untyped-def]
+async def queue(redis_url: str, prefix: str) -> AsyncIterator[JobQueue]:
     client = Redis.from_url(redis_url)
     yield JobQueue(client, prefix)
     await client.aclose()

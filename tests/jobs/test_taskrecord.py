@@ -147,7 +147,9 @@ async def test_read_after_publishing(
 
     # An entry trimmed from the stream keeps its place in the record, without its event id.
     stream = keys.events(keys.partition("src", "t1"))
-    rclient.xdel(stream, published["queued"][1])
+    queued_entry = published["queued"][1]
+    assert queued_entry is not None
+    rclient.xdel(stream, queued_entry)
     trimmed = await read_task(aredis, keys, queue, "src", "t1")
     assert trimmed is not None
     assert [item.event_id for item in trimmed.statuses] == [

@@ -31,7 +31,7 @@ from receiver.jobs import Done, Job, JobQueue, JobRunner
 from receiver.keys import KeySpace
 from schemas.event import CanonicalEvent, Status
 from schemas.normalizing import DeliveryContext, build_event
-from tests.support import WHSEC, live_receiver, write_config
+from tests.support import WHSEC, live_receiver, read_stream, write_config
 from tests.support.cluster import LocalCluster, running
 from tests.support.config import config_dict
 from tests.support.deliveries import memories_body, signed_headers
@@ -72,7 +72,8 @@ def event(task_id: str, status: Status, delivery_id: str | None = None) -> Canon
 def streams(reader: SyncRedisCluster, keys: KeySpace) -> dict[str, list[dict[str, object]]]:
     """Every partition's events, as a subscriber reading `KeySpace.all_events()` sees them."""
     return {
-        key: [orjson.loads(fields[b"event"]) for _, fields in reader.xrange(key)] for key in keys.all_events()
+        key: [orjson.loads(fields[b"event"]) for _, fields in read_stream(reader, key)]
+        for key in keys.all_events()
     }
 
 

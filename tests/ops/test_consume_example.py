@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 
 import redis
@@ -42,6 +43,7 @@ def test_an_event_not_finished_is_delivered_again_to_the_restarted_worker(
     stream = f"{prefix}:events"
     crashed = events(rclient, [stream], "billing", "worker-1", block_ms=50, stop_when_idle=True)
     first = next(crashed)
+    assert isinstance(crashed, Generator)
     crashed.close()  # the worker dies while using the event: it is never acknowledged
     assert rclient.xpending(stream, "billing")["pending"] == 1
 

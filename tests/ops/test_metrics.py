@@ -18,8 +18,8 @@ from receiver.keys import KeySpace
 from receiver.publisher import Publisher
 from schemas.event import Usage
 from schemas.normalizing import DeliveryContext, build_event
-from tests.providers.test_fixtures import post_fixture
 from tests.support import FIXTURES
+from tests.support.deliveries import post_fixture
 
 Sample = tuple[str, tuple[tuple[str, str], ...]]
 
@@ -32,7 +32,7 @@ def scrape(client: TestClient) -> Counter[Sample]:
             continue
         for sample in family.samples:
             if sample.name.endswith(("_total", "_count")):
-                samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+                samples[(sample.name, tuple(sorted(sample.labels.items())))] = int(sample.value)
     return samples
 
 

@@ -101,7 +101,7 @@ def test_replay_direct_publishes_api_task_objects_and_replay_to_skips_them(
     fixtures = [load_fixture(path) for path in relay.glob("*.json")]
     accepted = sum(1 for fixture in fixtures if fixture.expected_outcome == "accepted")
     reasons = sorted(
-        fixture.expected_reason for fixture in fixtures if fixture.expected_outcome == "quarantined"
+        str(fixture.expected_reason) for fixture in fixtures if fixture.expected_outcome == "quarantined"
     )
     direct = CliRunner().invoke(app, ["replay", str(relay), "--direct", "--config", str(config)])
     assert direct.exit_code == 0, direct.output
@@ -148,7 +148,11 @@ def test_replay_direct_keeps_file_order_within_a_task(
     for task in range(tasks):
         for step, status in enumerate(statuses):
             body = {"id": f"video_{task:04d}", "object": "video", "model": "veo3.1", "status": status}
-            fixture = {"source": "veo-relay", "provider": "openai-compatible", "kind": "resource"}
+            fixture: dict[str, object] = {
+                "source": "veo-relay",
+                "provider": "openai-compatible",
+                "kind": "resource",
+            }
             fixture["body"] = body
             (lives / f"{step}-{task:04d}.json").write_bytes(orjson.dumps(fixture))
     result = CliRunner().invoke(app, ["replay", str(lives), "--direct", "--config", str(config)])

@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 
 from receiver.app import create_app
 from receiver.config import Config, ConfigError, parse_config
+from tests.support import read_stream
 from tests.support.cluster import LocalSentinel, running
 from tests.support.config import config_dict
 from tests.support.deliveries import memories_body, signed_headers
@@ -38,7 +39,7 @@ def deliver_until_accepted(client: TestClient, index: int, timeout: float) -> tu
     answers: list[httpx.Response] = []
 
     def accepted() -> bool:
-        answer = client.post(
+        answer: httpx.Response = client.post(
             "/v1/callbacks/memories-signed", content=body, headers=signed_headers(body, f"s-{index}")
         )
         assert answer.status_code in (202, 503), answer.text
@@ -91,7 +92,8 @@ def test_deliveries_are_accepted_before_and_after_a_sentinel_failover(
     new_master = redis.Redis(port=sentinel.master_port())
     try:
         tasks = [
-            orjson.loads(fields[b"event"])["task_id"] for _, fields in new_master.xrange(f"{prefix}:events")
+            orjson.loads(fields[b"event"])["task_id"]
+            for _, fields in read_stream(new_master, f"{prefix}:events")
         ]
     finally:
         new_master.close()

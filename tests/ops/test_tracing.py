@@ -22,7 +22,16 @@ from examples.consume import entries, handling
 from receiver.app import create_app
 from receiver.config import ConfigError, parse_config
 from receiver.subscriber import parse_entry
-from tests.support import ADMIN_TOKEN, ROOT, TOKEN, WHSEC, live_receiver, stream_entries, write_config
+from tests.support import (
+    ADMIN_TOKEN,
+    ROOT,
+    TOKEN,
+    WHSEC,
+    live_receiver,
+    read_stream,
+    stream_entries,
+    write_config,
+)
 from tests.support.api import api_base, video, webhook
 from tests.support.config import config_dict
 from tests.support.deliveries import memories_body, signed_headers
@@ -119,7 +128,7 @@ def test_a_delivery_continues_the_senders_trace_into_its_stream_entry(
         "01",
     )
     # The typed subscriber and the plain-redis example hand it to consumers, who continue the trace.
-    [(entry_id, fields)] = rclient.xrange(f"{prefix}:events")
+    [(entry_id, fields)] = read_stream(rclient, f"{prefix}:events")
     received = parse_entry(f"{prefix}:events", entry_id, fields)
     assert received is not None
     assert received.traceparent == entry["traceparent"].decode()
@@ -192,7 +201,7 @@ def test_without_an_endpoint_entries_carry_no_traceparent(
 ) -> None:
     response = client.post(f"/v1/callbacks/memories-main/{TOKEN}", content=memories_body())
     assert response.json()["status"] == "accepted"
-    [(entry_id, fields)] = rclient.xrange(f"{prefix}:events")
+    [(entry_id, fields)] = read_stream(rclient, f"{prefix}:events")
     assert b"traceparent" not in fields
     received = parse_entry(f"{prefix}:events", entry_id, fields)
     assert received is not None

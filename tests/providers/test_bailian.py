@@ -14,12 +14,11 @@ from werkzeug import Request, Response
 
 from receiver.config import ConfigError, parse_config
 from receiver.pipeline import SCHEMAS, decode_resource
-from receiver.providers import PROVIDERS
 from receiver.providers.bailian import BailianSource
 from receiver.providers.bailian.client import BailianClient
 from schemas.event import event_to_dict
 from schemas.normalizing import DeliveryContext
-from tests.support import FIXTURES, hanging_json, remote_error_of
+from tests.support import FIXTURES, api_client, hanging_json, remote_error_of
 
 WORKSPACE = "llm-test0123"
 TASK_ID = "a3f9c6e2-7d41-4b8e-9c0a-5e2f1d7b8c34"
@@ -59,7 +58,7 @@ def decoded(body: bytes) -> dict[str, Any]:
 
 @pytest.fixture
 async def client(httpserver: HTTPServer) -> AsyncIterator[BailianClient]:
-    bailian = PROVIDERS["bailian"].client(source(httpserver.url_for("/").rstrip("/")))
+    bailian = api_client(source(httpserver.url_for("/").rstrip("/")))
     assert isinstance(bailian, BailianClient)
     yield bailian
     await bailian.aclose()

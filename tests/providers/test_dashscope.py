@@ -20,7 +20,7 @@ from receiver.providers.dashscope import DashscopeSource
 from receiver.providers.dashscope.client import DashscopeClient
 from schemas.event import event_to_dict
 from schemas.normalizing import DeliveryContext
-from tests.support import API_KEY, FIXTURES, remote_error_of, stream_events
+from tests.support import API_KEY, FIXTURES, api_client, remote_error_of, stream_events
 from tests.support.api import api_base, api_config, receiver_parts
 
 TASK = "0385dc79-5ff8-4d82-bcb6-4a1b2c3d4e5f"
@@ -49,7 +49,7 @@ def decoded(body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 async def dashscope(httpserver: HTTPServer) -> AsyncIterator[DashscopeClient]:
-    client = PROVIDERS["dashscope"].client(source(api_base(httpserver), time_zone="America/New_York"))
+    client = api_client(source(api_base(httpserver), time_zone="America/New_York"))
     assert isinstance(client, DashscopeClient)
     yield client
     await client.aclose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,8 @@ JWKS_PATH = "/.well-known/jwks.json"
 MODEL_ID = "fal-ai/kling-video/v2/master/text-to-video"
 
 
-def jwks(*xs: str, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"keys": [*(extra or []), *({"kty": "OKP", "crv": "Ed25519", "x": x} for x in xs)]}
+def jwks(*xs: str, extra: Sequence[object] = ()) -> dict[str, Any]:
+    return {"keys": [*extra, *({"kty": "OKP", "crv": "Ed25519", "x": x} for x in xs)]}
 
 
 def other_x() -> str:
@@ -306,7 +307,8 @@ def test_a_fal_source_needs_no_secret_and_defaults_to_the_documented_key_set() -
     config = parse_config({"sources": [{"id": "f", "provider": "fal"}]})
     source = config.source("f")
     assert source is not None and source.verify == "fal" and source.jwks_url is None
-    assert verifier_for(source)._url == DEFAULT_JWKS_URL  # type: ignore[attr-defined]
+    verifier = verifier_for(source)
+    assert isinstance(verifier, FalSignature) and verifier._url == DEFAULT_JWKS_URL
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,10 @@ stands for the source's `api_base_url` (links into the provider's API).
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import orjson
 import pytest
@@ -30,10 +30,11 @@ from receiver.errors import Quarantine
 from receiver.fixtures import Fixture, fixture_paths, load_fixture
 from receiver.pipeline import SCHEMAS, decode, decode_resource
 from receiver.providers import PROVIDERS
-from receiver.verifiers import SCHEMES, verifier_for
+from receiver.verifiers import SCHEMES
 from schemas.event import CanonicalEvent, as_version, event_from_json, event_to_dict
 from schemas.normalizing import DeliveryContext
 from tests.support import ADMIN_TOKEN, FIXTURES, stream_entries
+from tests.support.deliveries import post_fixture
 from tests.support.waiting import wait_until
 
 ALL_FIXTURES = list(fixture_paths([FIXTURES]))
@@ -50,14 +51,17 @@ def without_received_at(event: dict[str, object]) -> dict[str, object]:
 
 def in_version_of(event: CanonicalEvent, expected: dict[str, object] | None) -> dict[str, object]:
     """The event in the version its fixture's `expected` is written in (fixtures may be in either)."""
-    version = 1 if expected is not None and expected.get("schema_version") == 1 else 2
+    version: Literal[1, 2] = 1 if expected is not None and expected.get("schema_version") == 1 else 2
     return without_received_at(event_to_dict(as_version(event, version)))
 
 
 def expected_event(fixture: Fixture, api_base_url: str) -> dict[str, object] | None:
     if fixture.expected is None:
         return None
-    return orjson.loads(orjson.dumps(fixture.expected).replace(b"{api_base_url}", api_base_url.encode()))
+    expected: dict[str, object] = orjson.loads(
+        orjson.dumps(fixture.expected).replace(b"{api_base_url}", api_base_url.encode())
+    )
+    return expected
 
 
 def decode_fixture(fixture: Fixture, ctx: DeliveryContext) -> CanonicalEvent:
@@ -93,18 +97,6 @@ def test_decode_matches_expected(path: Path) -> None:
     assert in_version_of(event, expected) == expected
     # The expected event is itself a valid canonical event.
     event_from_json(orjson.dumps({**(fixture.expected or {}), "received_at": "2026-01-01T00:00:00Z"}))
-
-
-def post_fixture(client: TestClient, config: Config, fixture: Fixture) -> tuple[int, dict[str, object]]:
-    source = config.source(fixture.source)
-    assert source is not None, f"the test config has no source {fixture.source}"
-    signed = verifier_for(source).sign(fixture.body, time.time(), fixture.delivery_id)
-    response = client.post(
-        f"/v1/callbacks/{source.id}{signed.path_suffix}",
-        content=fixture.body,
-        headers={**fixture.headers, **signed.headers},
-    )
-    return response.status_code, response.json()
 
 
 def watch_fixture(client: TestClient, fixture: Fixture) -> tuple[int, dict[str, object]]:
@@ -161,7 +153,7 @@ def test_http_path_publishes_expected(
         return
     if fixture.expected_outcome == "quarantined":
         assert events == []
-        assert [entry["reason"] for entry in dead] == [fixture.expected_reason.encode()]  # type: ignore[union-attr]
+        assert [entry["reason"] for entry in dead] == [str(fixture.expected_reason).encode()]
         if polled:  # what the client returned: the API's document, serialized by the client
             assert orjson.loads(dead[0]["body"]) == orjson.loads(fixture.body)
         else:  # the exact bytes received

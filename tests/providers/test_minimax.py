@@ -14,10 +14,9 @@ import redis
 from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 
-from receiver.providers import PROVIDERS
 from receiver.providers.minimax import MinimaxSource
 from receiver.providers.minimax.client import MinimaxClient
-from tests.support import API_KEY, TOKEN, remote_error_of, stream_entries, stream_events
+from tests.support import API_KEY, TOKEN, api_client, remote_error_of, stream_entries, stream_events
 from tests.support.api import api_base, api_config, receiver_parts
 from tests.support.waiting import wait_until
 
@@ -121,7 +120,7 @@ async def minimax(httpserver: HTTPServer) -> AsyncIterator[MinimaxClient]:
         }
     )
     assert source.verify == "url-token"  # the provider's default
-    client = PROVIDERS["minimax"].client(source)
+    client = api_client(source)
     assert isinstance(client, MinimaxClient)
     yield client
     await client.aclose()

@@ -21,10 +21,9 @@ from receiver.clients.task_path import TaskPathClient
 from receiver.config import Config, parse_config
 from receiver.errors import RemoteError, Unauthentic
 from receiver.fixtures import load_fixture
-from receiver.providers import PROVIDERS
 from receiver.providers.openrouter import OpenRouterSource
 from receiver.verifiers.openrouter import OpenRouterSignature
-from tests.support import API_KEY, FIXTURES, TOKEN, stream_events, v1_assets
+from tests.support import API_KEY, FIXTURES, TOKEN, api_client, stream_events, v1_assets
 from tests.support.config import config_dict
 from tests.support.waiting import wait_until
 
@@ -169,7 +168,7 @@ def test_a_workspace_without_a_signing_secret_works_like_the_unsigned_providers(
 
 
 def client_for(httpserver: HTTPServer) -> TaskPathClient:
-    return PROVIDERS["openrouter"].client(
+    client = api_client(
         OpenRouterSource.model_validate(
             {
                 "id": "o",
@@ -180,6 +179,8 @@ def client_for(httpserver: HTTPServer) -> TaskPathClient:
             }
         )
     )
+    assert isinstance(client, TaskPathClient)
+    return client
 
 
 JOB_PATH = f"/api/v1/videos/{JOB}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytest
@@ -18,7 +19,7 @@ from receiver.providers import PROVIDERS
 from receiver.verifiers import verifier_for
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from schemas.normalizing import DeliveryContext
-from tests.support import API_KEY, REPLICATE_WHSEC, stream_entries, stream_events, v1_assets
+from tests.support import API_KEY, REPLICATE_WHSEC, api_client, stream_entries, stream_events, v1_assets
 from tests.support.sheet_vectors import (
     NOW,
     OTHER_WHSEC,
@@ -78,7 +79,7 @@ class TestPredictionsClient:
         httpserver.expect_request(
             f"/v1/predictions/{PREDICTION}", headers={"authorization": f"Bearer {API_KEY}"}
         ).respond_with_json(body)
-        client = PROVIDERS["replicate"].client(source)
+        client = api_client(source)
         try:
             answer = await client.get_task(PREDICTION)
         finally:
@@ -102,7 +103,7 @@ class TestPredictionsClient:
         httpserver.expect_request(f"/v1/predictions/{PREDICTION}").respond_with_data(
             "{}", status=status, headers=headers
         )
-        client = PROVIDERS["replicate"].client(source)
+        client = api_client(source)
         try:
             with pytest.raises(RemoteError) as caught:
                 await client.get_task(PREDICTION)
@@ -115,7 +116,7 @@ class TestPredictionsClient:
         )
 
 
-def post(client: TestClient, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, object]]:
+def post(client: TestClient, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
     response = client.post("/v1/callbacks/replicate-main", content=body, headers=headers)
     return response.status_code, response.json()
 
@@ -186,6 +187,6 @@ class TestEndToEnd:
         if change == "missing":
             del headers["webhook-timestamp"]
         status, answer = post(client, body, headers)
-        assert (status, answer["error"]["code"]) == (401, code)  # type: ignore[index]
+        assert (status, answer["error"]["code"]) == (401, code)
         assert stream_entries(rclient, f"{prefix}:events") == []
         assert stream_entries(rclient, f"{prefix}:dlq") == []

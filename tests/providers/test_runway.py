@@ -15,11 +15,10 @@ from pytest_httpserver import HTTPServer
 from receiver.clients.task_path import TaskPathClient
 from receiver.config import ConfigError, parse_config
 from receiver.pipeline import SCHEMAS, decode_resource
-from receiver.providers import PROVIDERS
 from receiver.providers.runway import RunwaySource
 from schemas.event import event_to_dict
 from schemas.normalizing import DeliveryContext
-from tests.support import API_KEY, FIXTURES, remote_error_of, stream_events, v1_assets
+from tests.support import API_KEY, FIXTURES, api_client, remote_error_of, stream_events, v1_assets
 from tests.support.api import api_base, api_config, receiver_parts
 
 TASK = "17f20503-6c24-4c16-946b-35dbbce2af2f"
@@ -43,7 +42,7 @@ async def runway(httpserver: HTTPServer) -> AsyncIterator[TaskPathClient]:
     source = RunwaySource.model_validate(
         {"id": "runway-main", "provider": "runway", "api_key": API_KEY, "api_base_url": api_base(httpserver)}
     )
-    client = PROVIDERS["runway"].client(source)
+    client = api_client(source)
     assert isinstance(client, TaskPathClient)
     yield client
     await client.aclose()

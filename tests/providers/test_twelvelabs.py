@@ -19,7 +19,7 @@ from receiver.pipeline import SCHEMAS, decode, decode_resource
 from receiver.providers import PROVIDERS
 from receiver.providers.twelvelabs import TwelveLabsSource
 from schemas.normalizing import DeliveryContext
-from tests.support import FIXTURES, free_port, hanging_json, remote_error_of
+from tests.support import FIXTURES, api_client, free_port, hanging_json, remote_error_of
 
 TASK_ID = "6707b5e1c2a3d4f5a6b7c8d9"
 TASK_PATH = f"/v1.3/analyze/tasks/{TASK_ID}"
@@ -47,7 +47,7 @@ def fixture_body(name: str) -> bytes:
 
 @pytest.fixture
 async def client(httpserver: HTTPServer) -> AsyncIterator[TaskPathClient]:
-    tl_client = PROVIDERS["twelvelabs"].client(source(httpserver.url_for("/")))
+    tl_client = api_client(source(httpserver.url_for("/")))
     assert isinstance(tl_client, TaskPathClient)
     yield tl_client
     await tl_client.aclose()
@@ -111,17 +111,13 @@ async def test_server_errors_and_malformed_json_are_retryable(
 async def test_timeout_is_retryable(httpserver: HTTPServer) -> None:
     with hanging_json(fixture_body("task-ready-stop")) as hanging:
         httpserver.expect_oneshot_request(TASK_PATH).respond_with_handler(hanging)
-        async with aclosing(
-            PROVIDERS["twelvelabs"].client(source(httpserver.url_for("/"), timeout_seconds=0.1))
-        ) as slow:
+        async with aclosing(api_client(source(httpserver.url_for("/"), timeout_seconds=0.1))) as slow:
             error = await remote_error_of(slow, TASK_ID)
     assert (error.retryable, "timed out" in str(error)) == (True, True)
 
 
 async def test_refused_connection_is_retryable() -> None:
-    async with aclosing(
-        PROVIDERS["twelvelabs"].client(source(f"http://127.0.0.1:{free_port()}"))
-    ) as unreachable:
+    async with aclosing(api_client(source(f"http://127.0.0.1:{free_port()}"))) as unreachable:
         error = await remote_error_of(unreachable, TASK_ID)
     assert (error.retryable, "ConnectError" in str(error)) == (True, True)
 

@@ -26,6 +26,8 @@ from werkzeug import Request, Response
 
 from receiver.clients.base import ResourceClient
 from receiver.errors import RemoteError
+from receiver.providers import PROVIDERS
+from receiver.sources import SourceConfig
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,15 +225,22 @@ def live_receiver(
             receiver.stop()
 
 
-def read_stream(client: redis.Redis | redis.RedisCluster, key: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+def read_stream(
+    client: redis.Redis | redis.RedisCluster, key: str | bytes
+) -> list[tuple[bytes, dict[bytes, bytes]]]:
     """Every entry of a stream (XRANGE), typed as a client that decodes nothing answers it."""
     return [
-        (_bytes(entry_id), {_bytes(name): _bytes(value) for name, value in (fields or {}).items()})
+        (
+            redis_bytes(entry_id),
+            {redis_bytes(name): redis_bytes(value) for name, value in (fields or {}).items()},
+        )
         for entry_id, fields in client.xrange(key) or []
     ]
 
 
-def _bytes(value: bytes | str | None) -> bytes:
+def redis_bytes(value: object) -> bytes:
+    """A reply of a client that decodes nothing, typed as what it is (redis-py types replies as
+    `bytes | str`, or None where a key may be missing)."""
     assert isinstance(value, bytes), f"expected bytes from Redis, got {value!r}"
     return value
 
@@ -246,6 +255,14 @@ def stream_entries(client: redis.Redis, key: str) -> list[dict[str, bytes]]:
     return [
         {name.decode(): value for name, value in fields.items()} for _, fields in read_stream(client, key)
     ]
+
+
+def api_client(source: SourceConfig) -> ResourceClient:
+    """The API client the receiver makes for `source`, from its provider's registry entry (the test
+    fails if the provider has none)."""
+    make = PROVIDERS[source.provider].client
+    assert make is not None, f"provider {source.provider!r} has no API client"
+    return make(source)
 
 
 async def remote_error_of(client: ResourceClient, task_id: str) -> RemoteError:
