@@ -1,6 +1,6 @@
 """fal: the ED25519 scheme against a key set served by `httpserver`, the queue client, and the app end to end.
 
-The signature vectors are PROVIDERS-NEW.md's (RFC 8032 section 7.1 TEST 1 key), checked with an
+The signature vectors are made with RFC 8032 section 7.1 TEST 1's key, checked with an
 injected clock; deliveries through the app are signed at the current time with the same test key.
 """
 
@@ -100,7 +100,7 @@ def serve(httpserver: HTTPServer, document: Any, status: int = 200) -> None:
         httpserver.expect_request(JWKS_PATH).respond_with_json(document, status=status)
 
 
-# The sheet's vector --------------------------------------------------------------------------------
+# The test vector -------------------------------------------------------------------------------------
 
 
 def test_the_vector_is_the_sheets() -> None:

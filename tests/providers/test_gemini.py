@@ -1,4 +1,4 @@
-"""Gemini: the sheet's static-webhook vector, JWT-signed per-request webhooks kept unproven, the client,
+"""Gemini: the static-webhook test vector, JWT-signed per-request webhooks kept unproven, the client,
 and thin webhooks fetched end to end through the app."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from receiver.providers.gemini.client import GeminiClient, task_path
 from receiver.verifiers import verifier_for
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from tests.support import API_KEY, GEMINI_WHSEC, WHSEC, stream_entries, stream_events, v1_assets
-from tests.support.sheet_vectors import (
+from tests.support.vectors import (
     NOW,
     Vector,
     check_body,

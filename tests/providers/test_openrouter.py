@@ -1,4 +1,4 @@
-"""OpenRouter: the HMAC scheme with the sheet's vector, the video jobs client, and the app end to end."""
+"""OpenRouter: the HMAC scheme with its test vector, the video jobs client, and the app end to end."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Replicate: the sheet's Standard Webhooks vector, the predictions client, full callbacks end to end."""
+"""Replicate: its Standard Webhooks test vector, the predictions client, full callbacks end to end."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from receiver.verifiers import verifier_for
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from schemas.normalizing import DeliveryContext
 from tests.support import API_KEY, REPLICATE_WHSEC, api_client, stream_entries, stream_events, v1_assets
-from tests.support.sheet_vectors import (
+from tests.support.vectors import (
     NOW,
     OTHER_WHSEC,
     Vector,

@@ -38,7 +38,7 @@ TOKEN = "test-token-0f1e2d3c4b5a69788796a5b4"
 TL_SECRET = "tl_test_secret"
 ADMIN_TOKEN = "test-admin-token-5d4c3b2a19f8e7d6"
 API_KEY = "sk-test-0a1b2c3d4e5f"
-# The test vectors' secrets of ../shared/PROVIDERS-NEW.md (gemini static webhook, replicate).
+# The secrets of the Standard Webhooks test vectors (gemini's static webhook, replicate): support/vectors.py.
 GEMINI_WHSEC = "whsec_dmlkZW9ob29rcy1nZW1pbmktc3RhdGljLWtleS0wMDI="
 REPLICATE_WHSEC = "whsec_dmlkZW9ob29rcy1yZXBsaWNhdGUtdGVzdC1rZXktMDE="
 # Kling signs its API tokens with the secret key (HS256): 32 bytes, as PyJWT asks of an HMAC key.

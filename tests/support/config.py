@@ -124,7 +124,7 @@ def config_dict(prefix: str, redis_url: str | None = None, api_base_url: str | N
             # again: this source verifies nothing (tests/providers/test_fal.py verifies real signatures
             # against a served key set).
             {"id": "fal-main", "provider": "fal", "verify": "none"},
-            # openrouter: the signing secret of PROVIDERS-NEW.md's test vector.
+            # openrouter: the signing secret of its test vector (tests/providers/test_openrouter.py).
             {
                 "id": "openrouter-main",
                 "provider": "openrouter",

@@ -1,4 +1,4 @@
-"""The Standard Webhooks test vectors of ../shared/PROVIDERS-NEW.md, and the checks each must pass.
+"""Fixed Standard Webhooks test vectors (replicate, gemini's static webhook), and the checks each must pass.
 
 Both providers' vectors are checked the same way: with an injected clock (the vectors are stale
 against the real one), against the reference package `standardwebhooks`, and refused when a body
@@ -50,7 +50,7 @@ def check_verifies(vector: Vector, verifier: Verifier) -> None:
 
 
 def check_reference(vector: Vector) -> None:
-    """The reference package computes the sheet's signature, and accepts what our verifier signs now."""
+    """The reference package computes the vector's signature, and accepts what our verifier signs now."""
     reference = Webhook(vector.secret)
     assert (
         reference.sign(vector.msg_id, datetime.fromtimestamp(TS, UTC), vector.body.decode())
