@@ -17,10 +17,10 @@ import time
 import httpx
 import orjson
 
-from receiver.assets.config import AssetsConfig
 from receiver.assets.copier import TIMEOUT
 from receiver.assets.download import Downloader, Trust
 from receiver.assets.store import AssetStore
+from receiver.foundation.asset_settings import AssetsConfig
 
 
 def status_kb(field: str) -> int:

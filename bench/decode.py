@@ -3,7 +3,7 @@
 `python -m bench.decode` prints it alone; `make bench` includes it. Decode means what a delivery costs
 between the authentic bytes and the bytes published: the JSON gate, validation, normalization and the
 event's serialization for the publisher. Each size is timed alternately with both paths (best of
-`repeats`), with the process's gc settings as in production (`receiver.heap`), so that the ratio is
+`repeats`), with the process's gc settings as in production (`receiver.foundation.heap`), so that the ratio is
 taken on the same machine minute. The item limit is raised for both: a 3 MiB memories body of short
 segments holds more than the default 10,000.
 """
@@ -25,8 +25,9 @@ from bench.baseline.decode import event_to_json as baseline_to_json
 from bench.bodies import bailian_body, memories_body
 from bench.payload import memories_payload
 from receiver.config import LimitsConfig
-from receiver.heap import freeze_long_lived
-from receiver.pipeline import SCHEMAS, decode, decode_resource
+from receiver.core.decoding import decode, decode_resource
+from receiver.foundation.heap import freeze_long_lived
+from receiver.providers import PROVIDER_SCHEMAS
 from schemas.event import event_to_json
 from schemas.normalizing import DeliveryContext
 from schemas.provider import Normalizer
@@ -66,12 +67,12 @@ def _paths(provider: str, body: bytes) -> tuple[Work, Work]:
         old_versions = [(baseline_memories.Callback, baseline_memories.normalize)]
 
         def today() -> object:
-            return event_to_json(decode(SCHEMAS["memories"], body, ctx, LIMITS))
+            return event_to_json(decode(PROVIDER_SCHEMAS["memories"], body, ctx, LIMITS))
     else:
         old_versions = [(baseline_bailian.TaskResponse, baseline_bailian.normalize)]
 
         def today() -> object:
-            return event_to_json(decode_resource(SCHEMAS["bailian"], body, ctx, LIMITS))
+            return event_to_json(decode_resource(PROVIDER_SCHEMAS["bailian"], body, ctx, LIMITS))
 
     def baseline() -> object:
         # Serialized twice, as it was: once in decode to catch overflow, once by the publisher.

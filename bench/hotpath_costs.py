@@ -16,9 +16,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from receiver import logs, metrics
-from receiver.fixtures import load_fixture
-from receiver.pipeline import SCHEMAS, decode
+from receiver.core.decoding import decode
+from receiver.foundation import logs, metrics
+from receiver.providers import PROVIDER_SCHEMAS
+from receiver.services.fixtures import load_fixture
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from schemas.normalizing import DeliveryContext
 
@@ -42,7 +43,7 @@ def main() -> None:
     now = time.time()
     headers = verifier.sign(fixture.body, now, "msg_bench").headers
     ctx = DeliveryContext("memories-main", "memories", datetime.now(UTC), "msg_bench")
-    provider = SCHEMAS["memories"]
+    provider = PROVIDER_SCHEMAS["memories"]
     child = metrics.DELIVERIES.labels("memories-main", "accepted")
     histogram_child = metrics.REQUEST_SECONDS.labels("memories-main")
 

@@ -81,7 +81,7 @@ def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
 
 
 def check_signer() -> None:
-    """Refuse to run with a signer that disagrees with the PROVIDERS.md test vector."""
+    """Refuse to run with a signer that disagrees with the Standard Webhooks specification's test vector."""
     got = sign(secret_key(), "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
     want = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
     if got != want:

@@ -19,7 +19,7 @@ VENV_BIN = Path(sys.executable).parent
 
 SOURCE_ID = "bench-memories"
 CALLBACK_PATH = f"/v1/callbacks/{SOURCE_ID}"
-# The Standard Webhooks test secret of PROVIDERS.md: public on purpose, it guards nothing.
+# The Standard Webhooks specification's test secret: public on purpose, it guards nothing.
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 HOST = "127.0.0.1"

@@ -28,8 +28,8 @@ from redis.asyncio import Redis
 
 from bench.redis_keys import delete_prefix
 from bench.settings import redis_url
-from receiver.jobs import JobQueue
-from receiver.poll import POLL, PollJob, poll_job_id
+from receiver.core.jobs import JobQueue
+from receiver.flow.poll import POLL, PollJob, poll_job_id
 
 SOURCE = "bench-relay"
 CLAIM_BATCH = 16  # JobRunner's default concurrency: what one runner claims at a time
@@ -80,7 +80,7 @@ async def enqueue(
                 task_id = f"task-{number:07d}"
                 later = now + not_before_s + random.random() * spread_s
                 due = now - random.random() if number < due_now else later
-                # What `receiver.poll.watch` stores for a task of a poll-only source.
+                # What `receiver.flow.poll.watch` stores for a task of a poll-only source.
                 payload = PollJob(
                     source=source, task_id=task_id, registered_at=now, interval=5.0, task_type="generation"
                 ).model_dump(mode="json")

@@ -13,17 +13,43 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from receiver.assets.config import AssetsConfig, EventsConfig
-from receiver.errors import ConfigError
+from receiver.foundation.asset_settings import AssetsConfig, EventsConfig
+from receiver.foundation.errors import ConfigError
+from receiver.foundation.settings import Secret, Section, resolve_env
+from receiver.foundation.tracing import TelemetryConfig
 from receiver.providers import PROVIDERS
-from receiver.sources import Secret, Section, SourceConfig, resolve_env
-from receiver.tracing import TelemetryConfig
+from receiver.sources import SourceConfig
+from receiver.verifiers import SIGNATURE_SCHEMES
 
 __all__ = ["Config", "ConfigError", "Secret", "SourceConfig", "load_config", "parse_config"]
 
 DEFAULT_CONFIG_FILES = ("videohooks.toml", "videohooks.example.toml")
+
+
+def fits_scheme(source: SourceConfig) -> SourceConfig:
+    """`verify` names a known scheme, and the source sets no key that belongs to another scheme.
+
+    Checked here, where the schemes and every provider's settings meet: the base `SourceConfig` sits
+    below the schemes, which build verifiers from it.
+    """
+    scheme = SIGNATURE_SCHEMES.get(source.verify)
+    if scheme is None:
+        message = f"must be one of {', '.join(sorted(SIGNATURE_SCHEMES))}, not {source.verify!r}"
+        # Raised as the `verify` key's own error, so that the message names the key in the file.
+        error = InitErrorDetails(
+            type=PydanticCustomError("value_error", message), loc=("verify",), input=source.verify
+        )
+        raise ValidationError.from_exception_data(type(source).__name__, [error])
+    for other in SIGNATURE_SCHEMES.values():
+        for key in sorted(other.source_keys - scheme.source_keys):
+            if getattr(source, key) is not None:
+                raise ValueError(f"{key} is only used with verify = {other.name!r}, not {source.verify!r}")
+    scheme.check(source)
+    return source
+
 
 if TYPE_CHECKING:
     AnySource = SourceConfig
@@ -32,6 +58,7 @@ else:
     AnySource = Annotated[
         Union[tuple(provider.settings for provider in PROVIDERS.values())],  # noqa: UP007
         Field(discriminator="provider"),
+        AfterValidator(fits_scheme),
     ]
 
 
@@ -113,7 +140,7 @@ class ServerConfig(Section):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     data_dir: str = "var"
     # Callback bodies larger than this are decoded off the event loop, in a worker process at the
-    # lowest CPU priority, so that large results do not hold up small ones (receiver/offload.py).
+    # lowest CPU priority, so that large results do not hold up small ones (receiver/core/offload.py).
     offload_bytes: int = Field(default=65536, ge=0)
     # After SIGTERM, /readyz answers 503 for this long while callbacks are still served, so that a
     # load balancer stops routing here before the listening socket closes.

@@ -2,43 +2,18 @@
 
 `[[sources]]` entries are validated as a union discriminated on `provider` (receiver/config.py), so a
 key that belongs to another provider is an unknown key, refused at start-up like a typo. Secrets may be
-written inline or as `env:NAME`, read from the environment at load time; they are held as `SecretStr`
-so that no repr, log line or error message can show them.
+written inline or as `env:NAME` (receiver/foundation/settings.py). Whether `verify` names a known
+scheme, and whether the secrets fit it, is checked with the whole configuration (receiver/config.py):
+the schemes sit above this module.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
-
-def resolve_env(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith("env:"):
-        name = value.removeprefix("env:")
-        resolved = os.environ.get(name)
-        if not resolved:
-            raise ValueError(f"environment variable {name} is not set or empty")
-        return resolved
-    return value
-
-
-Secret = Annotated[SecretStr, BeforeValidator(resolve_env)]
-
-
-class Section(BaseModel):
-    """A TOML table: every key known, nothing changed after loading."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from receiver.foundation.settings import Secret, Section
 
 
 class SourceConfig(Section):
@@ -69,11 +44,11 @@ class SourceConfig(Section):
     fetch_deadline_seconds: float = Field(default=3600.0, gt=0)
     # Upper bound on one request to the provider's API.
     api_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
-    # Per-process token bucket on the callback route (see receiver/ratelimit.py); None: no limit.
+    # Per-process token bucket on the callback route (see receiver/core/ratelimit.py); None: no limit.
     rate_limit_per_second: float | None = Field(default=None, gt=0)
     rate_limit_burst: int | None = Field(default=None, ge=1)
     # The most requests a second this source sends its provider's API, shared by every process that uses
-    # the same Redis (receiver/budget.py); None: the provider's documented limit (else 10).
+    # the same Redis (receiver/core/budget.py); None: the provider's documented limit (else 10).
     api_rate_limit_per_second: float | None = Field(default=None, gt=0)
     # The most requests at once after a quiet spell; None: the rate, rounded up.
     api_rate_limit_burst: int | None = Field(default=None, ge=1)
@@ -95,33 +70,12 @@ class SourceConfig(Section):
             raise ValueError("must be an http:// or https:// URL")
         return None if url is None else url.rstrip("/")
 
-    @field_validator("verify")
-    @classmethod
-    def _known_scheme(cls, verify: str) -> str:
-        from receiver.verifiers import SCHEMES
-
-        if verify not in SCHEMES:
-            raise ValueError(f"must be one of {', '.join(sorted(SCHEMES))}, not {verify!r}")
-        return verify
-
     @model_validator(mode="before")
     @classmethod
     def _default_scheme(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("verify") is None:
             return {**data, "verify": cls.DEFAULT_VERIFY}
         return data
-
-    @model_validator(mode="after")
-    def _secrets_fit_scheme(self) -> SourceConfig:
-        from receiver.verifiers import SCHEMES
-
-        scheme = SCHEMES[self.verify]
-        for other in SCHEMES.values():
-            for key in sorted(other.source_keys - scheme.source_keys):
-                if getattr(self, key) is not None:
-                    raise ValueError(f"{key} is only used with verify = {other.name!r}, not {self.verify!r}")
-        scheme.check(self)
-        return self
 
     @property
     def scheme(self) -> str:

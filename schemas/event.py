@@ -1,7 +1,7 @@
 """The canonical event: the one shape downstream consumers ever see, in version 2 or version 1.
 
 Every provider's payload is flattened into this shape by a pure normalizer. The field set is the
-contract (`shared/CONTRACT.md`): every field is always present, unknown values are `null`, times are
+contract (the README's "The contract"): every field is always present, unknown values are `null`, times are
 integer milliseconds and timestamps are RFC 3339 in UTC. The JSON Schema exported from these types is
 committed next to them (`event.v1.schema.json`, `event.v2.schema.json`) and a test keeps them in step.
 
@@ -236,7 +236,7 @@ def event_to_json(event: CanonicalEvent) -> bytes:
 
 def with_json(summary: CanonicalEvent, data: bytes) -> CanonicalEvent:
     """`summary` (an event stripped of what is costly to pass between processes, its segments) carrying
-    `data`, the whole event's JSON, as what `event_to_json` gives: for `receiver.offload` only."""
+    `data`, the whole event's JSON, as what `event_to_json` gives: for `receiver.core.offload` only."""
     object.__setattr__(summary, _JSON_ATTRIBUTE, data)
     return summary
 

@@ -12,8 +12,8 @@ import redis
 from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import Config, parse_config
+from receiver.http.app import create_app
 from tests.support import TOKEN, WHSEC, RedisServer
 from tests.support.config import config_dict
 from tests.support.s3server import S3Server

@@ -9,11 +9,11 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
+from receiver.errors import Quarantine
+from receiver.pipeline import summarize_errors
 
 from bench.baseline.json_gate import Refused, screen
 from receiver.config import LimitsConfig
-from receiver.errors import Quarantine
-from receiver.pipeline import summarize_errors
 from schemas.event import (
     SCHEMA_VERSION,
     Asset,

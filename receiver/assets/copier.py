@@ -24,16 +24,16 @@ from dataclasses import replace
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from receiver import metrics, tracing
-from receiver.assets.config import AssetsConfig
 from receiver.assets.download import AssetError, Downloader, Trust
 from receiver.assets.store import AssetStore, StoredCopy
-from receiver.backoff import next_due, next_interval
 from receiver.config import Config
-from receiver.errors import redis_errors
-from receiver.jobs import Done, Job, JobQueue, JobResult, RunAgain
-from receiver.logs import logger
-from receiver.publisher import Publisher
+from receiver.core.jobs import Done, Job, JobQueue, JobResult, RunAgain
+from receiver.core.publisher import Publisher
+from receiver.foundation import metrics, tracing
+from receiver.foundation.asset_settings import AssetsConfig
+from receiver.foundation.backoff import next_due, next_interval
+from receiver.foundation.errors import redis_errors
+from receiver.foundation.logs import logger
 from receiver.sources import SourceConfig
 from schemas.event import Asset, CanonicalEvent, event_from_json, event_to_json
 

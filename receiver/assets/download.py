@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from receiver.errors import VideohooksError
+from receiver.foundation.errors import VideohooksError
 
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})

@@ -18,7 +18,7 @@ import orjson
 
 from receiver.assets.download import AssetError
 from receiver.assets.store import AssetStore, StoredCopy
-from receiver.errors import Quarantine
+from receiver.foundation.errors import Quarantine
 from schemas.event import Asset, CanonicalEvent
 
 # A multiple of 4 (one base64 quantum): 3 MiB of media per slice.

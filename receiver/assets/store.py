@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 import obstore
 from obstore.store import LocalStore, S3Store
 
-from receiver.assets.config import AssetsConfig
+from receiver.foundation.asset_settings import AssetsConfig
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, S3Config

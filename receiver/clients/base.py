@@ -2,7 +2,7 @@
 
 A client does I/O only: it returns the raw response body, which the caller validates against the
 provider's `resource_versions` (schemas/) like any other payload. Every failure is a `RemoteError`
-(receiver/errors.py) that says whether and when trying again can help.
+(receiver/foundation/errors.py) that says whether and when trying again can help.
 """
 
 from __future__ import annotations

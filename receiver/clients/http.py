@@ -8,7 +8,8 @@ date is passed on, so that the job queue waits as long as the provider asked.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 import orjson
 
-from receiver.errors import RemoteError, http_errors
+from receiver.foundation.errors import RemoteError
 from receiver.sources import SourceConfig
 
 FINAL_STATUSES = frozenset({401, 403, 404})
@@ -39,6 +40,56 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     return max(0.0, (moment - now).total_seconds())
 
 
+@contextmanager
+def http_errors(what: str) -> Iterator[None]:
+    """A timeout or a transport failure of one request is a retryable `RemoteError` naming `what`."""
+    try:
+        yield
+    except httpx.TimeoutException:
+        raise RemoteError(f"{what}: the request timed out", retryable=True) from None
+    except httpx.TransportError as exc:
+        raise RemoteError(f"{what}: {exc.__class__.__name__}: {exc}", retryable=True) from None
+
+
+class _MappedStream(httpx.AsyncByteStream):
+    """A response body whose read fails, like its request, with a `RemoteError`."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, what: str) -> None:
+        self._inner = inner
+        self._what = what
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with http_errors(self._what):
+            async for chunk in self._inner:
+                yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class MappedTransport(httpx.AsyncBaseTransport):
+    """httpx's own transport, with its failures mapped into the error tree in this one place.
+
+    Every provider API client goes through it: a request names what it asks for in its `what`
+    extension (else its method and path), and the `RemoteError` names it, as httpx maps its own
+    transport's exceptions once.
+    """
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        what = str(request.extensions.get("what") or f"{request.method} {request.url.path}")
+        with http_errors(what):
+            response = await self._inner.handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _MappedStream(response.stream, what)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def timeout(source: SourceConfig) -> httpx.Timeout:
     """The source's `api_timeout_seconds` for a whole request, connecting within at most five seconds."""
     return httpx.Timeout(
@@ -54,6 +105,7 @@ def api_client(source: SourceConfig, headers: Mapping[str, str] | None = None) -
         headers={"accept": "application/json", **(source.api_headers() if headers is None else headers)},
         timeout=timeout(source),
         follow_redirects=False,
+        transport=MappedTransport(),
     )
 
 
@@ -71,8 +123,7 @@ def remote_status_error(response: httpx.Response, what: str) -> RemoteError:
 
 async def get_json(client: httpx.AsyncClient, url: str, what: str) -> bytes:
     """The body of `GET url`, checked to be JSON; `what` names the resource in error messages."""
-    with http_errors(what):
-        response = await client.get(url)
+    response = await client.get(url, extensions={"what": what})
     if response.status_code != 200:
         raise remote_status_error(response, what)
     try:

@@ -8,10 +8,12 @@ path answers 404, as the admin API routes do.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader
@@ -26,13 +28,12 @@ from starlette.types import Message, Receive, Scope, Send
 
 from receiver.console import views
 from receiver.console.session import COOKIE, CSRF_FIELD, SESSION_SECONDS, Sessions, same_origin
-from receiver.dlq import DeadLetters
-from receiver.events_view import STATUSES, EventQuery, InvalidQuery, latest_events
-from receiver.jobs import Job, JobQueue
-from receiver.poll import POLL
-
-if TYPE_CHECKING:
-    from receiver.app import Runtime
+from receiver.core.jobs import Job, JobQueue
+from receiver.flow.poll import POLL
+from receiver.foundation.errors import VideohooksError
+from receiver.services.dlq import DeadLetters
+from receiver.services.events_view import STATUSES, EventQuery, InvalidQuery, latest_events
+from receiver.wiring.runtime import Runtime
 
 SECURITY_HEADERS = {
     "content-security-policy": (
@@ -49,8 +50,12 @@ MAX_FORM_BYTES = 16 * 1024
 MAX_FORM_FIELDS = 8
 
 
-class Refused(Exception):
-    """A refused console request, answered in plain text by `ConsoleApp` (not the API's JSON errors)."""
+Page = Callable[[Request], Awaitable[Response]]
+
+
+class PageRefused(VideohooksError):
+    """A refused console request, answered in plain text by `ConsoleApp` (not the API's JSON errors:
+    hence not an `ErrorAnswer`, whose handler the app registers for every route, the console's too)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -121,13 +126,25 @@ def _to_login(request: Request) -> Response:
     return RedirectResponse(f"{_base(request)}/login", status_code=303)
 
 
+def signed_in(page: Page) -> Page:
+    """A page for a signed-in operator: anyone else is sent to the sign-in page first."""
+
+    @functools.wraps(page)
+    async def guarded(request: Request) -> Response:
+        if not _session_id(request):
+            return _to_login(request)
+        return await page(request)
+
+    return guarded
+
+
 async def _form(request: Request) -> FormData:
     """The POSTed form of a page of this origin (else 403), small (else 413), with no files."""
     if not same_origin(request):
-        raise Refused(403, "cross-origin request refused")
+        raise PageRefused(403, "cross-origin request refused")
     declared = request.headers.get("content-length", "")
     if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
-        raise Refused(413, f"a console form is at most {MAX_FORM_BYTES} bytes, its length declared")
+        raise PageRefused(413, f"a console form is at most {MAX_FORM_BYTES} bytes, its length declared")
     return await request.form(max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FORM_BYTES)
 
 
@@ -136,17 +153,17 @@ async def _checked_form(request: Request) -> FormData:
     form = await _form(request)
     session_id = _session_id(request)
     if session_id is None:
-        raise Refused(403, "not signed in")
+        raise PageRefused(403, "not signed in")
     presented = form.get(CSRF_FIELD)
     if not isinstance(presented, str) or not _sessions(request).csrf_valid(session_id, presented):
-        raise Refused(403, "missing or wrong CSRF token")
+        raise PageRefused(403, "missing or wrong CSRF token")
     return form
 
 
 def _field(form: FormData, name: str) -> str:
     value = form.get(name)
     if not isinstance(value, str) or not value:
-        raise Refused(400, f"the form has no {name}")
+        raise PageRefused(400, f"the form has no {name}")
     return value
 
 
@@ -182,9 +199,8 @@ async def logout(request: Request) -> Response:
     return response
 
 
+@signed_in
 async def overview_page(request: Request) -> Response:
-    if not _session_id(request):
-        return _to_login(request)
     runtime = _runtime(request)
     found = await views.overview(runtime.redis, runtime.pipeline.publisher.keys, runtime.config, time.time())
     return render(
@@ -211,22 +227,20 @@ async def _events_context(request: Request) -> dict[str, Any]:
     }
 
 
+@signed_in
 async def events_page(request: Request) -> Response:
-    if not _session_id(request):
-        return _to_login(request)
     return render(request, "events.html", await _events_context(request))
 
 
 async def event_rows(request: Request) -> Response:
     """The events table's rows alone, which the page's script swaps in every few seconds."""
     if not _session_id(request):
-        raise Refused(401, "not signed in")
+        raise PageRefused(401, "not signed in")
     return render(request, "_event_rows.html", await _events_context(request))
 
 
+@signed_in
 async def task_page(request: Request) -> Response:
-    if not _session_id(request):
-        return _to_login(request)
     runtime = _runtime(request)
     timeline = await views.task_timeline(
         runtime.redis,
@@ -244,9 +258,8 @@ def _letters(request: Request) -> DeadLetters:
     return DeadLetters(runtime.redis, runtime.pipeline.publisher.keys)
 
 
+@signed_in
 async def dlq_page(request: Request) -> Response:
-    if not _session_id(request):
-        return _to_login(request)
     runtime = _runtime(request)
     source = request.query_params.get("source") or None
     reason = request.query_params.get("reason") or None
@@ -265,9 +278,8 @@ async def dlq_page(request: Request) -> Response:
     )
 
 
+@signed_in
 async def dlq_entry_page(request: Request) -> Response:
-    if not _session_id(request):
-        return _to_login(request)
     letter = await _letters(request).get(request.path_params["entry_id"])
     if letter is None:
         return render(request, "dlq_entry.html", {"view": None}, status_code=404)
@@ -297,9 +309,8 @@ async def _redrive(request: Request, ids: list[str], reason: str | None) -> Resp
 WATCHED_SHOWN = 500
 
 
+@signed_in
 async def watched_page(request: Request) -> Response:
-    if not _session_id(request):
-        return _to_login(request)
     runtime = _runtime(request)
     now = time.time()
     # A page shows a bounded number: a deployment may watch a hundred thousand tasks.
@@ -316,9 +327,8 @@ async def watched_page(request: Request) -> Response:
     return render(request, "watched.html", {"rows": rows, "total": total})
 
 
+@signed_in
 async def usage_page(request: Request) -> Response:
-    if not _session_id(request):
-        return _to_login(request)
     runtime = _runtime(request)
     rows, scanned = await views.recent_usage(runtime.redis, runtime.pipeline.publisher.keys)
     return render(
@@ -368,7 +378,7 @@ class ConsoleApp:
 
         try:
             await self._router(scope, receive, send_secured)
-        except Refused as refused:
+        except PageRefused as refused:
             await PlainTextResponse(refused.message, refused.status)(scope, receive, send_secured)
         except HTTPException as missing:  # no console route: the router's 404, with the console's headers
             await PlainTextResponse(missing.detail, missing.status_code)(scope, receive, send_secured)

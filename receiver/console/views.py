@@ -17,15 +17,14 @@ from typing import Any
 
 import orjson
 
-from receiver import metrics
 from receiver.config import Config
-from receiver.connection import AnyRedis
-from receiver.dlq import DeadLetter, DeadLetters
-from receiver.events_view import EventQuery, StoredEvent, latest_events, newest_entries, stored_event
-from receiver.jobs import Job, JobQueue
-from receiver.keys import KeySpace, entry_id_order
-from receiver.poll import POLL, watch_phase
-from receiver.taskrecord import WatchState, read_entries, read_task
+from receiver.core.jobs import Job, JobQueue
+from receiver.flow.poll import POLL, watch_phase
+from receiver.foundation import metrics
+from receiver.foundation.keys import AnyRedis, KeySpace, entry_id_order
+from receiver.services.dlq import DeadLetter, DeadLetters
+from receiver.services.events_view import EventQuery, StoredEvent, latest_events, newest_entries, stored_event
+from receiver.services.taskrecord import WatchState, read_entries, read_task
 
 HOUR_MS = 3600 * 1000
 # Newest entries looked at per partition by the overview, the usage chart and the dead-letter pages.
@@ -146,8 +145,8 @@ class Timeline:
 
 
 async def task_timeline(redis: AnyRedis, keys: KeySpace, prefix: str, source: str, task_id: str) -> Timeline:
-    """The task's record (receiver/taskrecord.py: every status published, its watch), each status with
-    its raw event from the stream."""
+    """The task's record (receiver/services/taskrecord.py: every status published, its watch), each
+    status with its raw event from the stream."""
     record = await read_task(redis, keys, JobQueue(redis, prefix), source, task_id)
     statuses = [] if record is None else record.statuses
     stream = keys.events(keys.partition(source, task_id))

@@ -7,6 +7,8 @@ what is missing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from receiver.providers import (
     ark,
     bailian,
@@ -25,6 +27,10 @@ from receiver.providers import (
     twelvelabs,
 )
 from receiver.providers.base import AnyProvider, Provider
+from receiver.sources import SourceConfig
+from receiver.verifiers import SIGNATURE_SCHEMES, Verifier
+from receiver.verifiers.unproven_forms import UnprovenForms
+from schemas.provider import ProviderSchemas
 
 PROVIDERS: dict[str, AnyProvider] = {
     provider.id: provider
@@ -47,4 +53,16 @@ PROVIDERS: dict[str, AnyProvider] = {
     )
 }
 
-__all__ = ["PROVIDERS", "AnyProvider", "Provider"]
+# Every provider's schema versions, by provider id: what a pipeline decodes with unless given others.
+PROVIDER_SCHEMAS: Mapping[str, ProviderSchemas] = {
+    name: provider.schemas for name, provider in PROVIDERS.items()
+}
+
+__all__ = ["PROVIDERS", "PROVIDER_SCHEMAS", "AnyProvider", "Provider", "verifier_for"]
+
+
+def verifier_for(source: SourceConfig) -> Verifier:
+    """The source's scheme, preceded by its provider's screen for signature forms it cannot check."""
+    verifier = SIGNATURE_SCHEMES[source.verify].build(source)
+    unverifiable = PROVIDERS[source.provider].unverifiable_signature
+    return verifier if unverifiable is None else UnprovenForms(verifier, unverifiable)

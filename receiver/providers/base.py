@@ -14,7 +14,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from receiver.clients.base import ResourceClient
 from receiver.sources import SourceConfig
-from receiver.verifiers import SCHEMES
+from receiver.verifiers import SIGNATURE_SCHEMES
 from schemas.event import CanonicalEvent
 from schemas.provider import ProviderSchemas
 
@@ -71,7 +71,7 @@ class Provider(Generic[S]):
         """
         if not self.has_task_api or not source.has_api_credentials:
             return False
-        if self.callbacks == "thin" or not SCHEMES[source.verify].proves_body:
+        if self.callbacks == "thin" or not SIGNATURE_SCHEMES[source.verify].proves_body:
             return True
         return event is not None and self.result_left_out is not None and self.result_left_out(event)
 

@@ -1,20 +1,16 @@
 """Every signature scheme the receiver knows, by the name `verify` takes in the config.
 
-Adding a scheme is one module in this package (a `Verifier` and its `SCHEME`) and one line here.
+Adding a scheme is one module in this package (a `Verifier` and its `SCHEME`) and one line here;
+`verifier_for` (receiver/providers/__init__.py) builds a source's verifier from it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from receiver.errors import Unauthentic
+from receiver.foundation.errors import Unauthentic
 from receiver.verifiers import fal, none, openrouter, standard_webhooks, twelvelabs, url_token
 from receiver.verifiers.base import Scheme, Signed, Verifier
 
-if TYPE_CHECKING:
-    from receiver.sources import SourceConfig
-
-SCHEMES: dict[str, Scheme] = {
+SIGNATURE_SCHEMES: dict[str, Scheme] = {
     scheme.name: scheme
     for scheme in (
         standard_webhooks.SCHEME,
@@ -30,15 +26,6 @@ SCHEMES: dict[str, Scheme] = {
 _ALWAYS_PRIVATE = frozenset(
     {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token"}
 )
-PRIVATE_HEADERS = _ALWAYS_PRIVATE.union(*(scheme.credential_headers for scheme in SCHEMES.values()))
+PRIVATE_HEADERS = _ALWAYS_PRIVATE.union(*(scheme.credential_headers for scheme in SIGNATURE_SCHEMES.values()))
 
-__all__ = ["PRIVATE_HEADERS", "SCHEMES", "Scheme", "Signed", "Unauthentic", "Verifier", "verifier_for"]
-
-
-def verifier_for(source: SourceConfig) -> Verifier:
-    from receiver.providers import PROVIDERS
-    from receiver.verifiers.unproven import UnprovenForms
-
-    verifier = SCHEMES[source.verify].build(source)
-    unverifiable = PROVIDERS[source.provider].unverifiable_signature
-    return verifier if unverifiable is None else UnprovenForms(verifier, unverifiable)
+__all__ = ["PRIVATE_HEADERS", "SIGNATURE_SCHEMES", "Scheme", "Signed", "Unauthentic", "Verifier"]

@@ -11,15 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from receiver.errors import Unauthentic
+from receiver.foundation.errors import Unauthentic
+from receiver.sources import SourceConfig
 
 # Bodies above this are checked in a worker thread (bench/README.md, "Head-of-line").
 THREADED_CHECK_BYTES = 256 * 1024
-
-if TYPE_CHECKING:
-    from receiver.sources import SourceConfig
 
 
 @dataclass(frozen=True, slots=True)

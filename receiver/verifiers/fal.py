@@ -21,19 +21,18 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from receiver.errors import CannotSign, Unauthentic, unavailable
-from receiver.logs import logger
+from receiver.clients.http import timeout
+from receiver.foundation.errors import CannotSign, Unauthentic, VideohooksError, unavailable
+from receiver.foundation.logs import logger
+from receiver.sources import SourceConfig
 from receiver.verifiers.base import Scheme, Signed, Verifier, check_timestamp
-
-if TYPE_CHECKING:
-    from receiver.sources import SourceConfig
 
 # fal's documented key set; receivers seen in the wild also use https://rest.fal.ai/.well-known/jwks.json.
 DEFAULT_JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json"
@@ -48,7 +47,7 @@ TIMESTAMP = "x-fal-webhook-timestamp"
 SIGNATURE = "x-fal-webhook-signature"
 
 
-class KeySetError(Exception):
+class KeySetError(VideohooksError):
     """The key set could not be read or is not a JWKS."""
 
 
@@ -203,8 +202,6 @@ def _no_secrets(secret: str) -> None:
 
 
 def _build(source: SourceConfig) -> FalSignature:
-    from receiver.clients.http import timeout
-
     return FalSignature(source.jwks_url or DEFAULT_JWKS_URL, source.tolerance_seconds, timeout(source))
 
 

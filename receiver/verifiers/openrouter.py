@@ -13,13 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from receiver.errors import Unauthentic
+from receiver.foundation.errors import Unauthentic
+from receiver.sources import SourceConfig
 from receiver.verifiers.base import Scheme, Signed, Verifier, check_timestamp
-
-if TYPE_CHECKING:
-    from receiver.sources import SourceConfig
 
 MAX_HEADER_LENGTH = 4096
 SIGNATURE = "x-openrouter-signature"

@@ -14,13 +14,10 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from receiver.errors import Unauthentic
+from receiver.foundation.errors import Unauthentic
+from receiver.sources import SourceConfig
 from receiver.verifiers.base import Scheme, Signed, Verifier, check_timestamp
-
-if TYPE_CHECKING:
-    from receiver.sources import SourceConfig
 
 MAX_HEADER_LENGTH = 4096
 

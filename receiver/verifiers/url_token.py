@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from receiver.errors import Unauthentic
+from receiver.foundation.errors import Unauthentic
 from receiver.verifiers.base import Scheme, Signed, Verifier
 
 

@@ -9,9 +9,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from receiver.app import Runtime, answer_error, require_admin
 from receiver.config import parse_config
-from receiver.errors import ErrorAnswer
+from receiver.foundation.errors import ErrorAnswer
+from receiver.http.admin import require_admin
+from receiver.http.middleware import answer_error
+from receiver.wiring.runtime import Runtime
 
 
 def app_with(token: str | None) -> Starlette:

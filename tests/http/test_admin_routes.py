@@ -14,8 +14,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import parse_config
+from receiver.http.app import create_app
 from tests.support import TL_SECRET, TOKEN, WHSEC
 from tests.support.config import config_dict
 from tests.support.routing import http_operations

@@ -12,8 +12,8 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import parse_config
+from receiver.http.app import create_app
 from tests.support import ADMIN_TOKEN, TOKEN, free_port, live_receiver, stream_entries
 from tests.support.config import config_dict
 from tests.support.deliveries import memories_body, signed_headers

@@ -13,8 +13,8 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import parse_config
+from receiver.http.app import create_app
 from tests.support import TOKEN, stream_entries
 from tests.support.clock import MovableClock
 from tests.support.config import config_dict

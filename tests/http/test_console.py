@@ -12,10 +12,10 @@ from markupsafe import escape
 from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import Config, parse_config
 from receiver.console.session import COOKIE
 from receiver.console.views import UsageRow, aggregate_usage, bar_chart
+from receiver.http.app import create_app
 from tests.support import ADMIN_TOKEN, redis_bytes
 from tests.support.config import config_dict
 from tests.support.console import (

@@ -27,9 +27,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
-from receiver.app import create_app
 from receiver.config import Config
-from receiver.connection import open_pipeline
+from receiver.http.app import create_app
+from receiver.wiring.connection import open_pipeline
 from tests.support import ADMIN_TOKEN, ROOT, free_port
 from tests.support.console import Scenario, console_config, event, seed
 from tests.support.waiting import wait_until

@@ -10,10 +10,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import Config, parse_config
-from receiver.connection import open_pipeline
-from receiver.events_view import EventQuery, latest_events
+from receiver.http.app import create_app
+from receiver.services.events_view import EventQuery, latest_events
+from receiver.wiring.connection import open_pipeline
 from tests.support import ADMIN_TOKEN
 from tests.support.config import config_dict
 from tests.support.console import event, seed

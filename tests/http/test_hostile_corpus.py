@@ -13,8 +13,8 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import Config
+from receiver.http.app import create_app
 from tests.support import stream_entries
 from tests.support.corpus import CORPUS, build_request, corpus_config
 

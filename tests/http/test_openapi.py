@@ -17,8 +17,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import Config
+from receiver.http.app import create_app
 from tests.support import ROOT, TOKEN
 from tests.support.routing import http_operations
 

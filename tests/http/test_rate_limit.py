@@ -9,9 +9,9 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import Config, parse_config
-from receiver.ratelimit import RateLimits, TokenBucket
+from receiver.core.ratelimit import RateLimits, TokenBucket
+from receiver.http.app import create_app
 from tests.support import TOKEN, RedisServer
 from tests.support.config import config_dict
 from tests.support.deliveries import memories_body, signed_headers

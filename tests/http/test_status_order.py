@@ -14,8 +14,8 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
-from receiver.keys import KeySpace
-from receiver.publisher import Publication, Publisher
+from receiver.core.publisher import Publication, Publisher
+from receiver.foundation.keys import KeySpace
 from schemas.event import CanonicalEvent, Status
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support import stream_events

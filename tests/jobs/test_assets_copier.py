@@ -31,13 +31,13 @@ from pytest_httpserver import HTTPServer
 from redis.asyncio import Redis
 from werkzeug import Request, Response
 
-from receiver.assets.config import AssetsConfig
 from receiver.assets.copier import COPY, Copier, copy_job_id, defer_copy, needs_copy
 from receiver.assets.download import Trust
 from receiver.assets.store import AssetStore
-from receiver.jobs import JobQueue, JobRunner
-from receiver.keys import KeySpace
-from receiver.publisher import Publisher
+from receiver.core.jobs import JobQueue, JobRunner
+from receiver.core.publisher import Publisher
+from receiver.foundation.asset_settings import AssetsConfig
+from receiver.foundation.keys import KeySpace
 from schemas.event import Asset, CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support import ROOT, stream_entries

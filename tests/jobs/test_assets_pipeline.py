@@ -15,7 +15,7 @@ import redis
 from pytest_httpserver import HTTPServer
 
 from receiver.config import Config, parse_config
-from receiver.errors import Quarantine
+from receiver.foundation.errors import Quarantine
 from schemas.event import Asset, CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support import API_KEY, stream_entries, stream_events

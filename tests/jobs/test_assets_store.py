@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from receiver.assets.config import GIB, AssetsConfig
 from receiver.assets.download import AssetError
 from receiver.assets.inline import SLICE_CHARS, store_inline
 from receiver.assets.store import AssetStore, asset_key, extension
-from receiver.doctor import store_check
+from receiver.foundation.asset_settings import GIB, AssetsConfig
+from receiver.services.doctor import store_check
 from tests.support.s3server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server
 
 

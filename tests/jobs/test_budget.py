@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from receiver.budget import ApiBudget, default_burst
-from receiver.errors import RedisUnavailable
+from receiver.core.budget import ApiBudget, default_burst
+from receiver.foundation.errors import RedisUnavailable
 from tests.support import ROOT, free_port
 from tests.support.waiting import wait_until
 

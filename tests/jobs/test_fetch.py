@@ -12,8 +12,8 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 from werkzeug import Response
 
-from receiver.app import create_app
-from receiver.errors import RedisUnavailable
+from receiver.foundation.errors import RedisUnavailable
+from receiver.http.app import create_app
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from tests.support import API_KEY, WHSEC, free_port, hanging_json, read_stream, stream_events
 from tests.support.api import api_base, api_config, receiver_parts, video, webhook

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from receiver.jobs import SCAN_PAGE, Done, Job, JobQueue, JobRunner, RunAgain
+from receiver.core.jobs import SCAN_PAGE, Done, Job, JobQueue, JobRunner, RunAgain
 from tests.support.waiting import wait_for
 
 

@@ -13,11 +13,11 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from receiver.app import create_app
 from receiver.cli import app as cli
 from receiver.config import parse_config
-from receiver.jobs import JobQueue
-from receiver.poll import poll_job_id, refresh_watched_gauge
+from receiver.core.jobs import JobQueue
+from receiver.flow.poll import poll_job_id, refresh_watched_gauge
+from receiver.http.app import create_app
 from receiver.providers import PROVIDERS
 from tests.support import ADMIN_TOKEN, API_KEY, stream_events
 from tests.support.api import api_base, api_config, receiver_parts, video

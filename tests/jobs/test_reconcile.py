@@ -14,8 +14,8 @@ import redis
 from prometheus_client import REGISTRY
 from pytest_httpserver import HTTPServer
 
-from receiver.budget import ApiBudget
-from receiver.poll import poll_job_id
+from receiver.core.budget import ApiBudget
+from receiver.flow.poll import poll_job_id
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support import stream_events
 from tests.support.api import api_base, api_config, receiver_parts, video, webhook

@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 
 from receiver.cli import app as cli
 from receiver.config import Config
-from receiver.errors import RedisUnavailable
-from receiver.jobs import Job, JobQueue
-from receiver.keys import KeySpace
-from receiver.poll import POLL, poll_job_id, watch
-from receiver.publisher import Publication, Publisher
-from receiver.taskrecord import assemble, published_at, read_task
+from receiver.core.jobs import Job, JobQueue
+from receiver.core.publisher import Publication, Publisher
+from receiver.flow.poll import POLL, poll_job_id, watch
+from receiver.foundation.errors import RedisUnavailable
+from receiver.foundation.keys import KeySpace
+from receiver.services.taskrecord import assemble, published_at, read_task
 from schemas.event import CanonicalEvent, Status
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support import ADMIN_TOKEN, free_port

@@ -17,8 +17,8 @@ import typer
 from typer.testing import CliRunner
 
 from receiver.cli import app
-from receiver.doctor import clock_skew
-from receiver.inventory import mask
+from receiver.services.doctor import clock_skew
+from receiver.services.inventory import mask
 from tests.support import FIXTURES, TOKEN, WHSEC, free_port, live_receiver, stream_entries, write_config
 
 runner = CliRunner()

@@ -24,11 +24,11 @@ from redis.cluster import RedisCluster as SyncRedisCluster
 from redis.crc import key_slot
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import Config, parse_config
-from receiver.connection import connect, open_pipeline
-from receiver.jobs import Done, Job, JobQueue, JobRunner
-from receiver.keys import KeySpace
+from receiver.core.jobs import Done, Job, JobQueue, JobRunner
+from receiver.foundation.keys import KeySpace
+from receiver.http.app import create_app
+from receiver.wiring.connection import connect, open_pipeline
 from schemas.event import CanonicalEvent, Status
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support import WHSEC, live_receiver, read_stream, write_config

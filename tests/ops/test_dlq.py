@@ -15,13 +15,14 @@ from redis.asyncio import Redis
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from receiver.app import create_app
 from receiver.cli import app as cli
 from receiver.config import Config, parse_config
-from receiver.dlq import DeadLetters
-from receiver.keys import KeySpace
-from receiver.pipeline import SCHEMAS, Pipeline
-from receiver.publisher import Publisher
+from receiver.core.publisher import Publisher
+from receiver.flow.pipeline import Pipeline
+from receiver.foundation.keys import KeySpace
+from receiver.http.app import create_app
+from receiver.providers import PROVIDER_SCHEMAS
+from receiver.services.dlq import DeadLetters
 from schemas.event import CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
 from schemas.provider import SchemaVersion
@@ -45,10 +46,10 @@ def normalize_legacy(payload: LegacyDone, ctx: DeliveryContext) -> CanonicalEven
 
 
 NEWER_SCHEMAS = {
-    **SCHEMAS,
+    **PROVIDER_SCHEMAS,
     "memories": dataclasses.replace(
-        SCHEMAS["memories"],
-        versions=(SchemaVersion(2, LegacyDone, normalize_legacy), *SCHEMAS["memories"].versions),
+        PROVIDER_SCHEMAS["memories"],
+        versions=(SchemaVersion(2, LegacyDone, normalize_legacy), *PROVIDER_SCHEMAS["memories"].versions),
     ),
 }
 

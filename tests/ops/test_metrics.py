@@ -13,9 +13,9 @@ from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
 from receiver.config import Config
-from receiver.fixtures import load_fixtures
-from receiver.keys import KeySpace
-from receiver.publisher import Publisher
+from receiver.core.publisher import Publisher
+from receiver.foundation.keys import KeySpace
+from receiver.services.fixtures import load_fixtures
 from schemas.event import Usage
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support import FIXTURES

@@ -9,7 +9,7 @@ import redis
 from typer.testing import CliRunner
 
 from receiver.cli import app
-from receiver.fixtures import load_fixture
+from receiver.services.fixtures import load_fixture
 from tests.support import FIXTURES, live_receiver, stream_entries
 
 MEMORIES = FIXTURES / "memories"

@@ -10,7 +10,7 @@ import redis
 from typer.testing import CliRunner
 
 from receiver.cli import app
-from receiver.fixtures import fixture_paths, load_fixture
+from receiver.services.fixtures import fixture_paths, load_fixture
 from tests.support import API_KEY, FIXTURES, TOKEN, stream_entries
 
 CONFIG = """

@@ -13,12 +13,12 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import ConfigError, RetentionConfig, parse_config
-from receiver.connection import open_pipeline
-from receiver.keys import KeySpace
-from receiver.publisher import Publisher
-from receiver.retention import check_all
+from receiver.core.publisher import Publisher
+from receiver.foundation.keys import KeySpace
+from receiver.http.app import create_app
+from receiver.services.retention import check_all
+from receiver.wiring.connection import open_pipeline
 from schemas.event import CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support.config import config_dict

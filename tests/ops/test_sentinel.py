@@ -18,8 +18,8 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
 from receiver.config import Config, ConfigError, parse_config
+from receiver.http.app import create_app
 from tests.support import read_stream
 from tests.support.cluster import LocalSentinel, running
 from tests.support.config import config_dict

@@ -14,9 +14,9 @@ from redis.asyncio import Redis
 from typer.testing import CliRunner
 
 from receiver.cli import app as cli
-from receiver.keys import KeySpace
-from receiver.publisher import Publisher
-from receiver.subscriber import Subscriber, follow
+from receiver.core.publisher import Publisher
+from receiver.foundation.keys import KeySpace
+from receiver.services.subscriber import Subscriber, follow
 from schemas.event import CanonicalEvent, Segment, Usage, event_from_json, event_to_json
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support.waiting import wait_for

@@ -19,9 +19,9 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 
 from examples.consume import entries, handling
-from receiver.app import create_app
 from receiver.config import ConfigError, parse_config
-from receiver.subscriber import parse_entry
+from receiver.http.app import create_app
+from receiver.services.subscriber import parse_entry
 from tests.support import (
     ADMIN_TOKEN,
     ROOT,
@@ -218,7 +218,7 @@ before = {name for name in sys.modules if name.startswith("opentelemetry")}
 
 from starlette.testclient import TestClient
 
-from receiver.app import create_app
+from receiver.http.app import create_app
 from receiver.config import parse_config
 from tests.support.config import config_dict
 from tests.support.deliveries import memories_body

@@ -13,7 +13,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from receiver.config import ConfigError, parse_config
-from receiver.pipeline import SCHEMAS, decode_resource
+from receiver.core.decoding import decode_resource
+from receiver.providers import PROVIDER_SCHEMAS
 from receiver.providers.bailian import BailianSource
 from receiver.providers.bailian.client import BailianClient
 from schemas.event import event_to_dict
@@ -51,7 +52,7 @@ def expect_task(httpserver: HTTPServer) -> Any:
 
 def decoded(body: bytes) -> dict[str, Any]:
     ctx = DeliveryContext("bailian-main", "bailian", datetime.now(UTC))
-    event: dict[str, Any] = event_to_dict(decode_resource(SCHEMAS["bailian"], body, ctx))
+    event: dict[str, Any] = event_to_dict(decode_resource(PROVIDER_SCHEMAS["bailian"], body, ctx))
     del event["received_at"]
     return event
 

@@ -13,9 +13,9 @@ import redis
 from pytest_httpserver import HTTPServer
 
 from receiver.config import ConfigError, parse_config
-from receiver.errors import Quarantine
-from receiver.pipeline import SCHEMAS, decode_resource
-from receiver.providers import PROVIDERS
+from receiver.core.decoding import decode_resource
+from receiver.foundation.errors import Quarantine
+from receiver.providers import PROVIDER_SCHEMAS, PROVIDERS
 from receiver.providers.dashscope import DashscopeSource
 from receiver.providers.dashscope.client import DashscopeClient
 from schemas.event import event_to_dict
@@ -44,7 +44,7 @@ def source(api_base_url: str, **keys: Any) -> DashscopeSource:
 
 def decoded(body: dict[str, Any]) -> dict[str, Any]:
     ctx = DeliveryContext("dashscope-main", "dashscope", datetime.now(UTC))
-    return event_to_dict(decode_resource(SCHEMAS["dashscope"], orjson.dumps(body), ctx))
+    return event_to_dict(decode_resource(PROVIDER_SCHEMAS["dashscope"], orjson.dumps(body), ctx))
 
 
 @pytest.fixture

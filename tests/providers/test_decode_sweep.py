@@ -13,9 +13,10 @@ from typing import Any
 import orjson
 import pytest
 
-from receiver.errors import Quarantine
-from receiver.fixtures import Fixture, load_fixtures
-from receiver.pipeline import SCHEMAS, decode, decode_resource
+from receiver.core.decoding import decode, decode_resource
+from receiver.foundation.errors import Quarantine
+from receiver.providers import PROVIDER_SCHEMAS
+from receiver.services.fixtures import Fixture, load_fixtures
 from schemas.normalizing import DeliveryContext
 from tests.support import FIXTURES
 
@@ -77,4 +78,4 @@ def test_no_field_value_crashes_the_normalizer(fixture: Fixture) -> None:
     for path in field_paths(document):
         for value in EXTREMES:
             with contextlib.suppress(Quarantine):  # anything else fails the test
-                decoder(SCHEMAS[fixture.provider], replaced(document, path, value), ctx)
+                decoder(PROVIDER_SCHEMAS[fixture.provider], replaced(document, path, value), ctx)

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import orjson
 
-from receiver.fixtures import load_fixture
-from receiver.pipeline import SCHEMAS, decode
+from receiver.core.decoding import decode
+from receiver.providers import PROVIDER_SCHEMAS
+from receiver.services.fixtures import load_fixture
 from schemas.event import event_from_json, event_to_json
 from schemas.normalizing import DeliveryContext
 from tests.support import FIXTURES
@@ -17,7 +18,7 @@ from tests.support import FIXTURES
 def test_the_bytes_kept_on_the_event_are_its_json_and_nothing_else() -> None:
     fixture = load_fixture(FIXTURES / "memories" / "many-segments.json")
     ctx = DeliveryContext(fixture.source, fixture.provider, datetime.now(UTC), "msg_1")
-    event = decode(SCHEMAS["memories"], fixture.body, ctx)
+    event = decode(PROVIDER_SCHEMAS["memories"], fixture.body, ctx)
     first = event_to_json(event)
     assert event_to_json(event) is first  # decode serialized it; the publisher takes the same bytes
     assert b"_json" not in first

@@ -22,13 +22,13 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from receiver.app import create_app
 from receiver.cli import app as cli
 from receiver.config import Config, parse_config
-from receiver.errors import CannotSign, ErrorAnswer, RemoteError, Unauthentic
+from receiver.foundation.errors import CannotSign, ErrorAnswer, RemoteError, Unauthentic
+from receiver.http.app import create_app
+from receiver.providers import verifier_for
 from receiver.providers.fal import FalSource
 from receiver.providers.fal.client import FalQueueClient, app_path
-from receiver.verifiers import verifier_for
 from receiver.verifiers.fal import DEFAULT_JWKS_URL, REREAD_SECONDS, FalSignature
 from tests.support import API_KEY, FIXTURES, TOKEN, stream_entries, stream_events, v1_assets
 from tests.support.config import config_dict

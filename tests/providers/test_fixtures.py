@@ -26,11 +26,11 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 
 from receiver.config import Config
-from receiver.errors import Quarantine
-from receiver.fixtures import Fixture, fixture_paths, load_fixture
-from receiver.pipeline import SCHEMAS, decode, decode_resource
-from receiver.providers import PROVIDERS
-from receiver.verifiers import SCHEMES
+from receiver.core.decoding import decode, decode_resource
+from receiver.foundation.errors import Quarantine
+from receiver.providers import PROVIDER_SCHEMAS, PROVIDERS
+from receiver.services.fixtures import Fixture, fixture_paths, load_fixture
+from receiver.verifiers import SIGNATURE_SCHEMES
 from schemas.event import CanonicalEvent, as_version, event_from_json, event_to_dict
 from schemas.normalizing import DeliveryContext
 from tests.support import ADMIN_TOKEN, FIXTURES, stream_entries
@@ -66,7 +66,7 @@ def expected_event(fixture: Fixture, api_base_url: str) -> dict[str, object] | N
 
 def decode_fixture(fixture: Fixture, ctx: DeliveryContext) -> CanonicalEvent:
     """What the receiver makes of the fixture: the callback, the fetched resource, or the polled task."""
-    provider = SCHEMAS[fixture.provider]
+    provider = PROVIDER_SCHEMAS[fixture.provider]
     if fixture.kind == "resource":
         return decode_resource(provider, fixture.body, ctx)
     notice = decode(provider, fixture.body, ctx)
@@ -78,7 +78,7 @@ def decode_fixture(fixture: Fixture, ctx: DeliveryContext) -> CanonicalEvent:
 
 def test_every_provider_has_fixtures() -> None:
     providers = {load_fixture(path).provider for path in ALL_FIXTURES}
-    assert providers == set(SCHEMAS)
+    assert providers == set(PROVIDER_SCHEMAS)
 
 
 @pytest.mark.parametrize("path", ALL_FIXTURES, ids=fixture_id)
@@ -167,7 +167,7 @@ def test_http_path_publishes_expected(
     assert in_version_of(event_from_json(entry["event"]), expected) == expected
     assert before <= datetime.fromisoformat(published["received_at"]) <= datetime.now(UTC)
     assert published["received_at"].endswith("Z")
-    if SCHEMES[source.verify].proves_body or resource is None:
+    if SIGNATURE_SCHEMES[source.verify].proves_body or resource is None:
         assert answer.get("event_id", published["event_id"]) == published["event_id"]
     else:  # an unproven notification names no event: the API's answer may be another status
         assert "event_id" not in answer

@@ -13,9 +13,9 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 
 from receiver.config import Config
-from receiver.errors import Quarantine, RemoteError, Unauthentic
+from receiver.foundation.errors import Quarantine, RemoteError, Unauthentic
+from receiver.providers import verifier_for
 from receiver.providers.gemini.client import GeminiClient, task_path
-from receiver.verifiers import verifier_for
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from tests.support import API_KEY, GEMINI_WHSEC, WHSEC, stream_entries, stream_events, v1_assets
 from tests.support.vectors import (

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from receiver.config import LimitsConfig
-from receiver.json_gate import Refused, screen
+from receiver.core.json_gate import screen
+from receiver.foundation.errors import Quarantine
 
 LIMITS = LimitsConfig()
 
@@ -25,7 +26,7 @@ LIMITS = LimitsConfig()
     ],
 )
 def test_duplicate_keys_are_refused_however_written(body: bytes) -> None:
-    with pytest.raises(Refused) as caught:
+    with pytest.raises(Quarantine) as caught:
         screen(body, LIMITS)
     assert caught.value.reason == "duplicate_keys"
 
@@ -34,7 +35,7 @@ def test_duplicate_keys_are_refused_however_written(body: bytes) -> None:
     "body", [b'{"n":-9223372036854775809}', b'{"n":18446744073709551616}', b'{"n":[1,123456789012345678901]}']
 )
 def test_integers_beyond_64_bits_are_refused(body: bytes) -> None:
-    with pytest.raises(Refused) as caught:
+    with pytest.raises(Quarantine) as caught:
         screen(body, LIMITS)
     assert caught.value.reason == "number_out_of_range"
 
@@ -61,7 +62,7 @@ def test_depth_is_exact_however_many_containers_sit_side_by_side() -> None:
 def test_depth_limit_counts_levels(depth: int, refused: bool) -> None:
     body = ('{"a":' * (depth - 1) + "{}" + "}" * (depth - 1)).encode()
     if refused:
-        with pytest.raises(Refused) as caught:
+        with pytest.raises(Quarantine) as caught:
             screen(body, LimitsConfig(max_depth=4))
         assert caught.value.reason == "too_deep"
     else:
@@ -81,7 +82,7 @@ def test_item_limit_applies_to_arrays_and_objects(body: bytes, reason: str | Non
     if reason is None:
         screen(body, limits)
         return
-    with pytest.raises(Refused) as caught:
+    with pytest.raises(Quarantine) as caught:
         screen(body, limits)
     assert caught.value.reason == reason
 
@@ -94,6 +95,6 @@ def test_strings_are_measured_only_in_bodies_longer_than_the_limit() -> None:
         b'{"' + b"k" * 65 + b'":1}',
         b'{"a":["' + "é".encode() * 33 + b'"]}',
     ):
-        with pytest.raises(Refused) as caught:
+        with pytest.raises(Quarantine) as caught:
             screen(body, limits)
         assert caught.value.reason == "string_too_long"

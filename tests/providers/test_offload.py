@@ -13,10 +13,11 @@ import pytest
 
 from bench.bodies import bailian_body, memories_body
 from receiver.config import LimitsConfig
-from receiver.errors import Quarantine
-from receiver.fixtures import Fixture, load_fixtures
-from receiver.offload import Offload
-from receiver.pipeline import SCHEMAS, decode, decode_resource
+from receiver.core.decoding import decode, decode_resource
+from receiver.core.offload import Offload
+from receiver.foundation.errors import Quarantine
+from receiver.providers import PROVIDER_SCHEMAS
+from receiver.services.fixtures import Fixture, load_fixtures
 from schemas.event import as_version, event_to_json
 from schemas.normalizing import DeliveryContext
 from tests.support import FIXTURES
@@ -36,7 +37,7 @@ def offload() -> Iterator[Offload]:
 def in_process(provider: str, body: bytes, ctx: DeliveryContext, resource: bool) -> tuple[str, str]:
     decoder = decode_resource if resource else decode
     try:
-        return "event", event_to_json(decoder(SCHEMAS[provider], body, ctx, LIMITS)).decode()
+        return "event", event_to_json(decoder(PROVIDER_SCHEMAS[provider], body, ctx, LIMITS)).decode()
     except Quarantine as quarantine:
         return quarantine.reason, quarantine.detail
 
@@ -45,7 +46,7 @@ async def offloaded(
     offload: Offload, provider: str, body: bytes, ctx: DeliveryContext, resource: bool
 ) -> tuple[str, str]:
     try:
-        event = await offload.decode(SCHEMAS[provider], body, ctx, resource=resource)
+        event = await offload.decode(PROVIDER_SCHEMAS[provider], body, ctx, resource=resource)
     except Quarantine as quarantine:
         return quarantine.reason, quarantine.detail
     return "event", event_to_json(event).decode()
@@ -94,7 +95,7 @@ async def test_an_offloaded_event_keeps_its_segments_in_the_version_1_shape(offl
     must still publish every segment, made from that JSON."""
     body = memories_body(500)
     ctx = DeliveryContext("memories-main", "memories", RECEIVED_AT, "msg_v1")
-    event = await offload.decode(SCHEMAS["memories"], body, ctx, resource=False)
-    local = decode(SCHEMAS["memories"], body, ctx, LIMITS)
+    event = await offload.decode(PROVIDER_SCHEMAS["memories"], body, ctx, resource=False)
+    local = decode(PROVIDER_SCHEMAS["memories"], body, ctx, LIMITS)
     assert event_to_json(as_version(event, 1)) == event_to_json(as_version(local, 1))
     assert len(orjson.loads(event_to_json(as_version(event, 1)))["segments"]) == len(local.segments) > 0

@@ -15,13 +15,13 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from receiver.app import create_app
 from receiver.cli import app as cli
 from receiver.clients.task_path import TaskPathClient
 from receiver.config import Config, parse_config
-from receiver.errors import RemoteError, Unauthentic
-from receiver.fixtures import load_fixture
+from receiver.foundation.errors import RemoteError, Unauthentic
+from receiver.http.app import create_app
 from receiver.providers.openrouter import OpenRouterSource
+from receiver.services.fixtures import load_fixture
 from receiver.verifiers.openrouter import OpenRouterSignature
 from tests.support import API_KEY, FIXTURES, TOKEN, api_client, stream_events, v1_assets
 from tests.support.config import config_dict

@@ -13,9 +13,9 @@ import pytest
 from pydantic import ValidationError
 
 from receiver.config import parse_config
-from receiver.fixtures import fixture_paths, load_fixture
 from receiver.providers import PROVIDERS, AnyProvider
-from receiver.verifiers import SCHEMES
+from receiver.services.fixtures import fixture_paths, load_fixture
+from receiver.verifiers import SIGNATURE_SCHEMES
 from schemas.provider import SchemaVersion
 from tests.support import FIXTURES, ROOT
 
@@ -40,7 +40,7 @@ def first_accepting(versions: tuple[SchemaVersion, ...], body: bytes) -> int | N
 def test_the_declaration_agrees_with_itself(provider: AnyProvider) -> None:
     (tag,) = typing.get_args(provider.settings.model_fields["provider"].annotation)
     assert tag == provider.id, "the settings' provider literal is the provider's id"
-    assert provider.default_verify in SCHEMES
+    assert provider.default_verify in SIGNATURE_SCHEMES
     assert provider.success_status in (200, 202)
     if provider.callbacks is None:
         assert not provider.schemas.versions, "a poll-only provider has no callback versions"

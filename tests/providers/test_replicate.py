@@ -13,10 +13,9 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 
 from receiver.config import Config
-from receiver.errors import RemoteError
-from receiver.pipeline import SCHEMAS, decode_resource
-from receiver.providers import PROVIDERS
-from receiver.verifiers import verifier_for
+from receiver.core.decoding import decode_resource
+from receiver.foundation.errors import RemoteError
+from receiver.providers import PROVIDER_SCHEMAS, PROVIDERS, verifier_for
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from schemas.normalizing import DeliveryContext
 from tests.support import API_KEY, REPLICATE_WHSEC, api_client, stream_entries, stream_events, v1_assets
@@ -87,7 +86,7 @@ class TestPredictionsClient:
         assert orjson.loads(answer) == body
         # What the client returns decodes as a resource: polled predictions publish like callbacks.
         ctx = DeliveryContext(source.id, source.provider, datetime.now(UTC))
-        event = decode_resource(SCHEMAS["replicate"], answer, ctx)
+        event = decode_resource(PROVIDER_SCHEMAS["replicate"], answer, ctx)
         assert (event.task_id, event.status) == (PREDICTION, "running")
 
     @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ from pytest_httpserver import HTTPServer
 
 from receiver.clients.task_path import TaskPathClient
 from receiver.config import ConfigError, parse_config
-from receiver.pipeline import SCHEMAS, decode_resource
+from receiver.core.decoding import decode_resource
+from receiver.providers import PROVIDER_SCHEMAS
 from receiver.providers.runway import RunwaySource
 from schemas.event import event_to_dict
 from schemas.normalizing import DeliveryContext
@@ -34,7 +35,7 @@ def stored(name: str) -> dict[str, Any]:
 
 def decoded(body: dict[str, Any]) -> dict[str, Any]:
     ctx = DeliveryContext("runway-main", "runway", RECEIVED)
-    return event_to_dict(decode_resource(SCHEMAS["runway"], orjson.dumps(body), ctx))
+    return event_to_dict(decode_resource(PROVIDER_SCHEMAS["runway"], orjson.dumps(body), ctx))
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from receiver.clients.task_path import TaskPathClient
-from receiver.pipeline import SCHEMAS, decode, decode_resource
-from receiver.providers import PROVIDERS
+from receiver.core.decoding import decode, decode_resource
+from receiver.providers import PROVIDER_SCHEMAS, PROVIDERS
 from receiver.providers.twelvelabs import TwelveLabsSource
 from schemas.normalizing import DeliveryContext
 from tests.support import FIXTURES, api_client, free_port, hanging_json, remote_error_of
@@ -62,7 +62,9 @@ async def test_fetches_the_task_with_the_api_key(httpserver: HTTPServer, client:
     httpserver.check_assertions()
     assert fetched == body
     event = decode_resource(
-        SCHEMAS["twelvelabs"], fetched, DeliveryContext("twelvelabs-main", "twelvelabs", datetime.now(UTC))
+        PROVIDER_SCHEMAS["twelvelabs"],
+        fetched,
+        DeliveryContext("twelvelabs-main", "twelvelabs", datetime.now(UTC)),
     )
     assert (event.status, event.usage.total_tokens) == ("succeeded", 1872)
 
@@ -130,7 +132,7 @@ def test_a_source_without_api_key_does_not_fetch() -> None:
 def test_fetched_task_keeps_what_only_the_webhook_said() -> None:
     """A `ready` webhook with an error means truncated even when the task says `stop`; its custom id and
     delivery id carry over to the full event."""
-    provider = SCHEMAS["twelvelabs"]
+    provider = PROVIDER_SCHEMAS["twelvelabs"]
     ctx = DeliveryContext("twelvelabs-main", "twelvelabs", datetime.now(UTC))
     notice = decode(provider, fixture_body("analyze-ready-with-error"), ctx)
     task = orjson.loads(fixture_body("task-ready-stop"))

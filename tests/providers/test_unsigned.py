@@ -25,13 +25,13 @@ from pytest_httpserver import HTTPServer
 from starlette.testclient import TestClient
 from werkzeug import Request, Response
 
-from receiver.app import create_app
 from receiver.config import Config, parse_config
-from receiver.doctor import unproven_bodies
-from receiver.fixtures import load_fixture, load_fixtures
+from receiver.http.app import create_app
 from receiver.providers import PROVIDERS
-from receiver.replay import replay_http
-from receiver.unproven import unproven_sources
+from receiver.providers.unproven_sources import unproven_sources
+from receiver.services.doctor import unproven_bodies
+from receiver.services.fixtures import load_fixture, load_fixtures
+from receiver.services.replay import replay_http
 from tests.support import (
     API_KEY,
     FIXTURES,

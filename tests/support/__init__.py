@@ -25,7 +25,7 @@ import redis
 from werkzeug import Request, Response
 
 from receiver.clients.base import ResourceClient
-from receiver.errors import RemoteError
+from receiver.foundation.errors import RemoteError
 from receiver.providers import PROVIDERS
 from receiver.sources import SourceConfig
 from tests.support.waiting import wait_until

@@ -17,14 +17,14 @@ from typing import Any
 import orjson
 from pytest_httpserver import HTTPServer
 
-from receiver.clients.pool import ClientPool
 from receiver.config import Config, parse_config
-from receiver.connection import open_pipeline
-from receiver.jobs import JobQueue, JobRunner
-from receiver.pipeline import Outcome, Pipeline
-from receiver.poll import watch
-from receiver.publisher import AnyRedis
-from receiver.work import asset_copier, job_runner
+from receiver.core.client_pool import ClientPool
+from receiver.core.jobs import JobQueue, JobRunner
+from receiver.flow.pipeline import Outcome, Pipeline
+from receiver.flow.poll import watch
+from receiver.foundation.keys import AnyRedis
+from receiver.services.work import asset_copier, job_runner
+from receiver.wiring.connection import open_pipeline
 from tests.support.clock import MovableClock
 from tests.support.config import config_dict
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import orjson
 
-from receiver import poll
 from receiver.config import Config, parse_config
-from receiver.connection import open_pipeline
-from receiver.jobs import JobQueue
+from receiver.core.jobs import JobQueue
+from receiver.flow import poll
+from receiver.wiring.connection import open_pipeline
 from schemas.event import Asset, CanonicalEvent, Error, Status, Usage
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support.config import config_dict

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from receiver.config import Config, parse_config
-from receiver.verifiers import verifier_for
+from receiver.providers import verifier_for
 from tests.support import ROOT, TOKEN
 from tests.support.config import config_dict
 

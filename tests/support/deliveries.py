@@ -9,8 +9,8 @@ import orjson
 from starlette.testclient import TestClient
 
 from receiver.config import Config
-from receiver.fixtures import Fixture
-from receiver.verifiers import verifier_for
+from receiver.providers import verifier_for
+from receiver.services.fixtures import Fixture
 from receiver.verifiers.standard_webhooks import StandardWebhooks
 from tests.support import WHSEC
 

@@ -15,7 +15,7 @@ fresh link. The normalizer (`schemas/bailian/v1.py`) stays pure: it sees one mer
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import orjson
@@ -26,11 +26,15 @@ from alibabacloud_tea_openapi.utils_models import Config as SdkConfig
 from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException
 
-from receiver.clients.http import CONNECT_TIMEOUT_SECONDS, FINAL_STATUSES, get_json_object, timeout
-from receiver.errors import RemoteError
-
-if TYPE_CHECKING:
-    from receiver.providers.bailian import BailianSource
+from receiver.clients.http import (
+    CONNECT_TIMEOUT_SECONDS,
+    FINAL_STATUSES,
+    MappedTransport,
+    get_json_object,
+    timeout,
+)
+from receiver.foundation.errors import RemoteError
+from receiver.providers.bailian.settings import BailianSource
 
 
 class BailianClient:
@@ -49,7 +53,7 @@ class BailianClient:
                 connect_timeout=int(min(timeout_seconds, CONNECT_TIMEOUT_SECONDS) * 1000),
             )
         )
-        self._files = httpx.AsyncClient(timeout=timeout(source))
+        self._files = httpx.AsyncClient(timeout=timeout(source), transport=MappedTransport())
 
     async def get_task(self, task_id: str) -> bytes:
         what = f"Bailian video analysis task {task_id}"

@@ -9,16 +9,13 @@ deadline (a task just submitted may not be visible yet) and then publishes `fail
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import orjson
 
 from receiver.clients.http import api_client, get_json_object
-from receiver.errors import RemoteError
-
-if TYPE_CHECKING:
-    from receiver.providers.dashscope import DashscopeSource
+from receiver.foundation.errors import RemoteError
+from receiver.providers.dashscope.settings import DashscopeSource
 
 UNKNOWN = "UNKNOWN"
 

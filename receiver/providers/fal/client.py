@@ -13,16 +13,14 @@ for the pure normalizer (schemas/fal/v1.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import orjson
 
 from receiver.clients.http import api_client, get_json, remote_status_error
-from receiver.errors import RemoteError, http_errors
-
-if TYPE_CHECKING:
-    from receiver.providers.fal import FalSource
+from receiver.foundation.errors import RemoteError
+from receiver.providers.fal.settings import FalSource
 
 NAMESPACES = frozenset({"workflows", "comfy"})
 PENDING = 202
@@ -46,8 +44,7 @@ class FalQueueClient:
     async def get_task(self, task_id: str) -> bytes:
         route = f"/{self._app}/requests/{quote(task_id, safe='')}"
         what = f"fal request {task_id} ({self._source})"
-        with http_errors(what):
-            response = await self._http.get(f"{route}/status")
+        response = await self._http.get(f"{route}/status", extensions={"what": what})
         if response.status_code not in (200, PENDING):
             raise remote_status_error(response, f"{what}: status")
         try:

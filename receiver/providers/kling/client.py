@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import httpx
 import orjson
 
 from receiver.clients.http import api_client, remote_status_error, retry_after_seconds
-from receiver.errors import RemoteError, http_errors
-
-if TYPE_CHECKING:
-    from receiver.providers.kling import KlingSource
+from receiver.foundation.errors import RemoteError
+from receiver.providers.kling.settings import KlingSource
 
 # Kling's error codes, inclusive ranges, with the HTTP status its reference lists for each.
 CODE_STATUSES = (
@@ -62,8 +59,7 @@ class KlingClient:
 
     async def get_task(self, task_id: str) -> bytes:
         what = f"GET Kling task {task_id} ({self._source})"
-        with http_errors(what):
-            response = await self._http.get(self._path + quote(task_id, safe=""))
+        response = await self._http.get(self._path + quote(task_id, safe=""), extensions={"what": what})
         try:
             answer = orjson.loads(response.content)
         except orjson.JSONDecodeError:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import orjson
 
 from receiver.clients.http import api_client, get_json_object
-from receiver.errors import RemoteError
+from receiver.foundation.errors import RemoteError
 from receiver.sources import SourceConfig
 
 RETRYABLE_CODES = frozenset({1000, 1001, 1002, 1013, 1039})

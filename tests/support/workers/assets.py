@@ -14,13 +14,13 @@ from pathlib import Path
 import orjson
 from redis.asyncio import Redis
 
-from receiver.assets.config import AssetsConfig
 from receiver.assets.copier import COPY, Copier
 from receiver.assets.download import Trust
 from receiver.assets.store import AssetStore
-from receiver.jobs import JobQueue, JobRunner
-from receiver.keys import KeySpace
-from receiver.publisher import Publisher
+from receiver.core.jobs import JobQueue, JobRunner
+from receiver.core.publisher import Publisher
+from receiver.foundation.asset_settings import AssetsConfig
+from receiver.foundation.keys import KeySpace
 
 
 def peak_rss_kib() -> int:

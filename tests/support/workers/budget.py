@@ -14,7 +14,7 @@ import time
 import orjson
 from redis.asyncio import Redis
 
-from receiver.budget import ApiBudget
+from receiver.core.budget import ApiBudget
 
 
 async def main(redis_url: str, prefix: str, source: str, rate: float, burst: int, seconds: float) -> None:

@@ -1,0 +1,118 @@
+"""Every error the receiver raises on purpose, and the one place library failures are mapped into them.
+
+    VideohooksError
+    ├── ConfigError        the configuration cannot be used: refused at start-up, naming each bad key
+    ├── ErrorAnswer        a request is answered early with an HTTP status, an error code and a message
+    │   └── Unauthentic    not proven authentic (401); nothing is stored
+    ├── Unavailable        a store did not answer or confirm in time: nothing kept, retry later (503)
+    │   └── RedisUnavailable   Redis did not confirm a write
+    ├── RemoteError        a provider's API did not return what was asked, retryable or not
+    ├── Quarantine         authentic, but no schema version accepts it: kept in the dead-letter stream
+    └── CannotSign         a replay asked for a signature only the provider can make (fal's private key)
+
+Redis and its cluster client fail with exceptions from three trees (redis-py's `RedisError`, the
+cluster client's `RedisClusterException`, and `OSError` from the socket): `redis_errors` turns them into
+the tree above, so that every path (callback, fetch, poll, watch, DLQ, redrive, doctor) fails the same
+way, and the HTTP app has one handler per branch. httpx's failures are mapped in the transport every
+provider client uses (receiver/clients/http.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from redis.exceptions import RedisClusterException, RedisError
+
+# What a Redis command can fail with; loops that must survive an outage catch exactly these.
+REDIS_CLIENT_ERRORS = (RedisError, RedisClusterException)
+REDIS_FAILURES = (*REDIS_CLIENT_ERRORS, OSError)
+
+# Seconds a sender is asked to wait before retrying after a 503.
+RETRY_AFTER_SECONDS = 5
+
+
+class VideohooksError(Exception):
+    """The root: an error the receiver raises deliberately, never a bug."""
+
+
+class ConfigError(VideohooksError):
+    """The configuration cannot be used; the message names the file, each bad key and its problem."""
+
+
+class ErrorAnswer(VideohooksError):
+    """An answer that ends a request early: HTTP status, error code, readable message."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+class Unauthentic(ErrorAnswer):
+    """The delivery is not proven authentic: answered 401 with `code`, and nothing is stored."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(401, code, message)
+
+
+class Unavailable(VideohooksError):
+    """A store the receiver needs (Redis, the asset store) did not answer or confirm in time: nothing
+    was kept, and the caller tries again later. Answered 503 with `Retry-After`, in one place."""
+
+
+class RedisUnavailable(Unavailable):
+    """The write could not be confirmed durable: the provider must retry (503)."""
+
+
+class RemoteError(VideohooksError):
+    """The provider's API did not return the resource.
+
+    `retryable` is False when asking again cannot help (401, 403, 404, a malformed request);
+    `retry_after` is the provider's own `Retry-After` in seconds, when it gave one; `status` is the
+    HTTP status when there was an answer.
+    """
+
+    def __init__(
+        self, message: str, *, retryable: bool, retry_after: float | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
+
+
+class Quarantine(VideohooksError):
+    """Authentic, but not an event any schema version accepts: kept whole in the dead-letter stream.
+
+    `kept_body` replaces the body in the dead letter where the body must not be kept as it came
+    (inline media, whose bytes never go into Redis).
+    """
+
+    def __init__(self, reason: str, detail: str, *, kept_body: bytes | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.kept_body = kept_body
+
+
+class CannotSign(VideohooksError):
+    """A scheme whose signatures only the provider can make: its deliveries cannot be re-signed for replay."""
+
+
+def unavailable(message: str) -> ErrorAnswer:
+    """503 with `Retry-After`: nothing could be stored, and the caller should try again later."""
+    return ErrorAnswer(503, "unavailable", message, {"retry-after": str(RETRY_AFTER_SECONDS)})
+
+
+@contextmanager
+def redis_errors(what: str) -> Iterator[None]:
+    """Run Redis commands whose failure means `what` was not stored: any client failure is a 503."""
+    try:
+        yield
+    except REDIS_FAILURES as exc:
+        raise RedisUnavailable(f"redis did not confirm {what}: {exc.__class__.__name__}") from exc

@@ -1,0 +1,136 @@
+"""The admin API behind the admin token: watch a task, read its record, the dead letters, the events."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+
+import orjson
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from receiver.core.decoding import summarize_errors
+from receiver.core.jobs import JobQueue
+from receiver.flow import poll
+from receiver.foundation.errors import ErrorAnswer, redis_errors
+from receiver.http.responses import json_response, read_body
+from receiver.services import events_view
+from receiver.services.dlq import DeadLetters
+from receiver.services.taskrecord import read_task
+from receiver.wiring.runtime import Runtime
+
+
+def require_admin(request: Request) -> Runtime:
+    """Admin routes take `Authorization: Bearer <[admin] token>`; with no token configured: off (404)."""
+    runtime: Runtime = request.app.state.runtime
+    configured = runtime.config.admin.token
+    if configured is None:
+        raise ErrorAnswer(404, "not_found", "admin routes are off: no [admin] token is configured")
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented:
+        raise ErrorAnswer(401, "invalid_token", "admin routes need Authorization: Bearer <token>")
+    expected = hashlib.sha256(configured.get_secret_value().encode()).digest()
+    if not hmac.compare_digest(expected, hashlib.sha256(presented.strip().encode()).digest()):
+        raise ErrorAnswer(401, "invalid_token", "the bearer token is not the admin token")
+    return runtime
+
+
+# A watch request is a task id in a small JSON object.
+MAX_WATCH_BODY_BYTES = 4096
+
+
+async def watch_task(request: Request) -> Response:
+    """`POST /v1/sources/{source_id}/tasks`: start watching a task (admin)."""
+    runtime = require_admin(request)
+    source_id: str = request.path_params["source_id"]
+    source = runtime.config.source(source_id)
+    if source is None:
+        raise ErrorAnswer(404, "unknown_source", f"no source {source_id!r} is configured")
+    problem = poll.unwatchable(source)
+    if problem is not None:
+        raise ErrorAnswer(409, "not_pollable", problem)
+    body = await read_body(request, MAX_WATCH_BODY_BYTES)
+    try:
+        task_id = poll.WatchRequest.model_validate_json(body).task_id
+    except ValidationError as exc:
+        raise ErrorAnswer(
+            400, "invalid_request", f'expected {{"task_id": "..."}}: {summarize_errors(exc)}'
+        ) from None
+    created = await poll.watch(
+        JobQueue(runtime.redis, runtime.config.redis.prefix), source, task_id, runtime.clock()
+    )
+    status = "watching" if created else "already_watching"
+    return json_response(202, {"status": status, "source": source.id, "task_id": task_id})
+
+
+async def task_record(request: Request) -> Response:
+    """`GET /v1/sources/{source_id}/tasks/{task_id}`: what the receiver knows of a task (admin)."""
+    runtime = require_admin(request)
+    source_id: str = request.path_params["source_id"]
+    task_id: str = request.path_params["task_id"]
+    if runtime.config.source(source_id) is None:
+        raise ErrorAnswer(404, "unknown_source", f"no source {source_id!r} is configured")
+    queue = JobQueue(runtime.redis, runtime.config.redis.prefix)
+    record = await read_task(runtime.redis, runtime.pipeline.publisher.keys, queue, source_id, task_id)
+    if record is None:
+        raise ErrorAnswer(404, "unknown_task", f"nothing is known of task {task_id!r} of {source_id!r}")
+    return json_response(200, record.as_json())
+
+
+def _dead_letters(request: Request) -> tuple[Runtime, DeadLetters]:
+    runtime = require_admin(request)
+    return runtime, DeadLetters(runtime.redis, runtime.pipeline.publisher.keys)
+
+
+async def dlq_list(request: Request) -> Response:
+    """`GET /v1/dlq?limit=N&source=S`: the oldest quarantined deliveries, without their bodies."""
+    _, letters = _dead_letters(request)
+    limit_text = request.query_params.get("limit", "50")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
+        raise ErrorAnswer(400, "invalid_limit", "limit must be an integer from 1 to 1000")
+    found = await letters.oldest(int(limit_text), request.query_params.get("source"))
+    return json_response(200, {"entries": [letter.summary() for letter in found]})
+
+
+async def dlq_show(request: Request) -> Response:
+    """`GET /v1/dlq/{entry_id}`: one quarantined delivery with its kept headers and exact body."""
+    _, letters = _dead_letters(request)
+    entry_id: str = request.path_params["entry_id"]
+    letter = await letters.get(entry_id)
+    if letter is None:
+        raise ErrorAnswer(404, "not_found", f"no dead letter {entry_id!r}")
+    return json_response(200, letter.full())
+
+
+async def dlq_redrive(request: Request) -> Response:
+    """`POST /v1/dlq/redrive` with `{"ids": [...]?, "delete": bool?}`: no ids redrives every entry."""
+    runtime, letters = _dead_letters(request)
+    try:
+        asked = orjson.loads(await read_body(request, 65536) or b"{}")
+    except orjson.JSONDecodeError:
+        raise ErrorAnswer(400, "invalid_json", "the body must be a JSON object") from None
+    ids = asked.get("ids") if isinstance(asked, dict) else None
+    delete = asked.get("delete", False) if isinstance(asked, dict) else None
+    if (
+        not isinstance(asked, dict)
+        or not isinstance(delete, bool)
+        or (ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)))
+    ):
+        raise ErrorAnswer(400, "invalid_request", 'expected {"ids": [entry ids]?, "delete": bool?}')
+    results = await letters.redrive(runtime.config, runtime.pipeline, ids, delete)
+    return json_response(200, {"results": [dataclasses.asdict(result) for result in results]})
+
+
+async def events_list(request: Request) -> Response:
+    """`GET /v1/events?source=&provider=&status=&task_id=&limit=`: the newest events first (admin)."""
+    runtime = require_admin(request)
+    try:
+        query = events_view.EventQuery.from_params(request.query_params)
+    except events_view.InvalidQuery as exc:
+        raise ErrorAnswer(400, exc.code, exc.message) from None
+    with redis_errors("the events read"):
+        found = await events_view.latest_events(runtime.redis, runtime.pipeline.publisher.keys, query)
+    # The events as published, spliced in without being parsed and serialized again.
+    return json_response(200, {"events": [orjson.Fragment(entry.raw) for entry in found]})
