@@ -73,7 +73,9 @@ async def test_the_key_is_tagged_and_expires_once_the_bucket_is_full(
         await budget.reserve("src", 20, 4)
     assert budget.key("src") == f"{prefix}:{{budget}}:src"
     ttl_ms = rclient.pttl(budget.key("src"))
-    assert 150 <= ttl_ms <= 200  # four turns at 20 a second come back in 200 ms
+    # Four turns at 20 a second come back within 200 ms of the last one: the key lives no longer than
+    # that (on a busy machine it may be gone already, -2), and never without a TTL (-1).
+    assert ttl_ms == -2 or 0 < ttl_ms <= 200
     wait_until(lambda: not rclient.exists(budget.key("src")), timeout=5, interval=0.02)
 
 
