@@ -61,7 +61,7 @@ REDIS_FLOOR_TESTS := $(addprefix tests/,test_subscriber.py test_consume_example.
 
 # Retake the console screenshots the README shows (the browser test writes them to the repo only then).
 screenshots: $(VENV)/.installed-test
-	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_console_browser.py
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/http/test_console_browser.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run
@@ -75,7 +75,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed-test
-	$(BIN)/mypy receiver schemas clients/python/src
+	$(BIN)/mypy receiver schemas clients/python/src tests
 
 # Rewrite the committed JSON Schemas of the canonical event after changing schemas/event.py.
 schemas: $(VENV)/.installed-run

@@ -241,10 +241,13 @@ class JobRunner:
         concurrency: int = 16,
         error_backoff_seconds: float = 5.0,
         sources: Collection[str] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._queue = queue
         # The sources this process has: it claims only their jobs (None: every job).
         self._sources = None if sources is None else frozenset(sources)
+        # When a job is due, its lease runs out and a crashed one comes back; a test moves it.
+        self._clock = clock
         self._handlers = dict(handlers)
         self._lease = lease_seconds
         self._idle = idle_seconds
@@ -266,14 +269,14 @@ class JobRunner:
             if done.is_set():
                 return
             try:
-                await self._queue.extend(job, time.time() + self._lease)
+                await self._queue.extend(job, self._clock() + self._lease)
             except REDIS_FAILURES as exc:
                 logger.warning("jobs.lease_not_extended", job_id=job.id, error=exc.__class__.__name__)
 
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                jobs = await self._queue.claim(time.time(), self._lease, self._concurrency, self._sources)
+                jobs = await self._queue.claim(self._clock(), self._lease, self._concurrency, self._sources)
             except REDIS_FAILURES as exc:
                 logger.warning("jobs.claim_failed", error=exc.__class__.__name__)
                 jobs = []
@@ -285,7 +288,7 @@ class JobRunner:
 
     async def run_due(self) -> int:
         """Run every job due now, once; for tests and the CLI's one-shot commands."""
-        jobs = await self._queue.claim(time.time(), self._lease, 1_000_000, self._sources)
+        jobs = await self._queue.claim(self._clock(), self._lease, 1_000_000, self._sources)
         await asyncio.gather(*(self._run_one(job) for job in jobs))
         return len(jobs)
 
@@ -303,7 +306,7 @@ class JobRunner:
             logger.exception(
                 "jobs.handler_failed", job_id=job.id, kind=job.kind, error=exc.__class__.__name__
             )
-            result = RunAgain(time.time() + self._error_backoff)
+            result = RunAgain(self._clock() + self._error_backoff)
         finally:
             done.set()
             await heartbeat

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-import time
 from typing import TypeVar
 
 import orjson
@@ -63,7 +62,7 @@ async def watch_task(request: Request) -> Response:
         JobQueue(runtime.redis, runtime.config.redis.prefix),
         source,
         task_id,
-        time.time(),
+        runtime.clock(),
         task_type=wanted.task_type,
     )
     status = "watching" if created else "already_watching"

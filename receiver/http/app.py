@@ -6,7 +6,8 @@ one handler per branch of the tree in receiver/foundation/errors.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -57,7 +58,13 @@ class ReceiverApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def create_app(config: Config, redis_url: str | None = None, *, freeze_heap: bool = False) -> Starlette:
+def create_app(
+    config: Config,
+    redis_url: str | None = None,
+    *,
+    freeze_heap: bool = False,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
     """The ASGI app. `redis_url` overrides the config (tests); with neither, Redis is embedded.
 
     `freeze_heap`: a server process moves what its start-up built (connections, clients, verifiers)
@@ -75,6 +82,7 @@ def create_app(config: Config, redis_url: str | None = None, *, freeze_heap: boo
                 pipeline=pipeline,
                 verifiers={source.id: verifier_for(source) for source in config.sources},
                 rate_limits=RateLimits(config.sources),
+                clock=clock,
             )
             app.state.runtime = runtime
             announce(config, redis, embedded=redis_url is None and config.redis.embedded)

@@ -126,7 +126,7 @@ class CallbackEndpoint:
         body = await read_limited(
             receive, headers, source.max_body_bytes or runtime.config.server.max_body_bytes
         )
-        now = time.time()
+        now = runtime.clock()
         try:
             with tracing.span("verify"):
                 signed: Mapping[str, str] = headers

@@ -1,7 +1,7 @@
 """Every provider the receiver knows, by the id `provider` takes in the config.
 
 Adding a provider is one package here (receiver/providers/<name>/), one under schemas/, a fixtures
-folder, a README section, and one line below; the completeness test (tests/test_providers.py) says
+folder, a README section, and one line below; the completeness test (tests/providers/test_providers.py) says
 what is missing.
 """
 

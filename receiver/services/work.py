@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -35,7 +36,12 @@ GAUGE_REFRESH_SECONDS = 15.0
 
 
 def job_runner(
-    config: Config, redis: AnyRedis, pipeline: Pipeline, clients: ClientPool, copier: Copier | None = None
+    config: Config,
+    redis: AnyRedis,
+    pipeline: Pipeline,
+    clients: ClientPool,
+    copier: Copier | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> JobRunner:
     queue = JobQueue(redis, config.redis.prefix)
     budget = ApiBudget(redis, config.redis.prefix)
@@ -46,7 +52,7 @@ def job_runner(
     if copier is not None:
         handlers[COPY] = copier
     # Only jobs of this process's sources: another process's are left for it (a rolling deploy).
-    return JobRunner(queue, handlers, sources=[source.id for source in config.sources])
+    return JobRunner(queue, handlers, sources=[source.id for source in config.sources], clock=clock)
 
 
 def asset_copier(config: Config, pipeline: Pipeline) -> Copier | None:

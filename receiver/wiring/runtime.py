@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from receiver.config import Config
@@ -21,3 +23,5 @@ class Runtime:
     verifiers: dict[str, Verifier]
     shutting_down: bool = False
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    # What the routes take for now (signature windows, rate buckets); a test moves it instead of sleeping.
+    clock: Callable[[], float] = time.time

@@ -1,0 +1,1 @@
+"""Each provider: its signature scheme, its API client, its deliveries decoded into the canonical event."""
