@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 import uvicorn
+from axe_selenium_python import Axe
 from pytest_httpserver import HTTPServer
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
@@ -95,8 +96,22 @@ def browser() -> Iterator[webdriver.Chrome]:
         driver.quit()
 
 
+# What an accessibility audit may not find on any page (axe-core's impact levels).
+BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+
+
+def audit(browser: webdriver.Chrome, name: str) -> None:
+    """axe-core over the page as shown: no serious or critical violation (contrast, labels, names)."""
+    axe = Axe(browser)
+    axe.inject()
+    results = axe.run()
+    blocking = [found for found in results["violations"] if found["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"{name}: {axe.report(blocking)}"
+
+
 def shoot(browser: webdriver.Chrome, name: str) -> None:
-    """A PNG of the page's full height (up to 2400 px), for the README."""
+    """Audit the page, then a PNG of its full height (up to 2400 px), for the README."""
+    audit(browser, name)
     SCREENSHOTS.mkdir(exist_ok=True)
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(1360, min(max(int(height) + 20, 600), 2400))
