@@ -7,6 +7,7 @@ import re
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -66,6 +67,7 @@ async def test_a_fetch_then_a_copy_hold_the_event_and_the_record_says_so(
             assert copying is not None
             if copying.held and copying.held[0].asset_errors:
                 break
+        assert copying is not None
         [held] = copying.held
         assert (held.status, held.reason) == ("succeeded", "asset_copy")
         # The example's deadline_seconds (3600, the default) bounds the wait.
@@ -110,9 +112,9 @@ def test_the_route_the_console_task_page_and_overview_show_a_held_event(
         assert f'/console/tasks/openai-main/{VIDEO}">{VIDEO}</a>' in overview
 
 
-def wait_for_copy_failure(client: TestClient) -> dict[str, object]:
+def wait_for_copy_failure(client: TestClient) -> dict[str, Any]:
     """The task record once the app's own job runner has fetched the video and failed its copy once."""
-    found: dict[str, object] = {}
+    found: dict[str, Any] = {}
 
     def failed_once() -> bool:
         answer = client.get(f"/v1/sources/openai-main/tasks/{VIDEO}", headers=ADMIN)
@@ -120,7 +122,7 @@ def wait_for_copy_failure(client: TestClient) -> dict[str, object]:
             return False
         found.update(answer.json())
         held = found.get("held") or []
-        return bool(held) and bool(held[0]["asset_errors"])  # type: ignore[index]
+        return bool(held) and bool(held[0]["asset_errors"])
 
     wait_until(failed_once, timeout=20)
     return found

@@ -43,7 +43,7 @@ def config(prefix: str, redis_url: str, api: str, drop: tuple[str, ...] = (), **
     """The test config with `sections` set, every API source polled quickly, and `drop`'s sources left
     out (a receiver of another deploy)."""
     data = config_dict(prefix, redis_url, api)
-    sources: list[dict[str, Any]] = data["sources"]  # type: ignore[assignment]
+    sources: list[dict[str, Any]] = data["sources"]
     # TwelveLabs with an API key: its thin webhooks are fetched, its tasks can be watched.
     sources.append(
         {
@@ -55,7 +55,7 @@ def config(prefix: str, redis_url: str, api: str, drop: tuple[str, ...] = (), **
         }
     )
     data["sources"] = [source for source in sources if source["id"] not in drop]
-    for source in data["sources"]:  # type: ignore[attr-defined]
+    for source in data["sources"]:
         if "api_key" in source:
             source.update(
                 poll_interval_seconds=0.05,

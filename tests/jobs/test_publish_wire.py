@@ -14,7 +14,7 @@ from receiver.core.publisher import Publication, Publisher
 from receiver.foundation.keys import KeySpace
 from schemas.event import CanonicalEvent, Status
 from schemas.normalizing import DeliveryContext, build_event
-from tests.support import stream_events
+from tests.support import read_stream, stream_events
 
 
 def event(task_id: str, status: Status, delivery_id: str) -> CanonicalEvent:
@@ -53,7 +53,7 @@ async def test_publish_many_answers_each_event_in_order_as_one_at_a_time_would(
     published = [(item["task_id"], item["status"]) for item in stream_events(rclient, f"{prefix}:events")]
     assert published == [("t1", "running"), ("t2", "running"), ("t1", "succeeded")]
     assert [result.entry_id for result in results[:3] if isinstance(result, Publication)] == [
-        entry_id.decode() for entry_id, _ in rclient.xrange(f"{prefix}:events")
+        entry_id.decode() for entry_id, _ in read_stream(rclient, f"{prefix}:events")
     ]
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 import pytest
 import redis
-from click.testing import Result
 from redis.asyncio import Redis
-from typer.testing import CliRunner
+from typer import Typer
+from typer.testing import CliRunner, Result
 
 from receiver.assets.store import key_segment
 from receiver.cli import app as cli
@@ -27,6 +27,7 @@ from receiver.services.archive import Archive
 from receiver.services.retention import check_all
 from schemas.event import CanonicalEvent, event_to_json
 from schemas.normalizing import DeliveryContext, build_event
+from tests.support import read_stream
 from tests.support.s3server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server
 
 
@@ -55,7 +56,7 @@ def s3_archive(server: S3Server) -> dict[str, Any]:
 
 
 def stream_events(client: redis.Redis, stream: str) -> list[bytes]:
-    return [fields[b"event"] for _, fields in client.xrange(stream)]
+    return [fields[b"event"] for _, fields in read_stream(client, stream)]
 
 
 @pytest.fixture(params=["directory", "s3"])
@@ -95,7 +96,7 @@ async def test_a_group_that_read_nothing_loses_nothing_and_restore_brings_it_bac
     result = await restore_command(cli, ["archive", "restore", "--stream", stream, "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"restored 20 events to {stream}"
-    restored = rclient.xrange(stream)[10:]
+    restored = read_stream(rclient, stream)[10:]
     assert [fields[b"event"] for _, fields in restored] == [event_to_json(item) for item in published[:20]]
     assert restored[0][1][b"event_id"] == published[0].event_id.encode()
     assert restored[0][1][b"schema_version"] == b"2"
@@ -163,9 +164,9 @@ def test_archive_settings_are_a_location_or_a_table_and_refused_by_key() -> None
         parse_config({"redis": {"retention": {"archive": "gs://bucket"}}})
 
 
-async def restore_command(*args: Any) -> Result:
+async def restore_command(app: Typer, args: list[str]) -> Result:
     """`videohooks archive restore` in a thread: it runs its own event loop, as from a shell."""
-    return await asyncio.to_thread(CliRunner().invoke, *args)
+    return await asyncio.to_thread(CliRunner().invoke, app, args)
 
 
 def toml(data: dict[str, Any]) -> bytes:

@@ -23,6 +23,7 @@ from receiver.services.retention import check_all
 from receiver.wiring.connection import open_pipeline
 from schemas.event import CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
+from tests.support import read_stream
 from tests.support.config import config_dict
 from tests.support.console import sign_in
 from tests.support.waiting import wait_until
@@ -55,7 +56,9 @@ async def test_maxlen_trims_in_the_background_pass_not_on_append(
         assert rclient.xlen(f"{prefix}:events") == 400  # the publish script trims nothing
         [report, _] = await check_all(redis_client, pipeline.publisher.keys, config.redis.retention)
     assert (report.trimmed, report.length, report.held_back) == (350, 50, 0)
-    newest = [orjson.loads(fields[b"event"])["task_id"] for _, fields in rclient.xrange(f"{prefix}:events")]
+    newest = [
+        orjson.loads(fields[b"event"])["task_id"] for _, fields in read_stream(rclient, f"{prefix}:events")
+    ]
     assert newest == [f"t-{number}" for number in range(350, 400)]
 
 

@@ -18,10 +18,16 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from receiver.config import ConfigError, parse_config
-from receiver.providers import PROVIDERS
 from receiver.providers.bedrock import BedrockSource
 from receiver.providers.bedrock.client import BedrockClient
-from tests.support import AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, FIXTURES, remote_error_of, stream_events
+from tests.support import (
+    AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY,
+    FIXTURES,
+    api_client,
+    remote_error_of,
+    stream_events,
+)
 from tests.support.api import api_base, api_config, receiver_parts
 from tests.support.sigv4 import raw_target, sigv4_checked
 
@@ -77,7 +83,7 @@ async def signed_client(httpserver: HTTPServer) -> AsyncIterator[BedrockClient]:
     source = bedrock_source(
         httpserver, access_key_id=AWS_ACCESS_KEY_ID, secret_access_key=AWS_SECRET_ACCESS_KEY
     )
-    client = PROVIDERS["bedrock"].client(source)
+    client = api_client(source)
     assert isinstance(client, BedrockClient)
     yield client
     await client.aclose()

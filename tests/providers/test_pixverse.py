@@ -32,9 +32,9 @@ from tests.support import (
     PIXVERSE_SECRET,
     remote_error_of,
     stream_entries,
-    wait_until,
 )
 from tests.support.api import api_base, api_config, reconciling_app
+from tests.support.waiting import wait_until
 
 TS = 1795176000  # 2026-11-20T12:00:00Z
 NOW = TS + 60
@@ -183,9 +183,10 @@ def test_what_replay_signs_verifies(verifier: PixVerseSignature) -> None:
 def post(client: TestClient, body: bytes, **header_changes: str) -> httpx.Response:
     source = client.app.state.runtime.config.source("pixverse-main")  # type: ignore[attr-defined]
     signed = verifier_for(source).sign(body, time.time())
-    return client.post(
+    response: httpx.Response = client.post(
         "/v1/callbacks/pixverse-main", content=body, headers={**signed.headers, **header_changes}
     )
+    return response
 
 
 def test_every_stored_outcome_is_answered_200_ok_with_the_outcome_in_a_header(
@@ -199,7 +200,7 @@ def test_every_stored_outcome_is_answered_200_ok_with_the_outcome_in_a_header(
     )
     assert first.headers["videohooks-outcome"] == "accepted"
     [entry] = stream_entries(rclient, f"{prefix}:events")
-    assert first.headers["videohooks-event-id"] == entry["event_id"].decode()  # type: ignore[union-attr]
+    assert first.headers["videohooks-event-id"] == entry["event_id"].decode()
     event = orjson.loads(entry["event"])
     assert (event["task_id"], event["status"]) == (VIDEO, "succeeded")
     assert event["extensions"] == {"credits": 45, "size": 10.5, "has_audio": True}

@@ -77,4 +77,4 @@ def test_replay_to_a_live_receiver_verifies_both_schemes(
     assert (b"vidu-main", b"820935471265247232", b"running") in published
     dead = [entry["reason"] for entry in stream_entries(rclient, f"{prefix}:dlq")]
     quarantined = [f.expected_reason for f in callbacks if f.expected_outcome == "quarantined"]
-    assert sorted(dead) == sorted(reason.encode() for reason in quarantined if reason)  # type: ignore[type-var]
+    assert sorted(dead) == sorted(reason.encode() for reason in quarantined if reason)

@@ -47,7 +47,7 @@ def fixture_body(name: str) -> bytes:
 
 @pytest.fixture
 async def client(httpserver: HTTPServer) -> AsyncIterator[TaskPathClient]:
-    tl_client = PROVIDERS["twelvelabs"].client(source(httpserver.url_for("/")))
+    tl_client = api_client(source(httpserver.url_for("/")))
     assert isinstance(tl_client, TaskRoutesClient)
     yield tl_client.route("analysis")  # the analyze task's route; tests/jobs/test_one_truth.py has both
     await tl_client.aclose()

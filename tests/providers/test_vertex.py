@@ -20,10 +20,9 @@ from werkzeug import Request, Response
 
 from receiver.cli import app
 from receiver.config import ConfigError, parse_config
-from receiver.providers import PROVIDERS
 from receiver.providers.vertex import VertexSource, default_api_base_url
 from receiver.providers.vertex.client import VertexClient
-from tests.support import API_KEY, FIXTURES, remote_error_of, stream_events
+from tests.support import API_KEY, FIXTURES, api_client, remote_error_of, stream_events
 from tests.support.api import api_base, receiver_parts
 from tests.support.config import config_dict
 from tests.support.google_fake import TokenEndpoint, write_service_account
@@ -84,7 +83,7 @@ def no_ambient_google(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
 
 @pytest.fixture
 async def sa_client(httpserver: HTTPServer, service_account_file: Path) -> AsyncIterator[VertexClient]:
-    client = PROVIDERS["vertex"].client(vertex_source(httpserver, credentials_file=str(service_account_file)))
+    client = api_client(vertex_source(httpserver, credentials_file=str(service_account_file)))
     assert isinstance(client, VertexClient)
     yield client
     await client.aclose()

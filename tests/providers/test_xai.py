@@ -19,7 +19,7 @@ from receiver.providers.xai import XaiSource
 from receiver.providers.xai.client import XaiClient
 from schemas.event import event_to_dict
 from schemas.normalizing import DeliveryContext
-from tests.support import API_KEY, remote_error_of, stream_events
+from tests.support import API_KEY, api_client, remote_error_of, stream_events
 from tests.support.api import api_base, api_config, receiver_parts
 
 REQUEST = "d9a6ab03-5f2e-4e3c-9b1f-2c7f0b6a1e44"
@@ -48,7 +48,7 @@ async def xai(httpserver: HTTPServer) -> AsyncIterator[XaiClient]:
     source = XaiSource.model_validate(
         {"id": "xai-main", "provider": "xai", "api_key": API_KEY, "api_base_url": api_base(httpserver)}
     )
-    client = PROVIDERS["xai"].client(source)
+    client = api_client(source)
     assert isinstance(client, XaiClient)
     yield client
     await client.aclose()
