@@ -8,6 +8,7 @@ them names a provider.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -24,6 +25,20 @@ S = TypeVar("S", bound=SourceConfig)
 # How a provider's callbacks arrive: "full", the body is the result; "thin", it names the task and the
 # result is fetched from the API; None, the provider calls nobody back and its tasks are polled.
 Callbacks = Literal["full", "thin"] | None
+
+
+def imported_on_first_use(target: str) -> Callable[[Any], Any]:
+    """A client or storage factory named `module:attribute`, imported when first called.
+
+    For a provider whose client needs a heavy SDK (Alibaba's, google-auth, botocore: a third of a second
+    each to import): every process loads the registry, and only one with such a source pays the import.
+    """
+    module, _, attribute = target.partition(":")
+
+    def build(source: Any) -> Any:
+        return getattr(importlib.import_module(module), attribute)(source)
+
+    return build
 
 
 @dataclass(frozen=True, slots=True)

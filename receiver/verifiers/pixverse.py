@@ -22,15 +22,13 @@ import json
 import secrets
 import string
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote_plus
 
 from receiver.foundation.errors import Quarantine, Unauthentic
+from receiver.sources import SourceConfig
 from receiver.verifiers.base import Scheme, Signed, Verifier, check_timestamp
 from receiver.verifiers.unproven_forms import UNVERIFIED_SIGNATURE
-
-if TYPE_CHECKING:
-    from receiver.sources import SourceConfig
 
 MAX_HEADER_LENGTH = 4096
 TIMESTAMP = "webhook-timestamp"

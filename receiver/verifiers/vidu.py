@@ -20,13 +20,10 @@ import hmac
 import uuid
 from collections.abc import Mapping
 from email.utils import formatdate, parsedate_to_datetime
-from typing import TYPE_CHECKING
 
 from receiver.foundation.errors import Unauthentic
+from receiver.sources import SourceConfig
 from receiver.verifiers.base import METHOD, PATH, QUERY, Scheme, Signed, Verifier, check_timestamp
-
-if TYPE_CHECKING:
-    from receiver.sources import SourceConfig
 
 MAX_HEADER_LENGTH = 4096
 MAX_SIGNED_HEADERS = 32

@@ -8,14 +8,11 @@ status that says whether to retry (400, 403 final; 429, 5xx retryable).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from receiver.clients.http import api_client, get_json
 from receiver.providers.bedrock.credentials import AwsCredentials
-
-if TYPE_CHECKING:
-    from receiver.providers.bedrock import BedrockSource
+from receiver.providers.bedrock.settings import BedrockSource
 
 
 def invocation_path(arn: str) -> str:

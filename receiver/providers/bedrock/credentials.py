@@ -21,11 +21,11 @@ from botocore.exceptions import BotoCoreError
 from botocore.session import Session
 
 from receiver.foundation.errors import RemoteError
+from receiver.providers.bedrock.settings import BedrockSource
 
 if TYPE_CHECKING:
     from obstore.store import S3Credential
 
-    from receiver.providers.bedrock import BedrockSource
 
 SIGNING_NAME = "bedrock"
 # How long the asset reader may reuse chain credentials before asking the chain again (it refreshes

@@ -15,11 +15,11 @@ from obstore.store import S3Store
 
 from receiver.clients.storage import client_options
 from receiver.providers.bedrock.credentials import AwsCredentials
+from receiver.providers.bedrock.settings import BedrockSource
 
 if TYPE_CHECKING:
     from obstore.store import S3Config
 
-    from receiver.providers.bedrock import BedrockSource
 
 VIDEO_SUFFIX = ".mp4"
 

@@ -8,15 +8,12 @@ OAuth2 access token (`GoogleCredentials`) or an express-mode API key (`x-goog-ap
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from receiver.clients.http import api_client, json_object, remote_status_error
 from receiver.foundation.errors import RemoteError
 from receiver.providers.vertex.credentials import GoogleCredentials
-
-if TYPE_CHECKING:
-    from receiver.providers.vertex import VertexSource
+from receiver.providers.vertex.settings import VertexSource
 
 API_VERSION = "/v1"
 OPERATIONS = "/operations/"

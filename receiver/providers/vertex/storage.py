@@ -14,11 +14,10 @@ from obstore.store import GCSStore
 
 from receiver.clients.storage import client_options
 from receiver.providers.vertex.credentials import GoogleCredentials
+from receiver.providers.vertex.settings import VertexSource
 
 if TYPE_CHECKING:
     from obstore.store import GCSConfig
-
-    from receiver.providers.vertex import VertexSource
 
 
 class GcsStorage:
