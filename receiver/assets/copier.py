@@ -33,7 +33,7 @@ from receiver.core.publisher import Publisher
 from receiver.foundation import metrics, tracing
 from receiver.foundation.asset_settings import AssetsConfig
 from receiver.foundation.backoff import next_due, next_interval
-from receiver.foundation.errors import StoreUnavailable, redis_errors
+from receiver.foundation.errors import StoreUnavailable
 from receiver.foundation.logs import logger
 from receiver.sources import SourceConfig
 from schemas.event import Asset, CanonicalEvent, event_from_json, event_to_json
@@ -136,15 +136,14 @@ async def defer_copy(
         traceparent=tracing.traceparent() or None,
         why=why,
     )
-    with redis_errors("the copy job"):
-        return await queue.enqueue(
-            copy_job_id(event.event_id),
-            COPY,
-            payload.model_dump(mode="json"),
-            due=ready_at,
-            source=event.source,
-            deadline=payload.deadline,
-        )
+    return await queue.enqueue(
+        copy_job_id(event.event_id),
+        COPY,
+        payload.model_dump(mode="json"),
+        due=ready_at,
+        source=event.source,
+        deadline=payload.deadline,
+    )
 
 
 async def refresh_pending_copies(queue: JobQueue) -> None:

@@ -21,7 +21,6 @@ import math
 import time
 
 from receiver.foundation import metrics
-from receiver.foundation.errors import redis_errors
 from receiver.foundation.keys import AnyRedis
 from receiver.providers import PROVIDERS
 from receiver.sources import SourceConfig
@@ -115,10 +114,7 @@ class ApiBudget:
         """The provider asked for a pause (429, `Retry-After`): no process calls its API for `seconds`,
         whichever task it is working on. Raises `RedisUnavailable`."""
         rate, burst = limits(source)
-        with redis_errors("the API budget"):
-            await self._pause(
-                keys=[self.key(source.id)], args=[repr(float(rate)), burst, repr(float(seconds))]
-            )
+        await self._pause(keys=[self.key(source.id)], args=[repr(float(rate)), burst, repr(float(seconds))])
 
     async def _ask(self, source_id: str, rate: float, burst: int | None) -> float:
         if not (rate > 0 and math.isfinite(rate)):
@@ -126,8 +122,7 @@ class ApiBudget:
         if burst is not None and burst < 1:
             raise ValueError(f"the burst must be at least 1, not {burst!r}")
         args: list[str | int] = [repr(float(rate)), default_burst(rate) if burst is None else burst]
-        with redis_errors("the API budget"):
-            micros = await self._script(keys=[self.key(source_id)], args=args)
+        micros = await self._script(keys=[self.key(source_id)], args=args)
         return int(micros) / 1_000_000
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from receiver.foundation import tracing
-from receiver.foundation.errors import REDIS_FAILURES
+from receiver.foundation.errors import RedisUnavailable
 from receiver.foundation.keys import AnyRedis, as_text
 from receiver.foundation.logs import logger
 
@@ -270,15 +270,15 @@ class JobRunner:
                 return
             try:
                 await self._queue.extend(job, self._clock() + self._lease)
-            except REDIS_FAILURES as exc:
-                logger.warning("jobs.lease_not_extended", job_id=job.id, error=exc.__class__.__name__)
+            except RedisUnavailable as exc:
+                logger.warning("jobs.lease_not_extended", job_id=job.id, error=str(exc))
 
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
                 jobs = await self._queue.claim(self._clock(), self._lease, self._concurrency, self._sources)
-            except REDIS_FAILURES as exc:
-                logger.warning("jobs.claim_failed", error=exc.__class__.__name__)
+            except RedisUnavailable as exc:
+                logger.warning("jobs.claim_failed", error=str(exc))
                 jobs = []
             if jobs:
                 await asyncio.gather(*(self._run_one(job) for job in jobs))
@@ -315,5 +315,5 @@ class JobRunner:
                 await self._queue.complete(job)
             else:
                 await self._queue.reschedule(job, result)
-        except REDIS_FAILURES as exc:
-            logger.warning("jobs.update_failed", job_id=job.id, error=exc.__class__.__name__)
+        except RedisUnavailable as exc:
+            logger.warning("jobs.update_failed", job_id=job.id, error=str(exc))

@@ -28,10 +28,10 @@ from redis.asyncio import Redis
 
 from receiver.core.decision import Drop, Holder, Supersede, decide, incomplete
 from receiver.core.delivery import Kind, Provenance
-from receiver.core.replication import NotReplicated, ReplicaWait
+from receiver.core.replication import ReplicaWait
 from receiver.core.wire import ScriptWire
 from receiver.foundation import metrics, tracing
-from receiver.foundation.errors import REDIS_FAILURES, RedisUnavailable
+from receiver.foundation.errors import RedisUnavailable
 from receiver.foundation.keys import AnyRedis, KeySpace, as_text
 from schemas.event import (
     SCHEMA_VERSION,
@@ -200,7 +200,11 @@ class Publisher:
         except Exception as exc:
             # Whatever failed (Redis, or the client library racing a topology change mid-failover), the
             # write is unconfirmed and every caller must still get its answer: 503, and the retry dedupes.
-            failure = RedisUnavailable(f"redis did not confirm the write: {exc.__class__.__name__}: {exc}")
+            failure = (
+                exc
+                if isinstance(exc, RedisUnavailable)
+                else RedisUnavailable(f"redis did not confirm the write: {exc.__class__.__name__}: {exc}")
+            )
             for item in items:
                 if not item.future.done():
                     item.future.set_exception(failure)
@@ -278,17 +282,12 @@ class Publisher:
             fields["media_omitted"] = "1"
         if delivery_id:
             fields["delivery_id"] = delivery_id
-        try:
-            stream = self._keys.dlq(partition)
-            if self._replica_wait is None:
-                entry_id = await self._redis.xadd(stream, fields)
-            else:
-                flat = [item for pair in fields.items() for item in pair]
-                entry_id = await self._replica_wait.execute(self._redis, stream, "XADD", stream, "*", *flat)
-        except (*REDIS_FAILURES, NotReplicated) as exc:
-            raise RedisUnavailable(
-                f"redis did not confirm the write: {exc.__class__.__name__}: {exc}"
-            ) from exc
+        stream = self._keys.dlq(partition)
+        if self._replica_wait is None:
+            entry_id = await self._redis.xadd(stream, fields)
+        else:
+            flat = [item for pair in fields.items() for item in pair]
+            entry_id = await self._replica_wait.execute(self._redis, stream, "XADD", stream, "*", *flat)
         metrics.child(metrics.QUARANTINED, source, reason).inc()
         return as_text(entry_id)
 

@@ -17,7 +17,7 @@ from redis.asyncio import RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError, NoScriptError, TimeoutError
 
-from receiver.foundation.errors import RedisUnavailable
+from receiver.foundation.errors import REDIS_FAILURES, RedisUnavailable, redis_unavailable
 from receiver.foundation.keys import AnyRedis
 
 
@@ -45,26 +45,33 @@ class ReplicaWait:
         """`command`'s result once `replicas` replicas acknowledged it; raises `NotReplicated` if not."""
         wait = ("WAIT", self.replicas, self.timeout_ms)
         if isinstance(redis, RedisCluster):
-            await redis.initialize()  # a no-op unless the slot map is missing or known stale
+            try:
+                await redis.initialize()  # a no-op unless the slot map is missing or known stale
+            except REDIS_FAILURES as exc:
+                raise redis_unavailable("the cluster's slot map", exc) from exc
             node = redis.get_node_from_key(key)
             try:
                 async with redis.pipeline() as cluster_pipe:
                     cluster_pipe.execute_command(*command, target_nodes=node)
                     cluster_pipe.execute_command(*wait, target_nodes=node)
                     written, acknowledged = await cluster_pipe.execute(raise_on_error=False)
-            except (ConnectionError, TimeoutError):
-                # The node is gone (a failover under way): drop the slot map so that the next call
-                # asks the cluster who serves the slot now, as the client's own commands do.
-                await redis.aclose()
+            except RedisUnavailable as exc:
+                if isinstance(exc.__cause__, ConnectionError | TimeoutError):
+                    # The node is gone (a failover under way): drop the slot map so that the next call
+                    # asks the cluster who serves the slot now, as the client's own commands do.
+                    await redis.aclose()
                 raise
         else:
             async with redis.pipeline(transaction=False) as pipe:
                 pipe.execute_command(*command)
                 pipe.execute_command(*wait)
                 written, acknowledged = await pipe.execute(raise_on_error=False)
-        for result in (written, acknowledged):
-            if isinstance(result, Exception):
+        # The pipeline hands each command's failure back as its result, past the client's mapping.
+        for name, result in ((command[0], written), ("WAIT", acknowledged)):
+            if isinstance(result, NoScriptError):
                 raise result
+            if isinstance(result, Exception):
+                raise redis_unavailable(name, result) from result
         if int(acknowledged) < self.replicas:
             raise NotReplicated(
                 f"{acknowledged} of {self.replicas} replica(s) acknowledged the write "

@@ -34,7 +34,7 @@ from receiver.core.publisher import Publisher
 from receiver.flow.pipeline import Outcome, Pipeline, public_headers
 from receiver.foundation import metrics, tracing
 from receiver.foundation.backoff import next_due, next_interval
-from receiver.foundation.errors import Quarantine, RemoteError, StoreUnavailable, redis_errors
+from receiver.foundation.errors import Quarantine, RemoteError, StoreUnavailable
 from receiver.foundation.logs import logger
 from receiver.providers import PROVIDERS
 from receiver.sources import SourceConfig
@@ -92,18 +92,17 @@ class FetchDeferral:
             body=None if proven else delivery.body.decode(),
             traceparent=tracing.traceparent() or None,
         )
-        with redis_errors("the fetch job"):
-            if await self._publisher.published(event):
-                return Outcome("duplicate", event_id=event.event_id)
-            source = delivery.source
-            created = await self._queue.enqueue(
-                fetch_job_id(event.event_id),
-                FETCH,
-                job.model_dump(mode="json"),
-                due=time.time(),
-                source=source.id,
-                deadline=event.received_at.timestamp() + source.fetch_deadline_seconds,
-            )
+        if await self._publisher.published(event):
+            return Outcome("duplicate", event_id=event.event_id)
+        source = delivery.source
+        created = await self._queue.enqueue(
+            fetch_job_id(event.event_id),
+            FETCH,
+            job.model_dump(mode="json"),
+            due=time.time(),
+            source=source.id,
+            deadline=event.received_at.timestamp() + source.fetch_deadline_seconds,
+        )
         # An unproven notification's own status may never be published: its answer names no event.
         event_id = event.event_id if proven else None
         return Outcome("accepted" if created else "duplicate", event_id=event_id)

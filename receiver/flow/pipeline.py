@@ -23,7 +23,7 @@ from receiver.core.offload import Offload
 from receiver.core.publisher import Publisher
 from receiver.foundation import tracing
 from receiver.foundation.asset_settings import AssetsConfig
-from receiver.foundation.errors import Quarantine, RedisUnavailable, StoreUnavailable, redis_errors
+from receiver.foundation.errors import Quarantine, RedisUnavailable, StoreUnavailable
 from receiver.foundation.logs import logger
 from receiver.providers import PROVIDER_SCHEMAS
 from receiver.sources import SourceConfig
@@ -165,9 +165,8 @@ class Pipeline:
         if self.assets is None or not needs_copy(event):
             outcome = await self._publish(event, why)
         else:
-            with redis_errors("the copy job"):
-                if await self.publisher.published(event):
-                    return Outcome("duplicate", event_id=event.event_id)
+            if await self.publisher.published(event):
+                return Outcome("duplicate", event_id=event.event_id)
             created = await defer_copy(self.assets.queue, event, self.assets.config.deadline_seconds, why)
             outcome = Outcome("accepted" if created else "duplicate", event_id=event.event_id)
         if outcome.status == "accepted":

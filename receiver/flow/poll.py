@@ -44,7 +44,7 @@ from receiver.core.jobs import Done, Job, JobQueue, JobResult, RunAgain
 from receiver.flow.pipeline import Pipeline
 from receiver.foundation import metrics, tracing
 from receiver.foundation.backoff import next_due, next_interval
-from receiver.foundation.errors import Quarantine, RemoteError, StoreUnavailable, redis_errors
+from receiver.foundation.errors import Quarantine, RemoteError, StoreUnavailable
 from receiver.foundation.logs import logger
 from receiver.providers import PROVIDERS
 from receiver.sources import SourceConfig
@@ -163,17 +163,16 @@ async def watch(
     left_to_callbacks = PROVIDERS[source.provider].callbacks is not None and not at_once
     first = now + source.reconcile_after_seconds if left_to_callbacks else now
     job_id = poll_job_id(source.id, task_id)
-    with redis_errors("the watch"):
-        created = await queue.enqueue(
-            job_id,
-            POLL,
-            job.model_dump(mode="json"),
-            first,
-            source=source.id,
-            deadline=now + source.deadline_seconds,
-        )
-        if at_once and not created:
-            await queue.hasten(job_id, now)
+    created = await queue.enqueue(
+        job_id,
+        POLL,
+        job.model_dump(mode="json"),
+        first,
+        source=source.id,
+        deadline=now + source.deadline_seconds,
+    )
+    if at_once and not created:
+        await queue.hasten(job_id, now)
     logger.info("poll.watch", source=source.id, task_id=task_id, created=created)
     return created
 

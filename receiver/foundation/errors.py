@@ -5,29 +5,28 @@
     ├── ErrorAnswer        a request is answered early with an HTTP status, an error code and a message
     │   └── Unauthentic    not proven authentic (401); nothing is stored
     ├── Unavailable        something the receiver depends on is out: the caller retries (503)
-    │   ├── RedisUnavailable   Redis did not confirm a write: nothing was kept
+    │   ├── RedisUnavailable   Redis did not answer (a write was not confirmed: nothing was kept)
+    │   │   └── RedisRefused   Redis answered with an error reply
     │   └── StoreUnavailable   the asset store could not be written
     ├── RemoteError        a provider's API did not return what was asked, retryable or not
     ├── Quarantine         authentic, but no schema version accepts it: kept in the dead-letter stream
     └── CannotSign         a replay asked for a signature only the provider can make (fal's private key)
 
 Redis and its cluster client fail with exceptions from three trees (redis-py's `RedisError`, the
-cluster client's `RedisClusterException`, and `OSError` from the socket): `redis_errors` turns them into
-the tree above, so that every path (callback, fetch, poll, watch, DLQ, redrive, doctor) fails the same
-way, and the HTTP app has one handler per branch. httpx's failures are mapped in the transport every
-provider client uses (receiver/clients/http.py).
+cluster client's `RedisClusterException`, and `OSError` from the socket): the clients the receiver builds
+(receiver/foundation/redis_clients.py) raise `redis_unavailable` instead, so that every path (callback,
+fetch, poll, watch, DLQ, redrive, doctor) fails the same way, and the HTTP app has one handler per
+branch. httpx's failures are mapped in the transport every provider client uses (receiver/clients/http.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
-# What a Redis command can fail with; loops that must survive an outage catch exactly these.
-REDIS_CLIENT_ERRORS = (RedisError, RedisClusterException)
-REDIS_FAILURES = (*REDIS_CLIENT_ERRORS, OSError)
+# What a Redis client can fail with; mapped once, by receiver/foundation/redis_clients.py.
+REDIS_FAILURES = (RedisError, RedisClusterException, OSError)
 
 # Seconds a sender is asked to wait before retrying after a 503.
 RETRY_AFTER_SECONDS = 5
@@ -68,6 +67,15 @@ class Unavailable(VideohooksError):
 
 class RedisUnavailable(Unavailable):
     """The write could not be confirmed durable: the provider must retry (503)."""
+
+
+class RedisRefused(RedisUnavailable):
+    """Redis answered the command with an error reply: `reply` ("NOGROUP ...", "OOM ...", "READONLY ...").
+    A caller that expects a particular reply handles it; any other is an outage like the rest."""
+
+    def __init__(self, message: str, reply: str) -> None:
+        super().__init__(message)
+        self.reply = reply
 
 
 class ArchiveUnavailable(Unavailable):
@@ -118,10 +126,23 @@ def unavailable(message: str) -> ErrorAnswer:
     return ErrorAnswer(503, "unavailable", message, {"retry-after": str(RETRY_AFTER_SECONDS)})
 
 
-@contextmanager
-def redis_errors(what: str) -> Iterator[None]:
-    """Run Redis commands whose failure means `what` was not stored: any client failure is a 503."""
-    try:
-        yield
-    except REDIS_FAILURES as exc:
-        raise RedisUnavailable(f"redis did not confirm {what}: {exc.__class__.__name__}") from exc
+# An error reply, from a client of the receiver's (`RedisRefused`) or one a consumer built itself.
+REDIS_REFUSALS = (RedisRefused, ResponseError)
+
+
+def error_reply(exc: RedisRefused | ResponseError) -> str:
+    """The error Redis replied with ("NOGROUP ...")."""
+    return exc.reply if isinstance(exc, RedisRefused) else str(exc)
+
+
+def redis_unavailable(command: object, exc: BaseException) -> RedisUnavailable:
+    """The receiver's error for a Redis client failure on `command`; `RedisRefused` for an error reply.
+
+    The message names the command and the failure's class only: it reaches senders in the 503, where
+    the client's own text (hosts, ports) has no place; the original stays the `__cause__`.
+    """
+    name = command.decode(errors="replace") if isinstance(command, bytes) else str(command)
+    message = f"redis did not answer {name}: {exc.__class__.__name__}"
+    if isinstance(exc, ResponseError):
+        return RedisRefused(message, str(exc))
+    return RedisUnavailable(message)

@@ -20,7 +20,7 @@ from receiver.config import Config
 from receiver.console import console_mount
 from receiver.core.ratelimit import RateLimits
 from receiver.foundation import heap, metrics, tracing
-from receiver.foundation.errors import REDIS_CLIENT_ERRORS, ErrorAnswer, Unavailable
+from receiver.foundation.errors import ErrorAnswer, Unavailable
 from receiver.http import admin, health
 from receiver.http.callback import CALLBACK_ENDPOINT, callback_path_params
 from receiver.http.draining import drain_on_signals
@@ -123,6 +123,5 @@ def create_app(
             HTTPException: routing_error,
             ErrorAnswer: answer_error,
             Unavailable: answer_unavailable,
-            **dict.fromkeys(REDIS_CLIENT_ERRORS, answer_unavailable),
         },
     )

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from receiver.foundation import metrics
-from receiver.foundation.errors import REDIS_FAILURES
+from receiver.foundation.errors import RedisUnavailable
 from receiver.http.responses import json_response
 from receiver.wiring.runtime import Runtime
 
@@ -27,9 +27,9 @@ async def readyz(request: Request) -> Response:
         return json_response(503, {"status": "shutting_down"})
     try:
         await runtime.redis.ping()
-    except REDIS_FAILURES as exc:
+    except RedisUnavailable as exc:
         metrics.REDIS_UP.set(0)
-        return json_response(503, {"status": "redis_unreachable", "detail": exc.__class__.__name__})
+        return json_response(503, {"status": "redis_unreachable", "detail": type(exc.__cause__).__name__})
     metrics.REDIS_UP.set(1)
     return json_response(200, {"status": "ready"})
 

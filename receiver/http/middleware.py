@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from receiver.foundation import metrics
-from receiver.foundation.errors import ErrorAnswer, RedisUnavailable, Unavailable, unavailable
+from receiver.foundation.errors import ErrorAnswer, Unavailable, unavailable
 from receiver.foundation.logs import logger
 from receiver.http.responses import error_body, json_response, send_json
 
@@ -90,11 +90,10 @@ async def answer_error(request: Request, exc: Exception) -> Response:
 async def answer_unavailable(request: Request, exc: Exception) -> Response:
     """A store did not confirm a write, or did not answer a read, the route needed: 503, try again later.
 
-    Registered for the `Unavailable` branch and for every Redis client failure (`REDIS_CLIENT_ERRORS`), so
-    that a route reading Redis directly (the dead letters, the events) needs no handler of its own.
+    Registered for the `Unavailable` branch, which every Redis client failure is raised as, so that a
+    route reading Redis directly (the dead letters, the events) needs no handler of its own.
     """
-    if not isinstance(exc, Unavailable):
-        exc = RedisUnavailable(f"redis did not answer: {exc.__class__.__name__}")
+    assert isinstance(exc, Unavailable)
     return await answer_error(request, unavailable(f"{exc}: retry later"))
 
 

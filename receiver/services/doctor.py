@@ -17,7 +17,7 @@ from typing import Any, Literal
 from receiver.assets.store import AssetStore
 from receiver.config import Config
 from receiver.foundation.asset_settings import AssetsConfig
-from receiver.foundation.errors import REDIS_FAILURES
+from receiver.foundation.errors import RedisUnavailable
 from receiver.foundation.keys import AnyRedis, KeySpace, as_text
 from receiver.providers.unproven_sources import unproven_sources
 from receiver.services.retention import group_lag
@@ -170,8 +170,9 @@ async def diagnose(config: Config, redis_url: str | None = None) -> list[Check]:
             checks.append(await _clock(redis, config))
             step = "streams"
             checks += await _streams(redis, keys)
-    except REDIS_FAILURES as exc:
-        checks.append(Check("fail", step, f"{exc.__class__.__name__}: {exc}"))
+    except RedisUnavailable as exc:
+        cause = exc.__cause__ or exc  # the client's own words, for the operator
+        checks.append(Check("fail", step, f"{cause.__class__.__name__}: {cause}"))
         return checks
     checks.append(await store_check(config.assets))
     return checks

@@ -25,11 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import ResponseError
-
 from receiver.config import RetentionConfig
 from receiver.foundation import metrics
-from receiver.foundation.errors import ArchiveUnavailable
+from receiver.foundation.errors import REDIS_REFUSALS, ArchiveUnavailable
 from receiver.foundation.keys import AnyRedis, KeySpace, as_text, entry_id_order
 from receiver.foundation.logs import logger
 from receiver.services.archive import Archive
@@ -98,7 +96,7 @@ async def _groups(
 ) -> list[GroupReport]:
     try:
         raw_groups = await redis.xinfo_groups(stream)
-    except ResponseError:  # no such stream yet: nothing to trim or measure
+    except REDIS_REFUSALS:  # no such stream yet: nothing to trim or measure
         raw_groups = []
     groups = []
     for raw in raw_groups:

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from redis.exceptions import ResponseError
 
+from receiver.foundation.errors import REDIS_REFUSALS, error_reply
 from receiver.foundation.keys import AnyRedis, KeySpace, as_text
 from receiver.foundation.logs import logger
 from schemas.event import CanonicalEvent, event_from_json
@@ -97,8 +97,8 @@ class Subscriber:
         for stream in self._streams:
             try:
                 await self._redis.xgroup_create(stream, self.group, id="0", mkstream=True)
-            except ResponseError as exc:
-                if not str(exc).startswith("BUSYGROUP"):
+            except REDIS_REFUSALS as exc:
+                if not error_reply(exc).startswith("BUSYGROUP"):
                     raise
 
     async def read(self) -> list[Received]:
@@ -123,8 +123,8 @@ class Subscriber:
                 held = await self._redis.xpending_range(
                     stream, self.group, min="-", max="+", count=1, consumername=self.consumer
                 )
-            except ResponseError as exc:  # no group (or stream) any more: nothing to leave
-                if not str(exc).startswith("NOGROUP"):
+            except REDIS_REFUSALS as exc:  # no group (or stream) any more: nothing to leave
+                if not error_reply(exc).startswith("NOGROUP"):
                     raise
                 continue
             if not held:
@@ -140,8 +140,8 @@ class Subscriber:
     async def _with_group(self, read: Callable[[], Awaitable[list[Received]]]) -> list[Received]:
         try:
             return await read()
-        except ResponseError as exc:
-            if not str(exc).startswith("NOGROUP"):
+        except REDIS_REFUSALS as exc:
+            if not error_reply(exc).startswith("NOGROUP"):
                 raise
             await self.ensure_groups()
             return await read()

@@ -28,7 +28,6 @@ from receiver.assets.copier import COPY, CopyPayload, copy_job_id
 from receiver.core.jobs import Job, JobQueue
 from receiver.flow.fetch import FETCH, FetchJob, fetch_job_id
 from receiver.flow.poll import poll_job_id
-from receiver.foundation.errors import redis_errors
 from receiver.foundation.keys import AnyRedis, KeySpace, as_text, entry_id_order
 from schemas.event import (
     STATUS_RANK,
@@ -232,14 +231,13 @@ async def read_task(
     `fetch_deadline_seconds`: the source's, which bounds how long a fetch holds its event back."""
     partition = keys.partition(source, task_id)
     job_id = poll_job_id(source, task_id)
-    with redis_errors("the task read"):
-        raw = await redis.hgetall(keys.task(partition, source, task_id))
-        marks = {as_text(field): as_text(value) for field, value in raw.items()}
-        entries = {entry_id for _, entry_id, _ in published_entries(marks)}
-        event_ids = await _event_ids(redis, keys.events(partition), entries)
-        job = await queue.get(job_id)
-        due = None if job is None else await queue.due(job_id)
-        held = await read_held(queue, source, task_id, fetch_deadline_seconds)
+    raw = await redis.hgetall(keys.task(partition, source, task_id))
+    marks = {as_text(field): as_text(value) for field, value in raw.items()}
+    entries = {entry_id for _, entry_id, _ in published_entries(marks)}
+    event_ids = await _event_ids(redis, keys.events(partition), entries)
+    job = await queue.get(job_id)
+    due = None if job is None else await queue.due(job_id)
+    held = await read_held(queue, source, task_id, fetch_deadline_seconds)
     return assemble(source, task_id, marks, event_ids, job, due, [item for _, item in held])
 
 

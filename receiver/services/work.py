@@ -25,7 +25,7 @@ from receiver.core.jobs import Handler, JobQueue, JobRunner
 from receiver.flow.fetch import FETCH, Fetcher
 from receiver.flow.pipeline import Pipeline
 from receiver.flow.poll import POLL, Poller, refresh_watched_gauge
-from receiver.foundation.errors import REDIS_FAILURES
+from receiver.foundation.errors import RedisUnavailable
 from receiver.foundation.keys import AnyRedis
 from receiver.foundation.logs import logger
 from receiver.services.archive import Archive
@@ -72,8 +72,8 @@ async def every(
     while not stop.is_set():
         try:
             await step()
-        except REDIS_FAILURES as exc:
-            logger.warning(f"{what}_failed", error=f"{exc.__class__.__name__}: {exc}")
+        except RedisUnavailable as exc:
+            logger.warning(f"{what}_failed", error=str(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)
 

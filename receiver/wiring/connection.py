@@ -1,7 +1,8 @@
 """Connecting to Redis: a configured server or cluster, or an embedded one for a first run.
 
-Every command is bounded by `timeout_seconds` and never retried inside the client: when Redis cannot
-take a write, the caller answers 503 within that bound and the provider's own retry takes over. The
+Every command is bounded by `timeout_seconds` and never retried inside the client, and every client
+failure is raised as `RedisUnavailable` (receiver/foundation/redis_clients.py): when Redis cannot take
+a write, the caller answers 503 within that bound and the provider's own retry takes over. The
 connection pool is bounded and blocking, which makes it the service's backpressure point.
 """
 
@@ -31,6 +32,7 @@ from receiver.flow.poll import CallbackWatcher
 from receiver.foundation.errors import REDIS_FAILURES
 from receiver.foundation.keys import AnyRedis, KeySpace
 from receiver.foundation.logs import logger
+from receiver.foundation.redis_clients import MappedCluster, MappedRedis
 
 
 class EmbeddedRedis(AbstractContextManager["EmbeddedRedis"]):
@@ -75,12 +77,12 @@ def connect(config: Config, url: str | None) -> AnyRedis:
     if url is None:
         return sentinel_master(config, options)
     if settings.cluster:
-        return RedisCluster.from_url(url, max_connections=settings.max_connections, **options)
+        return MappedCluster.from_url(url, max_connections=settings.max_connections, **options)
     pool = BlockingConnectionPool.from_url(
         url, max_connections=settings.max_connections, timeout=settings.timeout_seconds, **options
     )
     pool.connection_class = _packed_by_hiredis(pool.connection_class)
-    return Redis(connection_pool=pool)
+    return MappedRedis(connection_pool=pool)
 
 
 # PERF: packed in C (bench/README.md, index: publish_cost).
@@ -117,7 +119,10 @@ def sentinel_master(config: Config, options: dict[str, Any]) -> Redis:
         options = {**options, "password": settings.password.get_secret_value()}
     sentinels = Sentinel(settings.sentinel_addresses(), sentinel_kwargs=sentinel_options)
     master: Redis = sentinels.master_for(
-        settings.sentinel_service, max_connections=settings.max_connections, **options
+        settings.sentinel_service,
+        redis_class=MappedRedis,
+        max_connections=settings.max_connections,
+        **options,
     )
     pool = master.connection_pool
     pool.connection_class = _packed_by_hiredis(pool.connection_class)

@@ -24,6 +24,7 @@ from receiver.core.publisher import Publication, Publisher
 from receiver.flow.poll import POLL, poll_job_id, watch
 from receiver.foundation.errors import RedisUnavailable
 from receiver.foundation.keys import KeySpace
+from receiver.foundation.redis_clients import MappedRedis
 from receiver.services.taskrecord import assemble, published_at, read_task
 from schemas.event import CanonicalEvent, Status
 from schemas.normalizing import DeliveryContext, build_event
@@ -266,7 +267,7 @@ def test_the_command(config_file: Path, prefix: str, redis_url: str) -> None:
 
 
 async def test_redis_down_is_redis_unavailable() -> None:
-    client = Redis(port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    client = MappedRedis(port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
     with pytest.raises(RedisUnavailable):
         await read_task(
             client, KeySpace("nowhere"), JobQueue(client, "nowhere"), "src", "t1", fetch_deadline_seconds=3600

@@ -203,4 +203,5 @@ def test_cli_says_when_redis_is_unreachable(config_file: Path) -> None:
     nowhere = f"redis://127.0.0.1:{free_port()}/0"
     listed = CliRunner().invoke(cli, ["dlq", "list", "--config", str(config_file), "--redis-url", nowhere])
     assert listed.exit_code == 1
-    assert "redis: ConnectionError" in listed.output
+    assert "redis did not answer XRANGE: ConnectionError (" in listed.output
+    assert "connecting to 127.0.0.1" in listed.output
