@@ -20,8 +20,8 @@ from werkzeug import Request, Response
 
 from receiver.cli import app
 from receiver.config import ConfigError, parse_config
-from receiver.providers.vertex.settings import VertexSource, default_api_base_url
 from receiver.providers.vertex.client import VertexClient
+from receiver.providers.vertex.settings import VertexSource, default_api_base_url
 from tests.support import API_KEY, FIXTURES, api_client, remote_error_of, stream_events
 from tests.support.api import api_base, receiver_parts
 from tests.support.config import config_dict
