@@ -61,7 +61,8 @@ def watch(
     if problem is not None:
         raise fail(problem)
     try:
-        wanted = WatchRequest.model_validate({"task_id": task_id, "task_type": task_type})
+        asked = {"task_id": task_id} if task_type is None else {"task_id": task_id, "task_type": task_type}
+        wanted = WatchRequest.model_validate(asked)
     except ValidationError as exc:
         raise fail(f"task {task_id!r} is not valid: {summarize_errors(exc)}") from None
     problem = watch_type_problem(source, wanted.task_type)

@@ -73,6 +73,14 @@ class WatchRequest(BaseModel):
     # For a provider with several kinds of task (TwelveLabs): which one; without it, each is tried.
     task_type: TaskType | None = None
 
+    @field_validator("task_type", mode="before")
+    @classmethod
+    def _not_null(cls, task_type: object) -> object:
+        """The document forbids null: "try each kind" is asked for by leaving `task_type` out."""
+        if task_type is None:
+            raise ValueError("null is not a kind of task: leave task_type out to try each kind")
+        return task_type
+
     @field_validator("task_id")
     @classmethod
     def _no_dot_segments(cls, task_id: str) -> str:

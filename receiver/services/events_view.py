@@ -84,8 +84,9 @@ class EventQuery:
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> EventQuery:
-        """The query string of `GET /v1/events`; an empty filter means no filter. Raises InvalidQuery."""
-        limit_text = params.get("limit", str(DEFAULT_LIMIT))  # present but empty: not an integer
+        """The query string of `GET /v1/events`; an empty value means no filter. Raises InvalidQuery."""
+        # An empty `limit=` is no number: refused (the document says so), not read as the default.
+        limit_text = params.get("limit", str(DEFAULT_LIMIT))
         if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= MAX_LIMIT:
             raise InvalidQuery("invalid_limit", f"limit must be an integer from 1 to {MAX_LIMIT}")
         status = params.get("status") or None
