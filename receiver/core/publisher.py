@@ -110,20 +110,7 @@ class Publisher:
         (a second call, which the script makes atomic: at most one completion is appended).
         """
         event = as_version(event, self._event_version)
-        value = await self._submit(event, why, "")
-        if not value.startswith(REFUSALS):
-            return Publication("accepted", value, event.event_id)
-        match decide(event, why, holder=_holder(value)):
-            case Supersede(event=complete, replaces=replaces, why=reason):
-                complete = as_version(complete, self._event_version)
-                value = await self._submit(complete, reason, replaces)
-                if value.startswith(REFUSALS):  # completed meanwhile by another path
-                    return Publication("duplicate")
-                return Publication("accepted", value, complete.event_id)
-            case Drop(outcome=outcome):
-                return Publication(outcome)
-            case _:  # pragma: no cover - without a notice, `decide` publishes, supersedes or drops
-                raise AssertionError("a holder's decision is a supersede or a drop")
+        return await self._settled(event, why, await self._submit(event, why, ""))
 
     async def publish_many(
         self, events: Sequence[tuple[CanonicalEvent, str]]
@@ -133,9 +120,39 @@ class Publisher:
         Queued in the order given, so a task's events reach the stream in that order, as if published
         one after the other; an event Redis did not confirm has its `RedisUnavailable` in its place.
         """
-        return await asyncio.gather(
-            *(self.publish(event, why) for event, why in events), return_exceptions=True
+        # PERF: one future per event and one await for the run, not a coroutine each (bench/README.md,
+        # index: replay).
+        versioned = [(as_version(event, self._event_version), why) for event, why in events]
+        answers = await asyncio.gather(
+            *(self._submit(event, why, "") for event, why in versioned), return_exceptions=True
         )
+        settled: list[Publication | BaseException] = []
+        for (event, why), answer in zip(versioned, answers, strict=True):
+            if isinstance(answer, BaseException):
+                settled.append(answer)
+                continue
+            try:
+                settled.append(await self._settled(event, why, answer))
+            except RedisUnavailable as exc:
+                settled.append(exc)
+        return settled
+
+    async def _settled(self, event: CanonicalEvent, why: str, answer: str) -> Publication:
+        """The publication the script's `answer` for `event` makes: appended, or what `decide` makes of
+        the refusal (a supersede is a second call of the script)."""
+        if not answer.startswith(REFUSALS):
+            return Publication("accepted", answer, event.event_id)
+        match decide(event, why, holder=_holder(answer)):
+            case Supersede(event=complete, replaces=replaces, why=reason):
+                complete = as_version(complete, self._event_version)
+                answer = await self._submit(complete, reason, replaces)
+                if answer.startswith(REFUSALS):  # completed meanwhile by another path
+                    return Publication("duplicate")
+                return Publication("accepted", answer, complete.event_id)
+            case Drop(outcome=outcome):
+                return Publication(outcome)
+            case _:  # pragma: no cover - without a notice, `decide` publishes, supersedes or drops
+                raise AssertionError("a holder's decision is a supersede or a drop")
 
     def _submit(self, event: CanonicalEvent, why: str, supersedes: str) -> asyncio.Future[str]:
         """Queue one call of the script for `event` (batched with its partition's others): resolves to
