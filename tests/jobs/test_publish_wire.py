@@ -66,3 +66,22 @@ async def test_a_server_that_lost_its_scripts_gets_the_script_again(
     assert (await publisher.publish(event("t1", "running", "d2"))).outcome == "accepted"
     assert (await publisher.publish(event("t1", "running", "d2"))).outcome == "duplicate"
     assert len(stream_events(rclient, f"{prefix}:events")) == 2
+
+
+async def test_publish_many_completes_an_incomplete_event_once_as_publish_would(
+    client: Redis, rclient: redis.Redis, prefix: str
+) -> None:
+    """A replayed run meets a status held by an incomplete (truncated) event: the one decision
+    supersedes it, once, exactly as a single `publish` of the complete event would."""
+    publisher = Publisher(client, KeySpace(prefix), dedupe_ttl_seconds=3600)
+    ctx = DeliveryContext("wire-src", "memories", datetime.now(UTC), None)
+    cut = build_event(ctx, task_id="t1", task_type="description", status="succeeded", truncated=True)
+    assert (await publisher.publish(cut, "callback (signed)")).outcome == "accepted"
+    whole = build_event(ctx, task_id="t1", task_type="description", status="succeeded", text="all of it")
+    first, again = await publisher.publish_many([(whole, "callback (replay)"), (whole, "callback (replay)")])
+    assert isinstance(first, Publication) and isinstance(again, Publication)
+    assert (first.outcome, again.outcome) == ("accepted", "duplicate")
+    assert first.event_id != cut.event_id
+    published = stream_events(rclient, f"{prefix}:events")
+    assert [item["event_id"] for item in published] == [cut.event_id, first.event_id]
+    assert published[1]["extensions"]["supersedes"] == cut.event_id
