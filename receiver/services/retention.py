@@ -38,8 +38,18 @@ MAXLEN_HEADROOM = 0.9
 TRIM_BATCH = 1000
 # Redis 6.2 reports no lag: the entries after a group's position are counted, up to this many.
 LAG_COUNT_LIMIT = 100_000
-# Counted inside Redis: nothing of the entries crosses the network.
-_COUNT_AFTER = "return #redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])"
+# Counted inside Redis, a page at a time: nothing of the entries crosses the network, and the script holds
+# one page of entries in memory, not all of them (up to LAG_COUNT_LIMIT events of several KB each).
+_COUNT_AFTER = """
+local counted, start, limit = 0, ARGV[1], tonumber(ARGV[2])
+while counted < limit do
+  local page = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 1000)
+  if #page == 0 then break end
+  counted = counted + #page
+  start = '(' .. page[#page][1]
+end
+return counted
+"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from starlette.testclient import TestClient
 
 from receiver.config import ConfigError, RetentionConfig, parse_config
 from receiver.core.publisher import Publisher
-from receiver.foundation.keys import KeySpace
+from receiver.foundation.keys import KeySpace, as_text
 from receiver.http.app import create_app
-from receiver.services.retention import check_all
+from receiver.services.retention import check_all, group_lag
 from receiver.wiring.connection import open_pipeline
 from schemas.event import CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
@@ -127,6 +127,27 @@ async def test_held_back_on_redis_6_2_whose_groups_report_no_lag(redis62_url: st
         assert (report.trimmed, report.length, report.held_back) == (4, 6, 4)
     finally:
         await client.delete(keys.events(0), *[key async for key in client.scan_iter(f"{prefix}:*")])
+        await client.aclose()
+
+
+async def test_a_6_2_groups_lag_is_counted_past_one_page(redis62_url: str, prefix: str) -> None:
+    """Redis 6.2 reports no lag: it is counted inside Redis a page of entries at a time, so a backlog
+    longer than a page is counted whole."""
+    client = Redis.from_url(redis62_url)
+    stream = f"{prefix}:events"
+    try:
+        pipe = client.pipeline(transaction=False)
+        for number in range(2_500):
+            pipe.xadd(stream, {"event": str(number)})
+        await pipe.execute()
+        await client.xgroup_create(stream, "behind", id="0")
+        await client.xreadgroup("behind", "c", {stream: ">"}, count=7)
+        [raw] = await client.xinfo_groups(stream)
+        info = {as_text(name): value for name, value in raw.items()}
+        assert "entries-read" not in info  # what makes it count
+        assert await group_lag(client, stream, info, as_text(info["last-delivered-id"])) == 2_493
+    finally:
+        await client.delete(stream)
         await client.aclose()
 
 
