@@ -26,6 +26,11 @@ $(VENV)/.installed-test: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --extra test --extra dev --quiet
 	touch $@ $(VENV)/.installed-run
 
+# The bench's own extras (FastAPI for the by-hand server, psutil), beside the test tools.
+$(VENV)/.installed-bench: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --extra test --extra dev --extra bench --quiet
+	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
+
 # Upgrade every pinned dependency, then run the checks: an upgrade lands as its own commit.
 lock: | $(UV)
 	$(UV) lock --upgrade
@@ -67,7 +72,7 @@ REDIS_FLOOR_TESTS := \
 screenshots: $(VENV)/.installed-test
 	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/http/test_console_browser.py
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.run
 
 # Both gate CI (.ci/run): lint and types first, then the suite.

@@ -1,20 +1,19 @@
-"""Installs what the bench needs and the project does not: FastAPI (by-hand server), psutil (RSS).
+"""Checks that the bench's extra packages are installed: FastAPI (by-hand server), psutil (RSS).
 
-Standard library only, so that it runs before anything it installs is imported. wrk is installed
-by bench/wrk.py.
+Standard library only, so that it runs before anything it checks is imported. They come from the
+lock's `bench` extra (`make bench` installs it); wrk is installed by bench/wrk.py.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 
-PACKAGES = {"fastapi": "fastapi", "psutil": "psutil", "httpx": "httpx", "redis": "redis[hiredis]"}
+MODULES = ("fastapi", "psutil")
 
 
 def ensure_packages() -> None:
-    missing = [spec for module, spec in PACKAGES.items() if importlib.util.find_spec(module) is None]
+    missing = [module for module in MODULES if importlib.util.find_spec(module) is None]
     if missing:
-        print(f"installing {', '.join(missing)} into {sys.prefix}", flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+        raise SystemExit(
+            f"the bench needs {', '.join(missing)}: run `make bench`, which installs the lock's bench extra"
+        )
