@@ -71,6 +71,7 @@ def replay(
         raise fail(str(exc)) from None
     for (named, used), count in sorted(moved.items()):
         console.print(f"{count} fixture(s) name {named!r}, not configured: sent to {used!r}")
+    heap.reuse_large_buffers()
     heap.freeze_long_lived()
 
     with Progress(

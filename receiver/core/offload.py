@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from receiver.config import LimitsConfig
 from receiver.core.decoding import decode, decode_resource
 from receiver.foundation.errors import Quarantine
-from receiver.foundation.heap import freeze_long_lived
+from receiver.foundation.heap import freeze_long_lived, reuse_large_buffers
 from schemas.event import CanonicalEvent, event_to_json, with_json
 from schemas.normalizing import DeliveryContext
 from schemas.provider import ProviderSchemas
@@ -50,6 +50,7 @@ DecodeJob = tuple[ProviderSchemas, bytes, DeliveryContext, LimitsConfig, bool]
 def _lowest_priority() -> None:
     """The worker's initializer: let the event loop's process have the CPU whenever it wants it."""
     os.nice(19)
+    reuse_large_buffers()
     freeze_long_lived()
 
 

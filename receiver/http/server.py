@@ -22,6 +22,7 @@ from receiver.http.app import create_app
 
 def create_app_from_env() -> Starlette:
     logs.configure(os.environ.get("VIDEOHOOKS_LOG_LEVEL", "info"))
+    heap.reuse_large_buffers()
     app = create_app(load_config(os.environ.get("VIDEOHOOKS_CONFIG")), freeze_heap=True)
     heap.freeze_long_lived()
     return app
