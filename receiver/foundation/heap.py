@@ -31,7 +31,7 @@ def freeze_long_lived() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-# PERF: large buffers reused, not mapped fresh each time (bench/README.md, index: large bodies).
+# PERF: large buffers reused, not mapped fresh each time (bench/README.md, index: head-of-line).
 def reuse_large_buffers() -> None:
     """Where the C library is glibc, keep freed large blocks for reuse; elsewhere nothing changes."""
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
