@@ -83,6 +83,10 @@ def targets(suite: SuiteResult) -> dict[str, dict[str, Any]]:
         "videohooks_rss_mb_max": (vh.rss_peak_mb if measured and vh else None, False),
         "replay_direct_events_per_s_min": (replay.events_per_s if replay else None, True),
         "head_of_line_p99_ratio_max": (suite.head_of_line.ratio if suite.head_of_line else None, False),
+        "large_body_over_floor_max": (
+            max(row.ratio for row in suite.large_body) if suite.large_body else None,
+            False,
+        ),
         "decode_over_baseline_min": (
             min(row.ratio for row in suite.decode[0]) if suite.decode else None,
             True,
@@ -365,6 +369,8 @@ def _target_lines(suite: SuiteResult) -> list[str]:
         f" {met('replay_direct_events_per_s_min')}",
         f"head-of-line p99 ratio <= {TARGETS['head_of_line_p99_ratio_max']:g}:"
         f" {met('head_of_line_p99_ratio_max')};"
+        f"  large body / floor <= {TARGETS['large_body_over_floor_max']:g} at every size:"
+        f" {met('large_body_over_floor_max')}",
         f"  decode >= {TARGETS['decode_over_baseline_min']:g}x baseline at every size:"
         f" {met('decode_over_baseline_min')}",
         f"callback p99 beside watched tasks / alone <= {TARGETS['watch_callback_p99_ratio_max']:g}:"
