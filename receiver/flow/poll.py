@@ -30,7 +30,7 @@ import random
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -46,6 +46,7 @@ from receiver.foundation import metrics, tracing
 from receiver.foundation.backoff import next_due, next_interval
 from receiver.foundation.errors import Quarantine, RemoteError, StoreUnavailable
 from receiver.foundation.logs import logger
+from receiver.foundation.settings import not_null
 from receiver.providers import PROVIDERS
 from receiver.sources import SourceConfig
 from schemas.event import TERMINAL_STATUSES, CanonicalEvent, Error, Status, TaskType
@@ -71,15 +72,10 @@ class WatchRequest(BaseModel):
     # Slashes are allowed (Gemini's operation names have them), `.` and `..` segments are not.
     task_id: str = Field(pattern=r"^[A-Za-z0-9_.:-][A-Za-z0-9_.:/-]{0,255}$")
     # For a provider with several kinds of task (TwelveLabs): which one; without it, each is tried.
-    task_type: TaskType | None = None
-
-    @field_validator("task_type", mode="before")
-    @classmethod
-    def _not_null(cls, task_type: object) -> object:
-        """The document forbids null: "try each kind" is asked for by leaving `task_type` out."""
-        if task_type is None:
-            raise ValueError("null is not a kind of task: leave task_type out to try each kind")
-        return task_type
+    # The document forbids null: "try each kind" is asked for by leaving `task_type` out.
+    task_type: Annotated[
+        TaskType | None, not_null("null is not a kind of task: leave task_type out to try each kind")
+    ] = None
 
     @field_validator("task_id")
     @classmethod

@@ -1,7 +1,8 @@
 """What every TOML table of the configuration shares: unknown keys refused, secrets never shown.
 
 Secrets may be written inline or as `env:NAME`, read from the environment at load time; they are held
-as `SecretStr` so that no repr, log line or error message can show them.
+as `SecretStr` so that no repr, log line or error message can show them. Also the one rule the request
+documents share: a field that may be left out is not given as null.
 """
 
 from __future__ import annotations
@@ -23,6 +24,18 @@ def resolve_env(value: Any) -> Any:
 
 
 Secret = Annotated[SecretStr, BeforeValidator(resolve_env)]
+
+
+def not_null(leave_out: str) -> BeforeValidator:
+    """Refuses an explicit null for a field whose absence means something (`leave_out` says what), so that
+    null is never read as "left out"."""
+
+    def refuse(value: object) -> object:
+        if value is None:
+            raise ValueError(leave_out)
+        return value
+
+    return BeforeValidator(refuse)
 
 
 class Section(BaseModel):

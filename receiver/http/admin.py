@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,6 +16,7 @@ from receiver.core.decoding import summarize_errors
 from receiver.core.jobs import JobQueue
 from receiver.flow import poll
 from receiver.foundation.errors import ErrorAnswer
+from receiver.foundation.settings import not_null
 from receiver.http.responses import json_response, read_body
 from receiver.services import events_view
 from receiver.services.dlq import DeadLetters
@@ -122,15 +123,10 @@ class RedriveRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    ids: list[str] | None = None
+    ids: Annotated[
+        list[str] | None, not_null("null is not a list of entry ids: leave ids out to redrive every entry")
+    ] = None
     delete: bool = False
-
-    @field_validator("ids", mode="before")
-    @classmethod
-    def _not_null(cls, ids: object) -> object:
-        if ids is None:
-            raise ValueError("null is not a list of entry ids: leave ids out to redrive every entry")
-        return ids
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)

@@ -88,6 +88,17 @@ def test_bad_registrations_are_refused_with_a_code(
     assert rclient.hlen(f"{prefix}:{{jobs}}:data") == 0
 
 
+def test_a_null_task_type_is_refused_not_read_as_left_out(
+    client: TestClient, rclient: redis.Redis, prefix: str
+) -> None:
+    response = client.post(
+        "/v1/sources/veo-relay/tasks", json={"task_id": TASK, "task_type": None}, headers=ADMIN
+    )
+    assert response.status_code == 422
+    assert "leave task_type out to try each kind" in response.json()["error"]["message"]
+    assert rclient.hlen(f"{prefix}:{{jobs}}:data") == 0
+
+
 def test_the_admin_route_is_off_without_a_token(prefix: str, redis_url: str) -> None:
     data = config_dict(prefix, redis_url)
     del data["admin"]
