@@ -85,8 +85,7 @@ def _ways(client: redis.Redis, fields: list[Any]) -> dict[str, Callable[[int], o
     return {"script (today)": script, "plain XADD": plain, "XADD, then a script": transaction}
 
 
-def measure(port: int, calls: int) -> None:
-    client = redis.Redis(port=port)
+def measure(client: redis.Redis, calls: int) -> None:
     print(f"{'event':>8}  {'way':<22} {'Redis us/call':>14} {'wall ms/call':>13}")
     for size in SIZES_MIB:
         fields = _event_fields(size)
@@ -124,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        measure(port, args.calls)
+        measure(client, args.calls)
     finally:
         server.terminate()
         server.wait()
