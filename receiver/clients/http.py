@@ -121,33 +121,48 @@ def remote_status_error(response: httpx.Response, what: str) -> RemoteError:
     )
 
 
+async def _get(
+    client: httpx.AsyncClient, url: str, what: str, headers: Mapping[str, str] | None = None
+) -> bytes:
+    """The body of `GET url`, or `RemoteError` for any status but 200."""
+    response = await client.get(url, headers=headers, extensions={"what": what})
+    if response.status_code != 200:
+        raise remote_status_error(response, what)
+    return response.content
+
+
+def _parsed(content: bytes, what: str) -> Any:
+    """An answer's JSON; anything else is retryable (a proxy's page, a cut-off answer)."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        raise RemoteError(f"{what}: the response is not JSON ({exc})", retryable=True) from None
+
+
 async def get_json(
     client: httpx.AsyncClient, url: str, what: str, headers: Mapping[str, str] | None = None
 ) -> bytes:
     """The body of `GET url`, checked to be JSON; `what` names the resource in error messages, and
     `headers` are this request's own (a signature over it)."""
-    response = await client.get(url, headers=headers, extensions={"what": what})
-    if response.status_code != 200:
-        raise remote_status_error(response, what)
-    try:
-        orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
-        raise RemoteError(f"{what}: the response is not JSON ({exc})", retryable=True) from None
-    return response.content
+    content = await _get(client, url, what, headers)
+    _parsed(content, what)
+    return content
+
+
+async def get_json_value(client: httpx.AsyncClient, url: str, what: str) -> Any:
+    """`GET url`'s JSON, parsed once, for a caller that keeps the value rather than the bytes."""
+    return _parsed(await _get(client, url, what), what)
 
 
 async def get_json_object(client: httpx.AsyncClient, url: str, what: str) -> dict[str, Any]:
-    """`get_json`, parsed, for APIs whose answer must be one JSON object."""
-    return json_object(await get_json(client, url, what), what)
+    """`GET url`'s JSON, parsed once, for APIs whose answer must be one JSON object."""
+    return json_object(await _get(client, url, what), what)
 
 
 def json_object(content: bytes, what: str) -> dict[str, Any]:
     """An answer that must be one JSON object, parsed; anything else is retryable (a proxy's page, a
     cut-off answer)."""
-    try:
-        document = orjson.loads(content)
-    except orjson.JSONDecodeError as exc:
-        raise RemoteError(f"{what}: the response is not JSON ({exc})", retryable=True) from None
+    document = _parsed(content, what)
     if not isinstance(document, dict):
         raise RemoteError(f"{what}: the answer is not a JSON object", retryable=True)
     return document

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import orjson
 
-from receiver.clients.http import api_client, get_json, remote_status_error
+from receiver.clients.http import api_client, get_json_value, remote_status_error
 from receiver.foundation.errors import RemoteError
 from receiver.providers.fal.settings import FalSource
 
@@ -55,7 +55,7 @@ class FalQueueClient:
             raise RemoteError(f"{what}: the status is not a JSON object", retryable=True)
         document["request_id"] = task_id
         if document.get("status") == "COMPLETED" and document.get("error") is None:
-            document["payload"] = orjson.loads(await get_json(self._http, route, f"{what}: result"))
+            document["payload"] = await get_json_value(self._http, route, f"{what}: result")
         return orjson.dumps(document)
 
     async def aclose(self) -> None:
