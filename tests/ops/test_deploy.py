@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -530,6 +533,31 @@ def test_dockerignore_sends_what_the_build_copies_and_nothing_secret() -> None:
     ):
         assert dockerignored(secret, patterns), f"{secret} would be sent to the builder"
     assert dockerignored("receiver/__pycache__/x.pyc", patterns)
+
+
+def test_the_locked_dependency_sync_finds_what_it_reads_in_the_build_context(tmp_path: Path) -> None:
+    """The builder's first `uv sync --locked`, on exactly the files COPYed before it: the lock names the
+    consumers' package as a path source, whose metadata the check reads."""
+    uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    context = tmp_path / "src"
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "RUN" and "uv sync" in rest:
+            break
+        if keyword == "COPY" and "--from=" not in rest:
+            *sources, target = rest.split()
+            destination = context / target
+            for source in sources:
+                destination.mkdir(parents=True, exist_ok=True)
+                shutil.copy(ROOT / source, destination)
+    synced = subprocess.run(
+        [uv, "sync", "--locked", "--no-dev", "--no-install-project", "--dry-run"],
+        cwd=context,
+        env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert synced.returncode == 0, synced.stderr
 
 
 # --------------------------------------------------------------------------------------------------
