@@ -167,8 +167,9 @@ class Copier:
     ) -> None:
         self._store = store
         self._publisher = publisher
-        # Told of each event published, as the pipeline's watcher is: an event with `asset_errors` is
-        # incomplete, and its task is watched so that a complete result supersedes it.
+        # Told of each event published, as the pipeline is (`Pipeline.watch`: a watch Redis cannot start
+        # is logged, never a failed copy): an event with `asset_errors` is incomplete, and its task is
+        # watched so that a complete result supersedes it.
         self._watcher = watcher
         self._trust = trust
         self._cloud = cloud

@@ -62,7 +62,7 @@ def asset_copier(config: Config, pipeline: Pipeline) -> Copier | None:
     assets = pipeline.assets.config
     cloud = CloudReader(config, assets.max_bytes)
     trust = config_trust(config, assets)
-    return Copier(assets, pipeline.assets.store, pipeline.publisher, trust, cloud, watcher=pipeline.watcher)
+    return Copier(assets, pipeline.assets.store, pipeline.publisher, trust, cloud, watcher=pipeline.watch)
 
 
 async def every(

@@ -36,12 +36,16 @@ from receiver.assets.download import Trust
 from receiver.assets.store import AssetStore
 from receiver.core.jobs import JobQueue, JobRunner
 from receiver.core.publisher import Publisher
+from receiver.flow.pipeline import AssetCopies, Pipeline
 from receiver.foundation.asset_settings import AssetsConfig
+from receiver.foundation.errors import RedisUnavailable
 from receiver.foundation.keys import KeySpace
+from receiver.services.work import asset_copier
 from schemas.event import Asset, CanonicalEvent
 from schemas.normalizing import DeliveryContext, build_event
 from tests.support import ROOT, stream_entries
 from tests.support.clock import MovableClock
+from tests.support.config import config_with
 from tests.support.s3server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server
 from tests.support.waiting import wait_until
 
@@ -254,6 +258,45 @@ async def test_refused_assets_are_given_up_at_once_and_the_provider_expiry_bound
     assert "provider's expiry" in errors[1]["message"]
     assert [request.path for request, _ in httpserver.log] == ["/big.mp4", "/later.mp4"]
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_watch_redis_cannot_start_leaves_the_copied_event_published_once(
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    queue: JobQueue,
+    publisher: Publisher,
+    rclient: redis.Redis,
+    prefix: str,
+    redis_url: str,
+) -> None:
+    """The copier starts watches through `Pipeline.watch`, as every path does: a watch Redis refuses after
+    the publish is logged, and the copy job is done, not run again as a failed handler."""
+    watched: list[str] = []
+
+    async def redis_refuses(event: CanonicalEvent) -> None:
+        watched.append(event.event_id)
+        raise RedisUnavailable("redis went away after the publish")
+
+    httpserver.expect_request("/ok.mp4").respond_with_data(BLOCK, content_type="video/mp4")
+    event = event_with(video(httpserver.url_for("/ok.mp4")))
+    await defer_copy(queue, event, deadline_seconds=3600, why="a callback")
+    config = config_with(
+        prefix,
+        redis_url,
+        httpserver.url_for(""),
+        assets={"store": str(tmp_path), "allow_private_networks": True},
+    )
+    assert config.assets is not None
+    copies = AssetCopies(config.assets, AssetStore(config.assets), queue)
+    handler = asset_copier(config, Pipeline(publisher, assets=copies, watcher=redis_refuses))
+    assert handler is not None
+    runs = await run_until_done(JobRunner(queue, {COPY: handler}), queue, copy_job_id(event.event_id))
+    await handler.aclose()
+
+    assert runs == 1
+    assert watched == [event.event_id]
+    assert len(published(rclient, prefix)) == 1
+    assert sum(1 for request, _ in httpserver.log if request.path == "/ok.mp4") == 1
 
 
 def streamed(
