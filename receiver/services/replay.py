@@ -304,7 +304,8 @@ async def _publish_run(
     results = []
     for (path, event, _), publication in zip(run, await publications, strict=True):
         if isinstance(publication, Publication):
-            result = ReplayResult(path, publication.outcome, event.event_id)
+            # A completion is published under a new id (`Publication.event_id`), as `Pipeline` reports it.
+            result = ReplayResult(path, publication.outcome, publication.event_id or event.event_id)
             if publication.outcome == "accepted":
                 await pipeline.watch(event)
         else:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import redis
+from redis.asyncio import Redis
 from typer.testing import CliRunner
 
 from receiver.cli import app
+from receiver.config import load_config
+from receiver.core.publisher import Publisher
+from receiver.foundation.keys import KeySpace
 from receiver.services.fixtures import load_fixture
-from tests.support import FIXTURES, live_receiver, stream_entries
+from receiver.services.replay import replay_direct
+from schemas.normalizing import DeliveryContext, build_event
+from tests.support import FIXTURES, live_receiver, stream_entries, stream_events
 
 MEMORIES = FIXTURES / "memories"
 ACCEPTED = 9  # fixtures/memories holds nine accepted deliveries and two quarantined ones
@@ -130,31 +137,57 @@ def test_replay_direct_publishes_api_task_objects_and_replay_to_skips_them(
     assert "not a callback" in signed.output
 
 
+def relay_config(tmp_path: Path, prefix: str, redis_url: str) -> Path:
+    """A configuration of one OpenAI-compatible relay source, `veo-relay`, for stored task objects."""
+    config = tmp_path / "relay.toml"
+    config.write_text(
+        f'[redis]\nurl = "{redis_url}"\nprefix = "{prefix}"\n\n[[sources]]\nid = "veo-relay"\n'
+        'provider = "openai-compatible"\napi_base_url = "https://relay.example.com"\napi_key = "k"\n'
+    )
+    return config
+
+
+def relay_fixture(task_id: str, status: str) -> bytes:
+    body = {"id": task_id, "object": "video", "model": "veo3.1", "status": status}
+    return orjson.dumps(
+        {"source": "veo-relay", "provider": "openai-compatible", "kind": "resource", "body": body}
+    )
+
+
+async def test_replay_direct_names_the_event_that_completes_an_incomplete_one(
+    tmp_path: Path, prefix: str, redis_url: str, rclient: redis.Redis
+) -> None:
+    """A replayed file whose status is held by an incomplete event completes it under a new event id,
+    and the replay reports that id, the one in the stream."""
+    ctx = DeliveryContext("veo-relay", "openai-compatible", datetime.now(UTC))
+    cut = build_event(ctx, task_id="video_1", task_type="generation", status="succeeded", truncated=True)
+    client = Redis.from_url(redis_url)
+    assert (await Publisher(client, KeySpace(prefix), 3600).publish(cut)).outcome == "accepted"
+    await client.aclose()
+    stored = tmp_path / "completed.json"
+    stored.write_bytes(relay_fixture("video_1", "completed"))
+
+    [result] = await replay_direct(load_config(relay_config(tmp_path, prefix, redis_url)), [stored])
+
+    first, complete = stream_events(rclient, f"{prefix}:events")
+    assert complete["extensions"]["supersedes"] == first["event_id"] == cut.event_id
+    assert (result.outcome, result.event_id) == ("accepted", complete["event_id"])
+
+
 def test_replay_direct_keeps_file_order_within_a_task(
     tmp_path: Path, prefix: str, redis_url: str, rclient: redis.Redis
 ) -> None:
     """Many fixtures in flight at once must still reach the stream in file order: a task's life replayed
     from its stored polls is queued, running, succeeded, never a `stale` from overtaking. Enough files to
     be decoded in several processes, each task's statuses in chunks far apart."""
-    config = tmp_path / "relay.toml"
-    config.write_text(
-        f'[redis]\nurl = "{redis_url}"\nprefix = "{prefix}"\n\n[[sources]]\nid = "veo-relay"\n'
-        'provider = "openai-compatible"\napi_base_url = "https://relay.example.com"\napi_key = "k"\n'
-    )
+    config = relay_config(tmp_path, prefix, redis_url)
     lives = tmp_path / "lives"
     lives.mkdir()
     statuses = ["queued", "in_progress", "completed"]
     tasks = 700
     for task in range(tasks):
         for step, status in enumerate(statuses):
-            body = {"id": f"video_{task:04d}", "object": "video", "model": "veo3.1", "status": status}
-            fixture: dict[str, object] = {
-                "source": "veo-relay",
-                "provider": "openai-compatible",
-                "kind": "resource",
-            }
-            fixture["body"] = body
-            (lives / f"{step}-{task:04d}.json").write_bytes(orjson.dumps(fixture))
+            (lives / f"{step}-{task:04d}.json").write_bytes(relay_fixture(f"video_{task:04d}", status))
     result = CliRunner().invoke(app, ["replay", str(lives), "--direct", "--config", str(config)])
     assert result.exit_code == 0, result.output
     entries = stream_entries(rclient, f"{prefix}:events")
