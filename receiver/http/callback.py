@@ -127,6 +127,7 @@ class CallbackEndpoint:
             receive, headers, source.max_body_bytes or runtime.config.server.max_body_bytes
         )
         now = runtime.clock()
+        received_at = datetime.fromtimestamp(now, UTC)  # the injected clock's, as the signature check's
         try:
             with tracing.span("verify"):
                 signed: Mapping[str, str] = headers
@@ -139,7 +140,7 @@ class CallbackEndpoint:
         except Quarantine as unproven:
             # A form the scheme can neither prove nor disprove: kept for an operator, never published
             # (and never redriven, see receiver/services/dlq.py).
-            delivery = Delivery(source, body, "callback", "notification", datetime.now(UTC), None, headers)
+            delivery = Delivery(source, body, "callback", "notification", received_at, None, headers)
             return source, await runtime.pipeline.keep(delivery, unproven)
         check_rate(runtime, source.id, True, now)
         provider = PROVIDERS[source.provider]
@@ -147,7 +148,7 @@ class CallbackEndpoint:
             await send_raw_json(send, 200, answer)
             return source, None
         provenance: Provenance = "signed" if SIGNATURE_SCHEMES[source.verify].proves_body else "notification"
-        delivery = Delivery(source, body, "callback", provenance, datetime.now(UTC), delivery_id, headers)
+        delivery = Delivery(source, body, "callback", provenance, received_at, delivery_id, headers)
         return source, await runtime.pipeline.deliver(delivery)
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
+import orjson
 import pytest
 import redis
 from starlette.testclient import TestClient
@@ -55,6 +57,22 @@ def test_captured_delivery_replayed_inside_then_after_the_window(
     after = client.post(path, content=body, headers=captured)
     assert (after.status_code, after.json()["error"]["code"]) == (401, "timestamp_out_of_tolerance")
     assert len(stream_entries(rclient, f"{prefix}:events")) == 1
+
+
+def test_a_delivery_is_received_at_the_time_of_the_clock_that_checked_its_signature(
+    short_window: ShortWindow, rclient: redis.Redis, prefix: str
+) -> None:
+    short_window.clock.advance(0.5)  # ahead of the wall clock, still inside the tolerance
+    body = memories_body("clocked")
+    before = short_window.clock()
+    answer = short_window.client.post(
+        "/v1/callbacks/memories-signed", content=body, headers=signed_headers(body, "msg_clocked", before)
+    )
+    after = short_window.clock()
+    assert answer.json()["status"] == "accepted"
+    [entry] = stream_entries(rclient, f"{prefix}:events")
+    received_at = datetime.fromisoformat(orjson.loads(entry["event"])["received_at"]).timestamp()
+    assert before - 0.001 <= received_at <= after
 
 
 def test_url_token_guessing_is_refused_every_time(
