@@ -13,7 +13,7 @@
 -- supersedes (the event id of the incomplete event it replaces, or ''), why.
 --
 -- Returns, per event, the new stream entry id, or 'duplicate', 'stale', or 'incomplete <event id>'
--- when the status is held by that incomplete event (receiver/decision.py decides what follows). A
+-- when the status is held by that incomplete event (receiver/core/decision.py decides what follows). A
 -- superseding event is appended only while the event it names still holds the status: once at most.
 local ttl = tonumber(ARGV[1])
 local TERMINAL = 2

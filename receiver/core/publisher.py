@@ -230,7 +230,7 @@ class Publisher:
         metrics.PUBLISH_BATCH_SIZE.observe(len(items))
         for item, result in zip(items, results, strict=True):
             value = as_text(result)
-            refused = value in ("duplicate", "stale") or value.startswith("incomplete ")
+            refused = value.startswith(REFUSALS)
             outcome = ("stale" if value == "stale" else "duplicate") if refused else "accepted"
             metrics.child(metrics.PUBLICATIONS, item.event.source, outcome).inc()
             if outcome == "accepted":

@@ -185,7 +185,7 @@ class CallbackWatcher:
     """Starts the watch of a task whose callback brought a non-final status (`watch_on_callback`), so
     that a lost final callback is reconciled without anyone calling the watch route; and of a task
     whose event is incomplete, wherever the source can be polled, so that its complete result
-    supersedes it (receiver/decision.py)."""
+    supersedes it (receiver/core/decision.py)."""
 
     def __init__(self, config: Config, queue: JobQueue) -> None:
         self._queue = queue
