@@ -38,17 +38,13 @@ MAXLEN_HEADROOM = 0.9
 TRIM_BATCH = 1000
 # Redis 6.2 reports no lag: the entries after a group's position are counted, up to this many.
 LAG_COUNT_LIMIT = 100_000
-# Counted inside Redis, a page at a time: nothing of the entries crosses the network, and the script holds
-# one page of entries in memory, not all of them (up to LAG_COUNT_LIMIT events of several KB each).
-_COUNT_AFTER = """
-local counted, start, limit = 0, ARGV[1], tonumber(ARGV[2])
-while counted < limit do
-  local page = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 1000)
-  if #page == 0 then break end
-  counted = counted + #page
-  start = '(' .. page[#page][1]
-end
-return counted
+# Counted inside Redis, one page a call: nothing of the entries crosses the network, and no single call
+# holds Redis (which runs a script to completion, every publish waiting) for more than a page of entries.
+_LAG_PAGE = 1000
+_COUNT_PAGE = """
+local page = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', tonumber(ARGV[2]))
+if #page == 0 then return {0, ''} end
+return {#page, page[#page][1]}
 """
 
 
@@ -97,7 +93,12 @@ async def group_lag(redis: AnyRedis, stream: str, info: Mapping[str, Any], last_
     beyond which the lag is unknown (None)."""
     if "entries-read" in info:
         return None if info.get("lag") is None else int(info["lag"])
-    counted = int(await redis.eval(_COUNT_AFTER, 1, stream, f"({last_delivered}", LAG_COUNT_LIMIT + 1))
+    counted, start = 0, f"({last_delivered}"
+    while counted <= LAG_COUNT_LIMIT:
+        found, last = await redis.eval(_COUNT_PAGE, 1, stream, start, _LAG_PAGE)
+        if not found:
+            break
+        counted, start = counted + int(found), f"({as_text(last)}"
     return counted if counted <= LAG_COUNT_LIMIT else None
 
 
