@@ -39,7 +39,7 @@ lock: | $(UV)
 run: $(VENV)/.installed-run
 	$(BIN)/videohooks serve $(if $(CONFIG),--config $(CONFIG)) --host 127.0.0.1 --port 8080
 
-# The TypeScript consumer package's tools, from its package-lock.json; tests/test_clients.py runs its
+# The TypeScript consumer package's tools, from its package-lock.json; tests/ops/test_clients.py runs its
 # `npm test` against the suite's Redis.
 TS_CLIENT := clients/typescript
 NODE_MODULES := $(TS_CLIENT)/node_modules/.package-lock.json
@@ -92,12 +92,12 @@ schemas: $(VENV)/.installed-run
 	$(BIN)/videohooks schemas export --version 2 --output schemas/event.v2.schema.json
 
 # Regenerate both consumer packages from the committed JSON Schemas (after `make schemas`);
-# tests/test_clients.py fails while they differ.
+# tests/ops/test_clients.py fails while they differ.
 clients: $(VENV)/.installed-test $(NODE_MODULES)
 	clients/python/generate
 	cd $(TS_CLIENT) && npm run --silent generate
 
-# Rewrite README.md's configuration table from the settings models (tests/test_config_reference.py
+# Rewrite README.md's configuration table from the settings models (tests/ops/test_config_reference.py
 # fails until it is); a new key's meaning is then written in the table by hand.
 config-table: $(VENV)/.installed-run
 	$(BIN)/python -m receiver.services.config_reference README.md
