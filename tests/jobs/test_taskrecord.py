@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -137,13 +136,6 @@ def test_published_at_is_the_entry_ids_milliseconds() -> None:
 
 
 # -- against Redis, after the real publisher
-
-
-@pytest.fixture
-async def aredis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.mark.parametrize("partitions", [1, 4])

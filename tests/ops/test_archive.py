@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,13 +33,6 @@ from tests.support.s3server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3S
 def event(number: int) -> CanonicalEvent:
     ctx = DeliveryContext("arc-src", "memories", datetime.now(UTC), None)
     return build_event(ctx, task_id=f"t-{number}", task_type="description", status="succeeded")
-
-
-@pytest.fixture
-async def aredis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 def s3_archive(server: S3Server) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,13 +70,6 @@ def dlq_config(prefix: str, redis_url: str) -> Config:
 def dlq_client(dlq_config: Config) -> Iterator[TestClient]:
     with TestClient(create_app(dlq_config)) as client:
         yield client
-
-
-@pytest.fixture
-async def aredis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 def quarantine(client: TestClient, body: bytes) -> None:

@@ -65,13 +65,6 @@ async def running(*consumers: Any) -> AsyncIterator[None]:
                 await task
 
 
-@pytest.fixture
-async def aredis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
 def event_json(**changes: Any) -> bytes:
     event = {
         "event_id": "e-1",
