@@ -14,11 +14,9 @@ from receiver.config import Config, parse_config
 from receiver.http.app import create_app
 from receiver.services.events_view import EventQuery, latest_events
 from receiver.wiring.connection import open_pipeline
-from tests.support import ADMIN_TOKEN
+from tests.support import ADMIN_HEADERS
 from tests.support.config import config_dict
 from tests.support.console import event, seed
-
-ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture(params=[1, 4], ids=["one-partition", "four-partitions"])
@@ -39,7 +37,7 @@ def client(config: Config, redis_url: str) -> Iterator[TestClient]:
 
 
 def events(client: TestClient, **params: Any) -> list[dict[str, Any]]:
-    answer = client.get("/v1/events", params=params, headers=ADMIN)
+    answer = client.get("/v1/events", params=params, headers=ADMIN_HEADERS)
     assert answer.status_code == 200, answer.text
     found: list[dict[str, Any]] = answer.json()["events"]
     return found
@@ -90,7 +88,7 @@ def test_filters_match_exactly_and_combine(client: TestClient) -> None:
     ],
 )
 def test_bad_values_are_400(client: TestClient, params: dict[str, str], code: str) -> None:
-    answer = client.get("/v1/events", params=params, headers=ADMIN)
+    answer = client.get("/v1/events", params=params, headers=ADMIN_HEADERS)
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == code
 

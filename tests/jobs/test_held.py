@@ -17,14 +17,13 @@ from werkzeug import Response
 from receiver.config import Config
 from receiver.http.app import create_app
 from receiver.services.taskrecord import TaskRecord, read_task
-from tests.support import ADMIN_TOKEN
+from tests.support import ADMIN_HEADERS, ADMIN_TOKEN
 from tests.support.api import Parts, api_base, receiver_parts, video, webhook
 from tests.support.config import config_with
 from tests.support.deliveries import signed_headers
 from tests.support.waiting import wait_until
 
 VIDEO = "video_held_1"
-ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
 ORIGIN = "http://testserver"
 
 
@@ -117,7 +116,7 @@ def wait_for_copy_failure(client: TestClient) -> dict[str, Any]:
     found: dict[str, Any] = {}
 
     def failed_once() -> bool:
-        answer = client.get(f"/v1/sources/openai-main/tasks/{VIDEO}", headers=ADMIN)
+        answer = client.get(f"/v1/sources/openai-main/tasks/{VIDEO}", headers=ADMIN_HEADERS)
         if answer.status_code != 200:
             return False
         found.update(answer.json())

@@ -19,13 +19,12 @@ from receiver.core.jobs import JobQueue
 from receiver.flow.poll import poll_job_id, refresh_watched_gauge
 from receiver.http.app import create_app
 from receiver.providers import PROVIDERS
-from tests.support import ADMIN_TOKEN, API_KEY, stream_events
+from tests.support import ADMIN_HEADERS, API_KEY, stream_events
 from tests.support.api import api_base, api_config, receiver_parts, video
 from tests.support.config import config_dict
 
 TASK = "83319f9e-1c2d-4e5f-9a0b-5c6d7e8f9a0b"
 PATH = f"/v1/videos/{TASK}"
-ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def relay(status: str, **fields: object) -> dict[str, object]:
@@ -47,8 +46,8 @@ def test_every_poll_only_provider_can_be_polled() -> None:
 
 
 def test_registering_twice_is_idempotent(client: TestClient, rclient: redis.Redis, prefix: str) -> None:
-    first = client.post("/v1/sources/veo-relay/tasks", json={"task_id": TASK}, headers=ADMIN)
-    again = client.post("/v1/sources/veo-relay/tasks", json={"task_id": TASK}, headers=ADMIN)
+    first = client.post("/v1/sources/veo-relay/tasks", json={"task_id": TASK}, headers=ADMIN_HEADERS)
+    again = client.post("/v1/sources/veo-relay/tasks", json={"task_id": TASK}, headers=ADMIN_HEADERS)
     assert (first.status_code, again.status_code) == (202, 202)
     assert first.json() == {"status": "watching", "source": "veo-relay", "task_id": TASK}
     assert again.json()["status"] == "already_watching"
@@ -60,15 +59,15 @@ def test_registering_twice_is_idempotent(client: TestClient, rclient: redis.Redi
     [
         ("veo-relay", {"task_id": TASK}, {}, 401, "invalid_token"),
         ("veo-relay", {"task_id": TASK}, {"authorization": "Bearer wrong"}, 401, "invalid_token"),
-        ("nope", {"task_id": TASK}, ADMIN, 404, "unknown_source"),
-        ("memories-main", {"task_id": TASK}, ADMIN, 409, "not_pollable"),
-        ("veo-relay", {}, ADMIN, 422, "invalid_request"),
-        ("veo-relay", {"task_id": ""}, ADMIN, 422, "invalid_request"),
-        ("veo-relay", {"task_id": "a/../b"}, ADMIN, 422, "invalid_request"),
-        ("veo-relay", {"task_id": TASK, "extra": 1}, ADMIN, 422, "invalid_request"),
-        ("veo-relay", {"task_id": TASK, "task_type": "indexing"}, ADMIN, 422, "invalid_request"),
-        ("veo-relay", {"task_id": TASK, "task_type": "cooking"}, ADMIN, 422, "invalid_request"),
-        ("veo-relay", [TASK], ADMIN, 422, "invalid_request"),
+        ("nope", {"task_id": TASK}, ADMIN_HEADERS, 404, "unknown_source"),
+        ("memories-main", {"task_id": TASK}, ADMIN_HEADERS, 409, "not_pollable"),
+        ("veo-relay", {}, ADMIN_HEADERS, 422, "invalid_request"),
+        ("veo-relay", {"task_id": ""}, ADMIN_HEADERS, 422, "invalid_request"),
+        ("veo-relay", {"task_id": "a/../b"}, ADMIN_HEADERS, 422, "invalid_request"),
+        ("veo-relay", {"task_id": TASK, "extra": 1}, ADMIN_HEADERS, 422, "invalid_request"),
+        ("veo-relay", {"task_id": TASK, "task_type": "indexing"}, ADMIN_HEADERS, 422, "invalid_request"),
+        ("veo-relay", {"task_id": TASK, "task_type": "cooking"}, ADMIN_HEADERS, 422, "invalid_request"),
+        ("veo-relay", [TASK], ADMIN_HEADERS, 422, "invalid_request"),
     ],
 )
 def test_bad_registrations_are_refused_with_a_code(
@@ -92,7 +91,7 @@ def test_a_null_task_type_is_refused_not_read_as_left_out(
     client: TestClient, rclient: redis.Redis, prefix: str
 ) -> None:
     response = client.post(
-        "/v1/sources/veo-relay/tasks", json={"task_id": TASK, "task_type": None}, headers=ADMIN
+        "/v1/sources/veo-relay/tasks", json={"task_id": TASK, "task_type": None}, headers=ADMIN_HEADERS
     )
     assert response.status_code == 422
     assert "leave task_type out to try each kind" in response.json()["error"]["message"]
@@ -103,7 +102,7 @@ def test_the_admin_route_is_off_without_a_token(prefix: str, redis_url: str) -> 
     data = config_dict(prefix, redis_url)
     del data["admin"]
     with TestClient(create_app(parse_config(data))) as client:
-        response = client.post("/v1/sources/veo-relay/tasks", json={"task_id": TASK}, headers=ADMIN)
+        response = client.post("/v1/sources/veo-relay/tasks", json={"task_id": TASK}, headers=ADMIN_HEADERS)
     assert response.status_code == 404
 
 

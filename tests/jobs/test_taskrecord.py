@@ -27,9 +27,7 @@ from receiver.foundation.redis_clients import MappedRedis
 from receiver.services.taskrecord import assemble, published_at, read_task
 from schemas.event import CanonicalEvent, Status
 from schemas.normalizing import DeliveryContext, build_event
-from tests.support import ADMIN_TOKEN, free_port
-
-ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+from tests.support import ADMIN_HEADERS, free_port
 
 
 def event(source: str, task_id: str, status: Status) -> CanonicalEvent:
@@ -207,9 +205,9 @@ async def test_read_a_watched_task(aredis: Redis, config: Config) -> None:
 
 
 def test_the_route(client: TestClient, config: Config, redis_url: str) -> None:
-    watched = client.post("/v1/sources/veo-relay/tasks", json={"task_id": "t1"}, headers=ADMIN)
+    watched = client.post("/v1/sources/veo-relay/tasks", json={"task_id": "t1"}, headers=ADMIN_HEADERS)
     assert watched.status_code == 202
-    answer = client.get("/v1/sources/veo-relay/tasks/t1", headers=ADMIN)
+    answer = client.get("/v1/sources/veo-relay/tasks/t1", headers=ADMIN_HEADERS)
     assert answer.status_code == 200
     body = answer.json()
     assert (body["source"], body["task_id"], body["statuses"], body["final"]) == (
@@ -220,9 +218,9 @@ def test_the_route(client: TestClient, config: Config, redis_url: str) -> None:
     )
     assert body["watch"]["attempts"] == 0 and body["watch"]["reconciling"] is False
 
-    unknown_task = client.get("/v1/sources/veo-relay/tasks/t2", headers=ADMIN)
+    unknown_task = client.get("/v1/sources/veo-relay/tasks/t2", headers=ADMIN_HEADERS)
     assert (unknown_task.status_code, unknown_task.json()["error"]["code"]) == (404, "unknown_task")
-    unknown_source = client.get("/v1/sources/nope/tasks/t1", headers=ADMIN)
+    unknown_source = client.get("/v1/sources/nope/tasks/t1", headers=ADMIN_HEADERS)
     assert (unknown_source.status_code, unknown_source.json()["error"]["code"]) == (404, "unknown_source")
     assert client.get("/v1/sources/veo-relay/tasks/t1").status_code == 401
 

@@ -37,6 +37,8 @@ WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TOKEN = "test-token-0f1e2d3c4b5a69788796a5b4"
 TL_SECRET = "tl_test_secret"
 ADMIN_TOKEN = "test-admin-token-5d4c3b2a19f8e7d6"
+# The header an admin route needs.
+ADMIN_HEADERS = {"authorization": f"Bearer {ADMIN_TOKEN}"}
 API_KEY = "sk-test-0a1b2c3d4e5f"
 # The secrets of the Standard Webhooks test vectors (gemini's static webhook, replicate): support/vectors.py.
 GEMINI_WHSEC = "whsec_dmlkZW9ob29rcy1nZW1pbmktc3RhdGljLWtleS0wMDI="
