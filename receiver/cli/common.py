@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from receiver.config import Config, ConfigError, load_config
-from receiver.foundation.errors import RedisUnavailable, Unavailable
+from receiver.foundation.errors import ErrorAnswer, RedisUnavailable, Unavailable
 
 app = typer.Typer(
     name="videohooks",
@@ -121,12 +121,15 @@ def reported() -> Iterator[None]:
     """The one place a command's failures become a line for a person and an exit code.
 
     A configuration error exits 2; a store that did not answer (`Unavailable`, which every failure of
-    a Redis client is raised as, its cluster errors included) exits 1.
+    a Redis client is raised as, its cluster errors included) and a refused request (an ambiguous
+    dead-letter id) exit 1.
     """
     try:
         yield
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    except ErrorAnswer as exc:
+        raise fail(exc.message, 1) from None
     except RedisUnavailable as exc:  # with the client's own words, for the operator
         raise fail(f"{exc} ({exc.__cause__})" if exc.__cause__ else str(exc), 1) from None
     except Unavailable as exc:

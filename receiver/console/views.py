@@ -143,7 +143,7 @@ async def overview(redis: AnyRedis, keys: KeySpace, config: Config, now: float) 
             continue
         if letter.redriven is None:
             summary.dlq_pending += 1
-        if entry_id_order(letter.entry_id)[0] >= since_ms:
+        if entry_id_order(letter.stream_id)[0] >= since_ms:
             summary.quarantined_last_hour += 1
     async for job in JobQueue(redis, config.redis.prefix).scan(POLL):
         summary = summaries.get(str(job.payload.get("source")))

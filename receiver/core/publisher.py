@@ -283,6 +283,7 @@ class Publisher:
         The delivery id a verifier read from the headers is kept too: a redrive cannot verify again
         (the signature's timestamp has expired by then) but its event must carry the same id. Counted
         in `videohooks_quarantined_total` once Redis has confirmed it, whichever path quarantined.
+        Answers the entry's id, as `dlq show` takes it.
         """
         partition = zlib.crc32(body) % self._keys.partitions
         fields: dict[Any, Any] = {
@@ -306,7 +307,7 @@ class Publisher:
             flat = [item for pair in fields.items() for item in pair]
             entry_id = await self._replica_wait.execute(self._redis, stream, "XADD", stream, "*", *flat)
         metrics.child(metrics.QUARANTINED, source, reason).inc()
-        return as_text(entry_id)
+        return self._keys.dead_letter_id(partition, as_text(entry_id))
 
     async def drain(self) -> None:
         """Wait for every batch already sent, so that shutdown loses no acknowledged write."""

@@ -45,6 +45,11 @@ class KeySpace:
     def dlq_redriven(self, partition: int) -> str:
         return f"{self.dlq(partition)}:redriven"
 
+    def dead_letter_id(self, partition: int, stream_id: str) -> str:
+        """What a dead letter is named by: partitions number their entries each on its own, so with
+        several the stream id alone can name two entries."""
+        return stream_id if self.partitions == 1 else f"{stream_id}@{partition}"
+
     def task(self, partition: int, source: str, task_id: str) -> str:
         return f"{self._name('task', partition)}:{source}:{task_id}"
 

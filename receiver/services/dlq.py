@@ -13,6 +13,11 @@ What happens to a redriven entry: by default it stays in the dead-letter stream 
 hash next to it (`<dlq key>:redriven`, entry id -> outcome and event id), so that the record of what
 arrived is kept and `--all` skips it next time; with `delete` it is removed (XDEL), but only after its
 event is in the events stream. An entry that still fails to decode stays as it is: never copied.
+
+How an entry is named: each partition's stream numbers its entries on its own clock, so two
+partitions can hold the same stream id (two deliveries quarantined in the same millisecond). With
+more than one partition an entry is therefore named `<stream id>@<partition>`; a bare stream id is
+still accepted where exactly one partition holds it.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from receiver.core.delivery import PROVENANCES, Delivery, Kind, Provenance
 from receiver.core.jobs import JobQueue
 from receiver.flow.pipeline import Outcome, Pipeline
 from receiver.flow.poll import unwatchable, watch
-from receiver.foundation.errors import Quarantine
+from receiver.foundation.errors import ErrorAnswer, Quarantine
 from receiver.foundation.keys import AnyRedis, KeySpace, as_text, entry_id_order
 from receiver.foundation.ordered import in_order
 from receiver.sources import SourceConfig
@@ -44,7 +49,8 @@ PAGE = 200
 class DeadLetter:
     stream: str
     partition: int
-    entry_id: str
+    entry_id: str  # what the entry is named by: `stream_id`, with `@<partition>` when there are several
+    stream_id: str  # the id within its stream
     source: str
     reason: str
     detail: str
@@ -62,6 +68,7 @@ class DeadLetter:
         return {
             "entry_id": self.entry_id,
             "stream": self.stream,
+            "stream_id": self.stream_id,
             "source": self.source,
             "reason": self.reason,
             "detail": self.detail,
@@ -95,17 +102,19 @@ class RedriveResult:
 
 
 def _dead_letter(
-    stream: str, partition: int, entry_id: Any, fields: Mapping[Any, Any], redriven: Any
+    keys: KeySpace, partition: int, stream_id: Any, fields: Mapping[Any, Any], redriven: Any
 ) -> DeadLetter:
     named = {as_text(name): value for name, value in fields.items()}
+    in_stream = as_text(stream_id)
     headers = orjson.loads(named.get("headers", b"{}"))
     delivery_id = named.get("delivery_id")
     kind = as_text(named.get("kind", "callback"))
     provenance = as_text(named.get("provenance", "signed"))
     return DeadLetter(
-        stream=stream,
+        stream=keys.dlq(partition),
         partition=partition,
-        entry_id=as_text(entry_id),
+        entry_id=keys.dead_letter_id(partition, in_stream),
+        stream_id=in_stream,
         source=as_text(named.get("source", "")),
         reason=as_text(named.get("reason", "")),
         detail=as_text(named.get("detail", "")),
@@ -134,16 +143,15 @@ class DeadLetters:
         self._keys = keys
 
     async def _page(self, partition: int, after: str, count: int) -> list[DeadLetter]:
-        stream = self._keys.dlq(partition)
-        entries = await self._redis.xrange(stream, min=after, count=count)
+        entries = await self._redis.xrange(self._keys.dlq(partition), min=after, count=count)
         if not entries:
             return []
         marks = await self._redis.hmget(
-            self._keys.dlq_redriven(partition), [as_text(entry_id) for entry_id, _ in entries]
+            self._keys.dlq_redriven(partition), [as_text(stream_id) for stream_id, _ in entries]
         )
         return [
-            _dead_letter(stream, partition, entry_id, fields or {}, mark)
-            for (entry_id, fields), mark in zip(entries, marks, strict=True)
+            _dead_letter(self._keys, partition, stream_id, fields or {}, mark)
+            for (stream_id, fields), mark in zip(entries, marks, strict=True)
         ]
 
     async def scan(self, source: str | None = None, limit: int | None = None) -> list[DeadLetter]:
@@ -156,23 +164,40 @@ class DeadLetters:
                 page := await self._page(partition, after, PAGE)
             ):
                 matches += [letter for letter in page if source is None or letter.source == source]
-                after = f"({page[-1].entry_id}"
+                after = f"({page[-1].stream_id}"
             found += matches[:limit]
         return found
 
     async def oldest(self, limit: int, source: str | None = None) -> list[DeadLetter]:
         """The oldest `limit` entries across partitions, by entry id (arrival time)."""
-        letters = sorted(await self.scan(source, limit), key=lambda letter: entry_id_order(letter.entry_id))
+        letters = sorted(await self.scan(source, limit), key=lambda letter: entry_id_order(letter.stream_id))
         return letters[:limit]
 
     async def get(self, entry_id: str) -> DeadLetter | None:
-        if not _is_entry_id(entry_id):
+        """The entry named `<stream id>@<partition>`, or by a bare stream id that one partition holds.
+
+        A bare id two partitions hold is refused (409) with the names of both, never guessed.
+        """
+        stream_id, at, partition_text = entry_id.partition("@")
+        if not _is_stream_id(stream_id):
             return None
-        for partition in range(self._keys.partitions):
-            page = await self._page(partition, entry_id, 1)
-            if page and page[0].entry_id == entry_id:
-                return page[0]
-        return None
+        if at:
+            if not (partition_text.isascii() and partition_text.isdigit()):
+                return None
+            partitions: Iterable[int] = (
+                [int(partition_text)] if int(partition_text) < self._keys.partitions else []
+            )
+        else:
+            partitions = range(self._keys.partitions)
+        found = [
+            page[0]
+            for partition in partitions
+            if (page := await self._page(partition, stream_id, 1)) and page[0].stream_id == stream_id
+        ]
+        if len(found) > 1:
+            names = " and ".join(letter.entry_id for letter in found)
+            raise ErrorAnswer(409, "ambiguous_entry_id", f"{entry_id!r} names {names}: give one of them")
+        return found[0] if found else None
 
     async def redrive(
         self, config: Config, pipeline: Pipeline, entry_ids: Iterable[str] | None, delete: bool
@@ -226,12 +251,12 @@ class DeadLetters:
         except Quarantine as still:
             return RedriveResult(letter.entry_id, source.id, "still_quarantined", detail=still.detail)
         if delete:
-            await self._redis.xdel(letter.stream, letter.entry_id)
-            await self._redis.hdel(self._keys.dlq_redriven(letter.partition), letter.entry_id)
+            await self._redis.xdel(letter.stream, letter.stream_id)
+            await self._redis.hdel(self._keys.dlq_redriven(letter.partition), letter.stream_id)
         else:
             await self._redis.hset(
                 self._keys.dlq_redriven(letter.partition),
-                letter.entry_id,
+                letter.stream_id,
                 f"{outcome.status} {outcome.event_id or event.event_id}",
             )
         return RedriveResult(letter.entry_id, source.id, outcome.status, outcome.event_id)
@@ -248,7 +273,7 @@ class DeadLetters:
         return Outcome("fetching")
 
 
-def _is_entry_id(text: str) -> bool:
+def _is_stream_id(text: str) -> bool:
     millis, dash, sequence = text.partition("-")
     return millis.isascii() and millis.isdigit() and (not dash or (sequence.isascii() and sequence.isdigit()))
 
@@ -258,4 +283,4 @@ def _received_at(letter: DeadLetter) -> datetime:
     try:
         return datetime.fromisoformat(letter.received_at)
     except ValueError:
-        return datetime.fromtimestamp(entry_id_order(letter.entry_id)[0] / 1000, tz=UTC)
+        return datetime.fromtimestamp(entry_id_order(letter.stream_id)[0] / 1000, tz=UTC)

@@ -118,6 +118,45 @@ async def test_redrive_publishes_what_a_newer_schema_decodes_once(
     assert left.body == b'{"still": "unknown"}' and left.redriven is None
 
 
+async def test_partitions_holding_the_same_stream_id_are_told_apart(
+    dlq_client: TestClient, dlq_config: Config, aredis: Redis, rclient: redis.Redis
+) -> None:
+    """Each partition's stream numbers its entries on its own: two deliveries quarantined in the same
+    millisecond can share a stream id, so an entry is named with its partition."""
+    keys = KeySpace(dlq_config.redis.prefix, partitions=3)
+    for partition, job in ((0, "job-zero"), (2, "job-two")):
+        rclient.xadd(
+            keys.dlq(partition),
+            {"source": "memories-main", "reason": "unknown_schema_version", "body": legacy_body(job)},
+            id="1700000000000-0",
+        )
+    letters = DeadLetters(aredis, keys)
+    assert sorted(letter.entry_id for letter in await letters.scan()) == [
+        "1700000000000-0@0",
+        "1700000000000-0@2",
+    ]
+    two = await letters.get("1700000000000-0@2")
+    assert two is not None and two.body == legacy_body("job-two") and two.stream_id == "1700000000000-0"
+    assert await letters.get("1700000000000-0@1") is None
+    assert await letters.get("1700000000000-0@3") is None
+    auth = {"authorization": f"Bearer {ADMIN}"}
+    ambiguous = dlq_client.get("/v1/dlq/1700000000000-0", headers=auth)
+    assert ambiguous.status_code == 409
+    assert ambiguous.json()["error"] == {
+        "code": "ambiguous_entry_id",
+        "message": "'1700000000000-0' names 1700000000000-0@0 and 1700000000000-0@2: give one of them",
+    }
+
+    pipeline = Pipeline(Publisher(aredis, keys, 3600), schemas=NEWER_SCHEMAS)
+    [result] = await letters.redrive(dlq_config, pipeline, ["1700000000000-0@2"], delete=True)
+    assert (result.entry_id, result.outcome) == ("1700000000000-0@2", "accepted")
+    assert [str(event["task_id"]) for event in all_events(rclient, keys)] == ["job-two"]
+    # Only partition 2's entry went: the bare id now names the one left.
+    [left] = await letters.scan()
+    assert left.body == legacy_body("job-zero")
+    assert await letters.get("1700000000000-0") == left
+
+
 async def test_redrive_keeps_the_delivery_id_the_verifier_read(
     config: Config, client: TestClient, aredis: Redis, rclient: redis.Redis, prefix: str
 ) -> None:
