@@ -54,9 +54,11 @@ def _ways(client: redis.Redis, fields: list[Any]) -> dict[str, Callable[[int], o
     event = fields[1]
 
     def script(n: int) -> object:
-        # The script's arguments: the dedupe ttl, then the thirteen of one event (receiver/publish.lua).
+        # The script's arguments: the dedupe ttl, no peek, then the thirteen of one event
+        # (receiver/publish.lua).
         args = (
             3600,
+            "",
             f"e{n}",
             "succeeded",
             2,

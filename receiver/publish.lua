@@ -6,8 +6,9 @@
 -- ('~why:<entry id>'), the event id of a status's incomplete event while it is not superseded
 -- ('~i:<status>'), and the entry id of the incomplete event a status's complete one superseded
 -- ('~x:<status>'). All keys of one call share a partition, hence one hash slot on a cluster.
--- ARGV[1] dedupe ttl (seconds), then thirteen per event (no trimming here: receiver/services/retention.py
--- archives and trims in the background, so that nothing is trimmed unseen):
+-- ARGV[1] dedupe ttl (seconds), ARGV[2] 'peek' to write nothing (else ''), then thirteen per event (no
+-- trimming here: receiver/services/retention.py archives and trims in the background, so that nothing is
+-- trimmed unseen):
 -- event_id, status, rank, delivery_id ('' when none), event json, source, provider, task_id, schema_version,
 -- traceparent ('' when tracing is off: the entry then has no traceparent field), incomplete ('1' or ''),
 -- supersedes (the event id of the incomplete event it replaces, or ''), why.
@@ -15,12 +16,13 @@
 -- Returns, per event, the new stream entry id, or 'duplicate', 'stale', or 'incomplete <event id>'
 -- when the status is held by that incomplete event (receiver/core/decision.py decides what follows). A
 -- superseding event is appended only while the event it names still holds the status: once at most.
-local ttl = tonumber(ARGV[1])
+-- A peek answers the same refusals, and '' where the event would be appended.
+local ttl, peek = tonumber(ARGV[1]), ARGV[2] == 'peek'
 local TERMINAL = 2
 local results = {}
 for i = 0, #KEYS / 2 - 1 do
   local stream, task = KEYS[2 * i + 1], KEYS[2 * i + 2]
-  local a = 1 + 13 * i
+  local a = 2 + 13 * i
   local event_id, status, rank, delivery_id = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), ARGV[a + 4]
   local incomplete, supersedes, why = ARGV[a + 11], ARGV[a + 12], ARGV[a + 13]
   local delivery_field = delivery_id ~= '' and ('~d:' .. delivery_id) or '~rank'
@@ -35,7 +37,9 @@ for i = 0, #KEYS / 2 - 1 do
   elseif rank < top or top == TERMINAL then
     results[i + 1] = 'stale'
   end
-  if not results[i + 1] then
+  if not results[i + 1] and peek then
+    results[i + 1] = ''
+  elseif not results[i + 1] then
     local fields = {'event', ARGV[a + 5], 'event_id', event_id, 'source', ARGV[a + 6], 'provider', ARGV[a + 7],
                     'task_id', ARGV[a + 8], 'status', status, 'schema_version', ARGV[a + 9]}
     if ARGV[a + 10] ~= '' then

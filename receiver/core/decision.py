@@ -7,7 +7,8 @@ contract ("One truth per task") live in one pure function:
 - the API's final word wins over a webhook's and is published at once, the webhook's word kept in
   `extensions.notified_status`; a non-final API answer behind a proven webhook is asked again (`Wait`);
 - an (source, task, status) already in the stream is a duplicate, a status behind the task's highest
-  is stale (both checked atomically by the publish script, which reports what holds the slot);
+  is stale (both checked atomically by the publish script, which reports what holds the slot; the
+  paths that work before they publish, a fetch or an asset copy, have it peek first, writing nothing);
 - an incomplete event (`fetch_failed`, `asset_errors`, `truncated`) is superseded once by the
   complete result of the same status, under a new event id naming the incomplete one; a complete
   event is never superseded.

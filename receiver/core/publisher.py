@@ -70,6 +70,27 @@ class _Pending:
 REFUSALS = ("duplicate", "stale", "incomplete ")
 
 
+def _script_args(
+    event: CanonicalEvent, why: str, event_json: bytes, supersedes: str
+) -> tuple[str | bytes | int, ...]:
+    """The thirteen arguments of one event in a call of the publish script (receiver/publish.lua)."""
+    return (
+        event.event_id,
+        event.status,
+        STATUS_RANK[event.status],
+        event.delivery_id or "",
+        event_json,
+        event.source,
+        event.provider,
+        event.task_id,
+        event.schema_version,
+        tracing.traceparent(),
+        "1" if incomplete(event) else "",
+        supersedes,
+        why,
+    )
+
+
 def _holder(refusal: str) -> Holder:
     """What holds a refused event's status, from the script's answer."""
     if refusal == "stale":
@@ -93,7 +114,8 @@ class Publisher:
         self._script = redis.register_script(PUBLISH_SCRIPT)
         # A cluster, and a `WAIT` after the script, keep redis-py's own command path.
         self._wire = ScriptWire(redis, self._script) if isinstance(redis, Redis) else None
-        self._header = (dedupe_ttl_seconds,)
+        self._header = (dedupe_ttl_seconds, "")  # the script's ttl, and no peek
+        self._peek_header = (dedupe_ttl_seconds, "peek")
         self._pending: dict[int, list[_Pending]] = {}
         self._sending: set[int] = set()  # partitions with a call in flight
         self._flush_scheduled = False
@@ -162,21 +184,7 @@ class Publisher:
         pending = _Pending(
             event=event,
             keys=(self._keys.events(partition), self._keys.task(partition, event.source, event.task_id)),
-            args=(
-                event.event_id,
-                event.status,
-                STATUS_RANK[event.status],
-                event.delivery_id or "",
-                event_to_json(event),
-                event.source,
-                event.provider,
-                event.task_id,
-                event.schema_version,
-                tracing.traceparent(),
-                "1" if incomplete(event) else "",
-                supersedes,
-                why,
-            ),
+            args=_script_args(event, why, event_to_json(event), supersedes),
             future=loop.create_future(),
         )
         self._pending.setdefault(partition, []).append(pending)
@@ -238,16 +246,22 @@ class Publisher:
             if not item.future.done():  # else the caller went away; the write stands all the same
                 item.future.set_result(value)
 
-    async def published(self, event: CanonicalEvent) -> bool:
-        """Whether this (source, task, status), or this delivery id, is already in the stream, and
-        complete: an incomplete event there is still to be superseded by a complete `event`."""
+    async def foreseen_drop(self, event: CanonicalEvent) -> Drop | None:
+        """The `Drop` that `decide` would make of `event` were it published now (a duplicate, or a
+        status the task is past), found by the publish script writing nothing.
+
+        For the paths that do work before they publish (a fetch, an asset copy), so that none is done
+        for an event the publish would drop; the publish itself finds and decides again, atomically.
+        """
         partition = self._keys.partition(event.source, event.task_id)
-        seen = await self._redis.hmget(
-            self._keys.task(partition, event.source, event.task_id),
-            [event.status, f"~d:{event.delivery_id}" if event.delivery_id else "~rank", f"~i:{event.status}"],
-        )
-        taken = seen[0] is not None or (event.delivery_id is not None and seen[1] is not None)
-        return taken and (seen[2] is None or incomplete(event))
+        keys = (self._keys.events(partition), self._keys.task(partition, event.source, event.task_id))
+        args = (*self._peek_header, *_script_args(event, "", b"", ""))
+        [answer] = await self._script(keys=keys, args=args)
+        refusal = as_text(answer)
+        if not refusal:
+            return None
+        decision = decide(event, "foreseen", holder=_holder(refusal))
+        return decision if isinstance(decision, Drop) else None
 
     async def final_published(self, source: str, task_id: str) -> bool:
         """Whether a complete final status of the task is in the stream (its hash's top rank is

@@ -92,8 +92,8 @@ class FetchDeferral:
             body=None if proven else delivery.body.decode(),
             traceparent=tracing.traceparent() or None,
         )
-        if await self._publisher.published(event):
-            return Outcome("duplicate", event_id=event.event_id)
+        if dropped := await self._publisher.foreseen_drop(event):
+            return Outcome(dropped.outcome, event_id=event.event_id)
         source = delivery.source
         created = await self._queue.enqueue(
             fetch_job_id(event.event_id),

@@ -165,8 +165,8 @@ class Pipeline:
         if self.assets is None or not needs_copy(event):
             outcome = await self._publish(event, why)
         else:
-            if await self.publisher.published(event):
-                return Outcome("duplicate", event_id=event.event_id)
+            if dropped := await self.publisher.foreseen_drop(event):
+                return Outcome(dropped.outcome, event_id=event.event_id)
             created = await defer_copy(self.assets.queue, event, self.assets.config.deadline_seconds, why)
             outcome = Outcome("accepted" if created else "duplicate", event_id=event.event_id)
         if outcome.status == "accepted":

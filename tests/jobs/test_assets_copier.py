@@ -292,6 +292,42 @@ async def test_a_watch_redis_cannot_start_leaves_the_copied_event_published_once
     assert sum(1 for request, _ in httpserver.log if request.path == "/ok.mp4") == 1
 
 
+async def test_no_copy_job_for_an_event_the_publish_would_drop(
+    tmp_path: Path, queue: JobQueue, publisher: Publisher, prefix: str, redis_url: str
+) -> None:
+    """Copying is work done before the publish: `decide` is asked first (the publish script peeking),
+    so a status the task is past, or one already published complete, gets no copy job; a complete
+    result for an incomplete event does."""
+    config = config_with(prefix, redis_url, "http://127.0.0.1:9", assets={"store": str(tmp_path)})
+    assert config.assets is not None
+    pipeline = Pipeline(publisher, assets=AssetCopies(config.assets, AssetStore(config.assets), queue))
+    asset = video("https://cdn.example.com/v.mp4")
+    ctx = DeliveryContext("openai-main", "openai", datetime.now(UTC))
+
+    await publisher.publish(event_with(task_id="past"))
+    behind = build_event(ctx, task_id="past", task_type="generation", status="running", assets=[asset])
+    again = event_with(asset, task_id="past")
+    partial = build_event(
+        ctx,
+        task_id="partial",
+        task_type="generation",
+        status="succeeded",
+        extensions={"asset_errors": [{"url": asset.url, "error": "404"}]},
+    )
+    await publisher.publish(partial)
+    complete = event_with(asset, task_id="partial")
+
+    outcomes = [(await pipeline.release(event, "a callback")).status for event in (behind, again, complete)]
+    assert outcomes == ["stale", "duplicate", "accepted"]
+    assert [
+        await queue.get(copy_job_id(event.event_id)) is not None for event in (behind, again, complete)
+    ] == [
+        False,
+        False,
+        True,
+    ]
+
+
 def streamed(
     blocks: int, served: list[int] | None = None, stall: tuple[int, threading.Event] | None = None
 ) -> Callable[[Request], Response]:
