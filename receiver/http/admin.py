@@ -135,12 +135,10 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 def request_of(model: type[ModelT], body: bytes, expected: str) -> ModelT:
     """The body as `model`; 400 when it is not JSON, 422 naming each field the document forbids."""
     try:
-        orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise ErrorAnswer(400, "invalid_json", f"the body is not JSON: {expected}") from None
-    try:
         return model.model_validate_json(body)
     except ValidationError as exc:
+        if exc.errors()[0]["type"] == "json_invalid":
+            raise ErrorAnswer(400, "invalid_json", f"the body is not JSON: {expected}") from None
         raise ErrorAnswer(422, "invalid_request", f"{expected}: {summarize_errors(exc)}") from None
 
 

@@ -87,6 +87,16 @@ def test_bad_registrations_are_refused_with_a_code(
     assert rclient.hlen(f"{prefix}:{{jobs}}:data") == 0
 
 
+@pytest.mark.parametrize("body", [b"{", b"task_id=x", b"\xff"])
+def test_a_body_that_is_not_json_is_400_not_422(body: bytes, client: TestClient) -> None:
+    response = client.post("/v1/sources/veo-relay/tasks", content=body, headers=ADMIN_HEADERS)
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid_json",
+        "message": 'the body is not JSON: expected {"task_id": "..."}',
+    }
+
+
 def test_a_null_task_type_is_refused_not_read_as_left_out(
     client: TestClient, rclient: redis.Redis, prefix: str
 ) -> None:
