@@ -218,8 +218,13 @@ def test_the_endpoint_follows_the_location(location: str, base: str) -> None:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "cannot read"), (b"{not json", "is not JSON"), (b'["a list"]', "holds no JSON object")],
-    ids=["missing", "not-json", "not-an-object"],
+    [
+        (None, "cannot read"),
+        (b"{not json", "is not JSON"),
+        (b'["a list"]', "holds no JSON object"),
+        (b'{"type": "external_account"}', "credentials of type 'external_account'; a credentials_file holds"),
+    ],
+    ids=["missing", "not-json", "not-an-object", "not-a-type-loaded"],
 )
 def test_check_config_checks_the_credentials_file_contacting_nobody(
     tmp_path: Path, content: bytes | None, message: str
@@ -242,7 +247,7 @@ def test_check_config_checks_the_credentials_file_contacting_nobody(
 
 def test_a_key_and_a_credentials_file_are_not_both_taken(tmp_path: Path) -> None:
     credentials = tmp_path / "sa.json"
-    credentials.write_bytes(b"{}")
+    credentials.write_bytes(b'{"type": "service_account"}')
     source = {
         "id": "v",
         "provider": "vertex",

@@ -1,11 +1,11 @@
 """Google OAuth2 access tokens for a `vertex` source, through google-auth, for the poller and the assets.
 
-`credentials_file` is any Google credentials JSON google-auth loads (a service account key, whose
-`token_uri` is where the signed assertion is exchanged; an authorized user; a workload identity
-federation config); without it, Application Default Credentials. The scope is `cloud-platform`. A
-token is refreshed when google-auth no longer calls it valid (a few minutes before it expires), one
-refresh at a time; the exchange is a blocking HTTP call made in a thread, never on the event loop.
-Tokens go into headers only, never into logs or errors.
+`credentials_file` is a service account key (whose `token_uri` is where the signed assertion is
+exchanged) or an authorized user's credentials, its type checked when the configuration loads; without
+it, Application Default Credentials (which also take a workload identity federation config). The
+scope is `cloud-platform`. A token is refreshed when google-auth no longer calls it valid (a few
+minutes before it expires), one refresh at a time; the exchange is a blocking HTTP call made in a
+thread, never on the event loop. Tokens go into headers only, never into logs or errors.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from pydantic import Field, field_validator, model_validator
 from receiver.sources import SourceConfig, http_url
 
 MULTI_REGIONS = frozenset({"us", "eu"})
+# The `type`s of Google credentials JSON a `credentials_file` may hold, each loaded by its own class.
+CREDENTIALS_FILE_TYPES = ("service_account", "authorized_user")
 
 
 def default_api_base_url(location: str) -> str:
@@ -48,7 +50,8 @@ class VertexSource(SourceConfig):
     @classmethod
     def _a_json_object(cls, path: str | None) -> str | None:
         """Checked at load (and by `check-config`) without contacting anyone: the file is there and
-        holds a JSON object; whether Google accepts it is learnt at the first poll."""
+        holds a JSON object of a type that is loaded; whether Google accepts it is learnt at the first
+        poll."""
         if path is None:
             return None
         try:
@@ -59,6 +62,12 @@ class VertexSource(SourceConfig):
             raise ValueError(f"{path} is not JSON: {exc}") from None
         if not isinstance(document, dict):
             raise ValueError(f"{path} holds no JSON object (a Google credentials file is one)")
+        if document.get("type") not in CREDENTIALS_FILE_TYPES:
+            raise ValueError(
+                f"{path} holds credentials of type {document.get('type')!r}; a credentials_file holds "
+                f"one of {', '.join(CREDENTIALS_FILE_TYPES)} (other identities: leave it out and use "
+                "Application Default Credentials)"
+            )
         return path
 
     @field_validator("storage_base_url")
