@@ -45,7 +45,7 @@ TS_CLIENT := clients/typescript
 NODE_MODULES := $(TS_CLIENT)/node_modules/.package-lock.json
 
 $(NODE_MODULES): $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
-	@(command -v node && command -v npm) >/dev/null 2>&1 || .ci/install-node
+	@.ci/install-node
 	cd $(TS_CLIENT) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
