@@ -151,6 +151,11 @@ class RedisConfig(Section):
         """No server is configured: the receiver starts its own Redis (one process only)."""
         return self.url is None and not self.sentinel
 
+    def embedded_unless(self, url_override: str | None) -> bool:
+        """Whether a run starts its own Redis: none is configured, and none is given for this run
+        (`--redis-url`, a test's server)."""
+        return url_override is None and self.embedded
+
     def sentinel_addresses(self) -> list[tuple[str, int]]:
         return [(host, int(port)) for host, _, port in (a.rpartition(":") for a in self.sentinel)]
 

@@ -85,7 +85,7 @@ def create_app(
                 clock=clock,
             )
             app.state.runtime = runtime
-            announce(config, redis, embedded=redis_url is None and config.redis.embedded)
+            announce(config, redis, embedded=config.redis.embedded_unless(redis_url))
             if freeze_heap:
                 heap.freeze_long_lived()
 

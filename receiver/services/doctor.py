@@ -39,14 +39,17 @@ class Check:
 
 def redis_location(config: Config, redis_url: str | None) -> Check:
     """Which Redis the receiver uses; the embedded one is for a first run on one host, not for production."""
-    url = redis_url or config.redis.url
-    if url is None:
+    if config.redis.embedded_unless(redis_url):
         return Check(
             "warn",
             "redis",
             f"embedded Redis under {config.server.data_dir}/: one process on one host;"
             " set [redis] url in production",
         )
+    url = redis_url or config.redis.url
+    if url is None:
+        sentinels = ", ".join(config.redis.sentinel)
+        return Check("ok", "redis", f"sentinel master {config.redis.sentinel_service!r} via {sentinels}")
     scheme, _, rest = url.partition("://")
     host = rest.rpartition("@")[2]  # the part before '@' holds the password, if any
     kind = "cluster" if config.redis.cluster else "server"
@@ -157,7 +160,7 @@ async def diagnose(config: Config, redis_url: str | None = None) -> list[Check]:
     step = "redis reachable"
     try:
         async with AsyncExitStack() as stack:
-            if redis_url is None and config.redis.embedded:
+            if config.redis.embedded_unless(redis_url):
                 embedded = stack.enter_context(EmbeddedRedis(config.server.data_dir))
                 checks.append(embedded_url(embedded))
                 redis_url = embedded.url

@@ -150,7 +150,7 @@ async def open_pipeline(
     """
     async with AsyncExitStack() as stack:
         url = redis_url or config.redis.url
-        if url is None and config.redis.embedded:
+        if config.redis.embedded_unless(redis_url):
             url = stack.enter_context(EmbeddedRedis(config.server.data_dir)).url
         redis = connect(config, url)
         stack.push_async_callback(redis.aclose)

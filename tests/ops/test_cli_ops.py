@@ -17,7 +17,8 @@ import typer
 from typer.testing import CliRunner
 
 from receiver.cli import app
-from receiver.services.doctor import clock_skew
+from receiver.config import parse_config
+from receiver.services.doctor import Check, clock_skew, redis_location
 from receiver.services.inventory import mask
 from tests.support import FIXTURES, TOKEN, WHSEC, free_port, live_receiver, stream_entries, write_config
 
@@ -275,6 +276,17 @@ def test_doctor_beside_a_receiver_on_embedded_redis_leaves_that_redis_running(tm
         assert lines[1].startswith("warn redis: embedded Redis under ")
         assert "ok   redis write: wrote and deleted a probe key" in lines
         assert httpx.get(f"{receiver.url}/readyz").json() == {"status": "ready"}
+
+
+def test_doctor_names_a_sentinel_master_not_an_embedded_redis() -> None:
+    config = parse_config({"redis": {"sentinel": ["10.0.0.5:26379", "10.0.0.6:26379"]}})
+    assert redis_location(config, None) == Check(
+        "ok", "redis", "sentinel master 'mymaster' via 10.0.0.5:26379, 10.0.0.6:26379"
+    )
+    assert (
+        redis_location(config, "redis://10.0.0.7:6379/0").detail
+        == "configured server redis://10.0.0.7:6379/0"
+    )
 
 
 def test_doctor_fails_when_redis_is_unreachable(config_file: Path, prefix: str) -> None:
