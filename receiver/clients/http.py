@@ -8,7 +8,7 @@ date is passed on, so that the job queue waits as long as the provider asked.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -97,12 +97,29 @@ def timeout(source: SourceConfig) -> httpx.Timeout:
     )
 
 
-def api_client(source: SourceConfig, headers: Mapping[str, str] | None = None) -> httpx.AsyncClient:
-    """An httpx client for the source's API: its base URL, its credentials (`api_headers`, unless
-    `headers` replaces them), its timeout, and no redirects (an API that moves is an error to see)."""
+# Headers made for each request: a signature over it, a token that expires, a fresh trace id.
+PerRequest = Callable[[httpx.Request], Awaitable[Mapping[str, str]]]
+
+
+class _PerRequestHeaders(httpx.Auth):
+    """The one way a provider's client adds what must be made for each request, not once per client."""
+
+    def __init__(self, make: PerRequest) -> None:
+        self._make = make
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        request.headers.update(await self._make(request))
+        yield request
+
+
+def api_client(source: SourceConfig, per_request: PerRequest | None = None) -> httpx.AsyncClient:
+    """An httpx client for the source's API: its base URL, its credentials (`api_headers` once, or
+    `per_request`'s headers on every request instead), its timeout, and no redirects (an API that
+    moves is an error to see)."""
     return httpx.AsyncClient(
         base_url=source.api_base_url or "",
-        headers={"accept": "application/json", **(source.api_headers() if headers is None else headers)},
+        headers={"accept": "application/json", **(source.api_headers() if per_request is None else {})},
+        auth=None if per_request is None else _PerRequestHeaders(per_request),
         timeout=timeout(source),
         follow_redirects=False,
         transport=MappedTransport(),
@@ -121,11 +138,9 @@ def remote_status_error(response: httpx.Response, what: str) -> RemoteError:
     )
 
 
-async def _get(
-    client: httpx.AsyncClient, url: str, what: str, headers: Mapping[str, str] | None = None
-) -> bytes:
+async def _get(client: httpx.AsyncClient, url: str, what: str) -> bytes:
     """The body of `GET url`, or `RemoteError` for any status but 200."""
-    response = await client.get(url, headers=headers, extensions={"what": what})
+    response = await client.get(url, extensions={"what": what})
     if response.status_code != 200:
         raise remote_status_error(response, what)
     return response.content
@@ -139,12 +154,9 @@ def _parsed(content: bytes, what: str) -> Any:
         raise RemoteError(f"{what}: the response is not JSON ({exc})", retryable=True) from None
 
 
-async def get_json(
-    client: httpx.AsyncClient, url: str, what: str, headers: Mapping[str, str] | None = None
-) -> bytes:
-    """The body of `GET url`, checked to be JSON; `what` names the resource in error messages, and
-    `headers` are this request's own (a signature over it)."""
-    content = await _get(client, url, what, headers)
+async def get_json(client: httpx.AsyncClient, url: str, what: str) -> bytes:
+    """The body of `GET url`, checked to be JSON; `what` names the resource in error messages."""
+    content = await _get(client, url, what)
     _parsed(content, what)
     return content
 

@@ -22,15 +22,12 @@ def invocation_path(arn: str) -> str:
 class BedrockClient:
     def __init__(self, source: BedrockSource) -> None:
         self._source = source.id
-        self._base = source.api_base_url or ""
-        self._aws = None if source.api_key is not None else AwsCredentials(source)
-        self._http = api_client(source)
+        signer = None if source.api_key is not None else AwsCredentials(source).signed_headers
+        self._http = api_client(source, per_request=signer)
 
     async def get_task(self, task_id: str) -> bytes:
-        path = invocation_path(task_id)
         what = f"GET Bedrock async invocation {task_id} ({self._source})"
-        headers = await self._aws.signed_headers("GET", self._base + path) if self._aws else {}
-        return await get_json(self._http, path, what, headers)
+        return await get_json(self._http, invocation_path(task_id), what)
 
     async def aclose(self) -> None:
         await self._http.aclose()

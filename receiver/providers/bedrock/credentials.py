@@ -14,6 +14,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials
@@ -80,12 +81,12 @@ class AwsCredentials:
             return self._frozen()
         return await asyncio.to_thread(self._frozen)
 
-    async def signed_headers(self, method: str, url: str, body: bytes = b"") -> dict[str, str]:
-        """The headers that sign `method url` with SigV4 (`Authorization`, `X-Amz-Date`, and the session
-        token when there is one)."""
-        request = AWSRequest(method=method, url=url, data=body)
-        SigV4Auth(await self.frozen(), SIGNING_NAME, self._region).add_auth(request)
-        return {name: value for name, value in request.headers.items() if name.lower() != "host"}
+    async def signed_headers(self, request: httpx.Request) -> dict[str, str]:
+        """The headers that sign `request` (a GET: no body) with SigV4 (`Authorization`, `X-Amz-Date`,
+        and the session token when there is one)."""
+        signed = AWSRequest(method=request.method, url=str(request.url))
+        SigV4Auth(await self.frozen(), SIGNING_NAME, self._region).add_auth(signed)
+        return {name: value for name, value in signed.headers.items() if name.lower() != "host"}
 
     async def for_store(self) -> S3Credential:
         """obstore's `credential_provider` for the source's S3 reads: the same identity, renewed."""

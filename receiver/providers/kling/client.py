@@ -9,7 +9,6 @@ status, and with a 200 it may pass: retryable.
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from urllib.parse import quote
 
 import httpx
@@ -36,23 +35,16 @@ def code_status(code: int) -> int | None:
     return next((status for first, last, status in CODE_STATUSES if first <= code <= last), None)
 
 
-class _FreshHeaders(httpx.Auth):
-    """The source's `api_headers()` on each request, not once per client: Kling's tokens expire."""
-
-    def __init__(self, source: KlingSource) -> None:
-        self._source = source
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers.update(self._source.api_headers())
-        yield request
-
-
 class KlingClient:
     def __init__(self, source: KlingSource) -> None:
         self._source = source.id
         self._path = f"/v1/{source.task_path}/"
-        self._http = api_client(source, headers={})
-        self._http.auth = _FreshHeaders(source)
+        self._settings = source
+        self._http = api_client(source, per_request=self._fresh_token)
+
+    async def _fresh_token(self, _request: httpx.Request) -> dict[str, str]:
+        """Made for each request, not once per client: Kling's tokens expire."""
+        return self._settings.api_headers()
 
     async def get_task(self, task_id: str) -> bytes:
         what = f"GET Kling task {task_id} ({self._source})"

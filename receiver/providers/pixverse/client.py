@@ -20,10 +20,6 @@ from receiver.sources import SourceConfig
 RESULT_PATH = "/openapi/v2/video/result/"
 
 
-async def _fresh_trace_id(request: httpx.Request) -> None:
-    request.headers["ai-trace-id"] = str(uuid.uuid4())
-
-
 def code_status(code: int) -> int | None:
     """The HTTP class PixVerse's six-digit `ErrCode` starts with (400017 → 400), if it has one."""
     status = code // 1000
@@ -33,8 +29,11 @@ def code_status(code: int) -> int | None:
 class PixverseClient:
     def __init__(self, source: SourceConfig) -> None:
         self._source = source.id
-        self._http = api_client(source)
-        self._http.event_hooks["request"] = [_fresh_trace_id]
+        self._key = source.api_headers()
+        self._http = api_client(source, per_request=self._with_fresh_trace_id)
+
+    async def _with_fresh_trace_id(self, _request: httpx.Request) -> dict[str, str]:
+        return {**self._key, "ai-trace-id": str(uuid.uuid4())}
 
     async def get_task(self, task_id: str) -> bytes:
         what = f"GET PixVerse video {task_id} ({self._source})"

@@ -38,15 +38,12 @@ class VertexClient:
         self._google = (
             None if source.api_key is not None else GoogleCredentials(source.id, source.credentials_file)
         )
-        self._http = api_client(source)
+        self._http = api_client(source, per_request=None if self._google is None else self._google.headers)
 
     async def get_task(self, task_id: str) -> bytes:
         what = f"POST Vertex fetchPredictOperation {task_id} ({self._source})"
         path = fetch_path(task_id)
-        headers = await self._google.headers() if self._google is not None else None
-        response = await self._http.post(
-            path, json={"operationName": task_id}, headers=headers, extensions={"what": what}
-        )
+        response = await self._http.post(path, json={"operationName": task_id}, extensions={"what": what})
         if response.status_code != 200:
             raise remote_status_error(response, what)
         json_object(response.content, what)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import google.auth
+import httpx
 import orjson
 import urllib3
 from google.auth.credentials import Credentials
@@ -73,7 +74,8 @@ class GoogleCredentials:
                 )
             return token
 
-    async def headers(self) -> dict[str, str]:
+    async def headers(self, _request: httpx.Request) -> dict[str, str]:
+        """A request's bearer token (the client's `per_request`)."""
         return {"authorization": f"Bearer {await self.token()}"}
 
     async def for_store(self) -> GCSCredential:
