@@ -64,21 +64,20 @@ class CloudReader:
             self._storages[source_id] = storage(source) if storage is not None else None
         return self._storages[source_id]
 
-    def reads(self, source_id: str, url: str) -> bool:
-        """Whether `url` is in the cloud whose storage the source has credentials for."""
+    def _reading(self, source_id: str, url: str) -> CloudStorage | None:
+        """The source's storage, where `url` is in the cloud it has credentials for."""
         storage = self._storage(source_id)
-        return storage is not None and url.startswith(f"{storage.scheme}://")
+        return storage if storage is not None and url.startswith(f"{storage.scheme}://") else None
+
+    def reads(self, source_id: str, url: str) -> bool:
+        return self._reading(source_id, url) is not None
 
     @asynccontextmanager
     async def open(self, source_id: str, url: str) -> AsyncIterator[tuple[AsyncIterator[bytes], Tally]]:
-        """The object as chunks, and the tally they fill in, as `Downloader.open` gives a download."""
-        storage = self._storage(source_id)
-        if storage is None or not self.reads(source_id, url):
-            raise AssetError(
-                "asset_unsupported_url",
-                f"source {source_id!r} has no storage credentials to read {url} with",
-                retryable=False,
-            )
+        """The object as chunks, and the tally they fill in, as `Downloader.open` gives a download;
+        `url` is one the source `reads`."""
+        storage = self._reading(source_id, url)
+        assert storage is not None  # the copier opens only what `reads` accepts
         if storage.output_uri is not None and not within(url, storage.output_uri):
             raise AssetError(
                 "asset_forbidden_location",

@@ -274,10 +274,7 @@ class Copier:
         assert asset.url is not None  # `copyable`
         started = time.perf_counter()
         if in_cloud(asset.url):
-            if self._cloud is None:
-                raise AssetError(
-                    "asset_unsupported_url", f"no cloud storage reader for {asset.url}", retryable=False
-                )
+            assert self._cloud is not None  # `_copies`
             opened = self._cloud.open(event.source, asset.url)
         else:
             opened = self._downloader.open(asset.url, trust)
