@@ -31,14 +31,8 @@ class ProviderSchemas:
     # The task or video object the provider's API returns when it is fetched (after a thin webhook)
     # or polled, newest first; its normalizer sees the webhook's thin event as `ctx.notice`.
     resource_versions: tuple[SchemaVersion, ...] = ()
-    # What this provider's tasks are, for the events the receiver makes itself about a watched or fetched
-    # task it has not yet seen any payload of (a `deadline_exceeded` before the first successful poll).
-    task_type: TaskType | None = None
-    # A provider with several kinds of task, each found at its own route of its API (TwelveLabs'
-    # analysis and indexing): a watch names one, or the task is looked for at each in turn.
+    # What this provider's tasks are: the kinds a watch can name, the first assumed for the events the
+    # receiver makes itself about a task it has not yet seen any payload of (a `deadline_exceeded`
+    # before the first successful poll). A provider with several (TwelveLabs' analysis and indexing)
+    # finds each at its own route of its API: a watch names one, or the task is looked for at each.
     task_types: tuple[TaskType, ...] = ()
-
-    @property
-    def watched_types(self) -> tuple[TaskType, ...]:
-        """The kinds of task a watch can name; the first is assumed until a poll says otherwise."""
-        return self.task_types or (() if self.task_type is None else (self.task_type,))

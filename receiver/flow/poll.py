@@ -132,7 +132,7 @@ def watches_on_callback(source: SourceConfig) -> bool:
 
 def watch_type_problem(source: SourceConfig, task_type: TaskType | None) -> str | None:
     """Why a watch of this source cannot name `task_type`, or None when it can."""
-    kinds = PROVIDERS[source.provider].schemas.watched_types
+    kinds = PROVIDERS[source.provider].schemas.task_types
     if task_type is None or task_type in kinds:
         return None
     return f"provider {source.provider!r} has no {task_type!r} tasks (it has: {', '.join(kinds)})"
@@ -152,7 +152,7 @@ async def watch(
     `at_once`: polled now even on a callback source (an incomplete event's task, whose callbacks
     have nothing more to bring). `task_type`: its kind, for a provider with several (see
     `watch_type_problem`); without it a provider's only kind, or each of its kinds in turn."""
-    kinds = PROVIDERS[source.provider].schemas.watched_types
+    kinds = PROVIDERS[source.provider].schemas.task_types
     if task_type is None and len(kinds) == 1:
         task_type = kinds[0]
     job = PollJob(
@@ -327,7 +327,7 @@ class Poller:
             ctx,
             task_id=state.task_id,
             # Never seen: the provider's first kind of task is the best guess.
-            task_type=state.task_type or PROVIDERS[source.provider].schemas.watched_types[0],
+            task_type=state.task_type or PROVIDERS[source.provider].schemas.task_types[0],
             status="failed",
             model=state.model,
             error=Error(code=NOT_FOUND if state.last_status == 404 else DEADLINE_EXCEEDED, message=message),

@@ -101,8 +101,8 @@ class Provider(Generic[S]):
         """Why the receiver cannot watch (poll, or reconcile) this source's tasks, or None when it can."""
         if not self.has_task_api:
             return f"provider {self.id!r} has no task API to poll"
-        if not self.schemas.watched_types:
-            return f"provider {self.id!r} declares no task_type for the events of its watched tasks"
+        if not self.schemas.task_types:
+            return f"provider {self.id!r} declares no task_types for the events of its watched tasks"
         if not source.has_api_credentials:
             return f"source {source.id!r} has no API credentials to poll with"
         return None

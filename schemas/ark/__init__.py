@@ -5,4 +5,6 @@ from schemas.provider import ProviderSchemas, SchemaVersion
 
 _TASK = SchemaVersion(1, v1.Task, v1.normalize)
 
-SCHEMAS = ProviderSchemas(name="ark", versions=(_TASK,), resource_versions=(_TASK,), task_type="generation")
+SCHEMAS = ProviderSchemas(
+    name="ark", versions=(_TASK,), resource_versions=(_TASK,), task_types=("generation",)
+)

@@ -7,5 +7,5 @@ SCHEMAS = ProviderSchemas(
     name=v1.PROVIDER_ID,
     versions=(),
     resource_versions=(SchemaVersion(1, v1.TaskResponse, v1.normalize),),
-    task_type="analysis",
+    task_types=("analysis",),
 )

@@ -7,5 +7,5 @@ SCHEMAS = ProviderSchemas(
     name="fal",
     versions=(SchemaVersion(1, v1.Webhook, v1.normalize),),
     resource_versions=(SchemaVersion(1, v1.QueueStatus, v1.normalize_status),),
-    task_type="generation",
+    task_types=("generation",),
 )

@@ -15,5 +15,5 @@ SCHEMAS = ProviderSchemas(
         SchemaVersion(2, interaction.Interaction, interaction.normalize),
         SchemaVersion(1, operation.Operation, operation.normalize),
     ),
-    task_type="generation",
+    task_types=("generation",),
 )

@@ -7,5 +7,5 @@ SCHEMAS = ProviderSchemas(
     name="kling",
     versions=(SchemaVersion(1, v1.Task, v1.normalize),),
     resource_versions=(SchemaVersion(1, v1.TaskResponse, v1.normalize_response),),
-    task_type="generation",
+    task_types=("generation",),
 )

@@ -9,5 +9,5 @@ SCHEMAS = ProviderSchemas(
     name="luma",
     versions=(_GENERATION,),
     resource_versions=(_GENERATION,),
-    task_type="generation",
+    task_types=("generation",),
 )

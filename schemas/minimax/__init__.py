@@ -9,5 +9,5 @@ SCHEMAS = ProviderSchemas(
     # document (the task plus its resolved file) too.
     versions=(SchemaVersion(1, v1.Task, v1.normalize),),
     resource_versions=(SchemaVersion(1, v1.Task, v1.normalize),),
-    task_type="generation",
+    task_types=("generation",),
 )

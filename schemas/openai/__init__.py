@@ -7,5 +7,5 @@ SCHEMAS = ProviderSchemas(
     name="openai",
     versions=(SchemaVersion(1, v1.Webhook, v1.normalize),),
     resource_versions=(SchemaVersion(1, v1.Video, v1.normalize_video),),
-    task_type="generation",
+    task_types=("generation",),
 )

@@ -7,5 +7,5 @@ SCHEMAS = ProviderSchemas(
     name="openai-compatible",
     versions=(),
     resource_versions=(SchemaVersion(1, v1.RelayVideo, v1.normalize),),
-    task_type="generation",
+    task_types=("generation",),
 )

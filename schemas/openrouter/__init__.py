@@ -7,5 +7,5 @@ SCHEMAS = ProviderSchemas(
     name="openrouter",
     versions=(SchemaVersion(1, v1.Webhook, v1.normalize),),
     resource_versions=(SchemaVersion(1, v1.VideoJob, v1.normalize_job),),
-    task_type="generation",
+    task_types=("generation",),
 )

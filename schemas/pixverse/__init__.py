@@ -7,5 +7,5 @@ SCHEMAS = ProviderSchemas(
     name="pixverse",
     versions=(SchemaVersion(1, v1.Webhook, v1.normalize),),
     resource_versions=(SchemaVersion(1, v1.ResultAnswer, v1.normalize_answer),),
-    task_type="generation",
+    task_types=("generation",),
 )

@@ -7,5 +7,5 @@ SCHEMAS = ProviderSchemas(
     name="replicate",
     versions=(SchemaVersion(1, v1.Prediction, v1.normalize),),
     resource_versions=(SchemaVersion(1, v1.Prediction, v1.normalize),),
-    task_type="generation",
+    task_types=("generation",),
 )

@@ -7,5 +7,5 @@ SCHEMAS = ProviderSchemas(
     name=v1.PROVIDER_ID,
     versions=(),
     resource_versions=(SchemaVersion(1, v1.Operation, v1.normalize),),
-    task_type="generation",
+    task_types=("generation",),
 )

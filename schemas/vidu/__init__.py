@@ -7,5 +7,5 @@ SCHEMAS = ProviderSchemas(
     name="vidu",
     versions=(SchemaVersion(1, v1.Notification, v1.normalize_notification),),
     resource_versions=(SchemaVersion(1, v1.Task, v1.normalize_task),),
-    task_type="generation",
+    task_types=("generation",),
 )

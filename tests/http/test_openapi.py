@@ -51,7 +51,7 @@ def aim(case: schemathesis.Case[Any], source_id: str, config: Config) -> None:
     case.path_parameters = {**(case.path_parameters or {}), "source_id": source_id}
     source = config.source(source_id)
     task_type = case.body.get("task_type") if isinstance(case.body, dict) else None
-    lacked = source is not None and task_type not in PROVIDERS[source.provider].schemas.watched_types
+    lacked = source is not None and task_type not in PROVIDERS[source.provider].schemas.task_types
     if isinstance(case.body, dict) and task_type in get_args(TaskType) and lacked:
         case.body = {key: value for key, value in case.body.items() if key != "task_type"}
 

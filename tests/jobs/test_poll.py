@@ -42,7 +42,7 @@ def test_every_poll_only_provider_can_be_polled() -> None:
     for provider in PROVIDERS.values():
         if provider.callbacks is None:
             assert provider.schemas.resource_versions, provider.id
-            assert provider.schemas.task_type is not None, provider.id
+            assert provider.schemas.task_types, provider.id
 
 
 def test_registering_twice_is_idempotent(client: TestClient, rclient: redis.Redis, prefix: str) -> None:

@@ -56,15 +56,15 @@ def test_a_provider_that_fetches_or_polls_has_a_client_and_resources(provider: A
     if provider.client is not None:
         assert provider.schemas.resource_versions, "what the client returns is validated like a callback"
     if provider.callbacks is None:
-        assert provider.schemas.task_type is not None, "a watched task's own events need a task_type"
+        assert provider.schemas.task_types, "a watched task's own events need a task type"
 
 
 @providers
 def test_every_task_api_can_be_watched(provider: AnyProvider) -> None:
     if provider.has_task_api:
-        assert provider.schemas.watched_types, (
-            "a provider with a task API can be watched: declare its task_type, or its task_types with a "
-            "route each (task_routes_client)"
+        assert provider.schemas.task_types, (
+            "a provider with a task API can be watched: declare its task_types (several: a route each, "
+            "task_routes_client)"
         )
 
 
