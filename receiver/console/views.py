@@ -268,8 +268,8 @@ async def task_timeline(
     events), each status with its raw event from the stream."""
     deadline = fetch_deadline(config, source)
     queue = JobQueue(redis, config.redis.prefix)
-    record = await read_task(redis, keys, queue, source, task_id, fetch_deadline_seconds=deadline)
     held = await read_held(queue, source, task_id, deadline)
+    record = await read_task(redis, keys, queue, source, task_id, fetch_deadline_seconds=deadline, held=held)
     statuses = [] if record is None else record.statuses
     stream = keys.events(keys.partition(source, task_id))
     found = await read_entries(redis, stream, (item.entry_id for item in statuses))

@@ -225,10 +225,12 @@ async def read_task(
     task_id: str,
     *,
     fetch_deadline_seconds: float,
+    held: Sequence[tuple[CanonicalEvent, HeldEvent]] | None = None,
 ) -> TaskRecord | None:
     """The task's record from Redis, or None when nothing is known of it. Raises `RedisUnavailable`.
 
-    `fetch_deadline_seconds`: the source's, which bounds how long a fetch holds its event back."""
+    `fetch_deadline_seconds`: the source's, which bounds how long a fetch holds its event back;
+    `held`: the task's held events when the caller has read them already (`read_held`)."""
     partition = keys.partition(source, task_id)
     job_id = poll_job_id(source, task_id)
     raw = await redis.hgetall(keys.task(partition, source, task_id))
@@ -237,7 +239,8 @@ async def read_task(
     event_ids = await _event_ids(redis, keys.events(partition), entries)
     job = await queue.get(job_id)
     due = None if job is None else await queue.due(job_id)
-    held = await read_held(queue, source, task_id, fetch_deadline_seconds)
+    if held is None:
+        held = await read_held(queue, source, task_id, fetch_deadline_seconds)
     return assemble(source, task_id, marks, event_ids, job, due, [item for _, item in held])
 
 
