@@ -146,6 +146,12 @@ async def test_partitions_holding_the_same_stream_id_are_told_apart(
         "code": "ambiguous_entry_id",
         "message": "'1700000000000-0' names 1700000000000-0@0 and 1700000000000-0@2: give one of them",
     }
+    # Named among others for a redrive, it refuses the whole request before any entry is redriven.
+    refused = dlq_client.post(
+        "/v1/dlq/redrive", headers=auth, json={"ids": ["1700000000000-0@2", "1700000000000-0"]}
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "ambiguous_entry_id")
+    assert all_events(rclient, keys) == []
 
     pipeline = Pipeline(Publisher(aredis, keys, 3600), schemas=NEWER_SCHEMAS)
     [result] = await letters.redrive(dlq_config, pipeline, ["1700000000000-0@2"], delete=True)
