@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
+import httpx
+
 from receiver.clients.base import ResourceClient
 from receiver.clients.http import api_client, get_json
 from receiver.foundation.errors import RemoteError
@@ -19,13 +21,13 @@ from schemas.event import TaskType
 
 
 class TaskPathClient:
-    def __init__(self, source: SourceConfig, path: str, what: str) -> None:
-        """`path` is the task's path below `api_base_url`, with `{task_id}` where the id goes; `what`
-        names the resource in error messages."""
+    def __init__(self, http: httpx.AsyncClient, source_id: str, path: str, what: str) -> None:
+        """`http` is the source's API client (`api_client`); `path` is the task's path below
+        `api_base_url`, with `{task_id}` where the id goes; `what` names the resource in error messages."""
+        self._http = http
         self._path = path
         self._what = what
-        self._source = source.id
-        self._http = api_client(source)
+        self._source = source_id
 
     async def get_task(self, task_id: str) -> bytes:
         url = self._path.format(task_id=quote(task_id, safe=""))
@@ -39,7 +41,7 @@ def task_path_client(path: str, what: str) -> Callable[[SourceConfig], TaskPathC
     """The `client` of a provider whose task is at `path` (with `{task_id}`), named `what` in errors."""
 
     def client(source: SourceConfig) -> TaskPathClient:
-        return TaskPathClient(source, path, what)
+        return TaskPathClient(api_client(source), source.id, path, what)
 
     return client
 
@@ -50,8 +52,12 @@ class TaskRoutesClient:
     until one knows it (a 404 elsewhere only means the task is of another kind)."""
 
     def __init__(self, source: SourceConfig, routes: Mapping[TaskType, tuple[str, str]]) -> None:
-        """`routes`: per kind of task, its path (with `{task_id}`) and what errors call it."""
-        self._routes = {kind: TaskPathClient(source, path, what) for kind, (path, what) in routes.items()}
+        """`routes`: per kind of task, its path (with `{task_id}`) and what errors call it. The routes
+        share one HTTP client, so one connection pool per source."""
+        self._http = api_client(source)
+        self._routes = {
+            kind: TaskPathClient(self._http, source.id, path, what) for kind, (path, what) in routes.items()
+        }
 
     async def get_task(self, task_id: str) -> bytes:
         return await self.get_task_of(task_id, None)
@@ -75,8 +81,7 @@ class TaskRoutesClient:
         raise missing
 
     async def aclose(self) -> None:
-        for route in self._routes.values():
-            await route.aclose()
+        await self._http.aclose()
 
 
 def task_routes_client(
