@@ -182,7 +182,9 @@ class DeadLetters:
         if not _is_stream_id(stream_id):
             return None
         if at:
-            if not (partition_text.isascii() and partition_text.isdigit()):
+            if not (partition_text.isascii() and partition_text.isdigit()) or partition_text != str(
+                int(partition_text)
+            ):
                 return None
             partitions: Iterable[int] = (
                 [int(partition_text)] if int(partition_text) < self._keys.partitions else []
@@ -208,10 +210,12 @@ class DeadLetters:
                 letter for letter in await self.scan() if letter.redriven is None
             ]
         else:
-            letters = [
+            named = [
                 await self.get(entry_id) or RedriveResult(entry_id, "", "not_found", detail="no such entry")
                 for entry_id in entry_ids
             ]
+            # An entry named twice (bare and with its partition) is redriven once.
+            letters = list({letter.entry_id: letter for letter in named}.values())
 
         async def redrive_one(_index: int, letter: DeadLetter | RedriveResult) -> RedriveResult:
             if isinstance(letter, RedriveResult):
@@ -274,8 +278,14 @@ class DeadLetters:
 
 
 def _is_stream_id(text: str) -> bool:
+    """Whether Redis would take `text` as a stream id: each part a number below 2**64 (a larger one is
+    Redis's error, which would answer 503 where the entry simply does not exist)."""
     millis, dash, sequence = text.partition("-")
-    return millis.isascii() and millis.isdigit() and (not dash or (sequence.isascii() and sequence.isdigit()))
+    return _is_u64(millis) and (not dash or _is_u64(sequence))
+
+
+def _is_u64(text: str) -> bool:
+    return text.isascii() and text.isdigit() and int(text) < 2**64
 
 
 def _received_at(letter: DeadLetter) -> datetime:

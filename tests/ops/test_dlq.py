@@ -139,7 +139,11 @@ async def test_partitions_holding_the_same_stream_id_are_told_apart(
     assert two is not None and two.body == legacy_body("job-two") and two.stream_id == "1700000000000-0"
     assert await letters.get("1700000000000-0@1") is None
     assert await letters.get("1700000000000-0@3") is None
+    assert await letters.get("1700000000000-0@02") is None  # a partition written one way only
     auth = {"authorization": f"Bearer {ADMIN}"}
+    # An id no stream could hold is not found, not Redis's refusal (which would be 503).
+    for beyond in (f"{2**64}-0", f"1700000000000-{2**64}@2"):
+        assert dlq_client.get(f"/v1/dlq/{beyond}", headers=auth).status_code == 404
     ambiguous = dlq_client.get("/v1/dlq/1700000000000-0", headers=auth)
     assert ambiguous.status_code == 409
     assert ambiguous.json()["error"] == {
@@ -154,7 +158,10 @@ async def test_partitions_holding_the_same_stream_id_are_told_apart(
     assert all_events(rclient, keys) == []
 
     pipeline = Pipeline(Publisher(aredis, keys, 3600), schemas=NEWER_SCHEMAS)
-    [result] = await letters.redrive(dlq_config, pipeline, ["1700000000000-0@2"], delete=True)
+    # Named twice, it is redriven once.
+    [result] = await letters.redrive(
+        dlq_config, pipeline, ["1700000000000-0@2", "1700000000000-0@2"], delete=True
+    )
     assert (result.entry_id, result.outcome) == ("1700000000000-0@2", "accepted")
     assert [str(event["task_id"]) for event in all_events(rclient, keys)] == ["job-two"]
     # Only partition 2's entry went: the bare id now names the one left.
