@@ -85,6 +85,10 @@ class FetchDeferral:
 
     async def defer(self, delivery: Delivery, event: CanonicalEvent) -> Outcome:
         proven = SIGNATURE_SCHEMES[delivery.source.verify].proves_body
+        # An unproven notification's own status may never be published: its answer names no event.
+        event_id = event.event_id if proven else None
+        if dropped := await self._publisher.foreseen_drop(event):
+            return Outcome(dropped.outcome, event_id=event_id)
         job = FetchJob(
             notice=event_to_json(event).decode(),
             headers=public_headers(delivery.headers),
@@ -92,8 +96,6 @@ class FetchDeferral:
             body=None if proven else delivery.body.decode(),
             traceparent=tracing.traceparent() or None,
         )
-        if dropped := await self._publisher.foreseen_drop(event):
-            return Outcome(dropped.outcome, event_id=event.event_id)
         source = delivery.source
         created = await self._queue.enqueue(
             fetch_job_id(event.event_id),
@@ -103,8 +105,6 @@ class FetchDeferral:
             source=source.id,
             deadline=event.received_at.timestamp() + source.fetch_deadline_seconds,
         )
-        # An unproven notification's own status may never be published: its answer names no event.
-        event_id = event.event_id if proven else None
         return Outcome("accepted" if created else "duplicate", event_id=event_id)
 
 

@@ -161,6 +161,11 @@ def test_a_forged_success_publishes_what_the_api_says_and_the_real_one_follows(
     assert statuses == ["running", "succeeded"]
     assert stream_entries(rclient, f"{prefix}:dlq") == []
 
+    # The claim again, the task published already: dropped before any fetch, naming no event (the
+    # notification's own event was never published).
+    status, answer = post(app_client, api_source(case.provider), fixture.body)
+    assert (answer["status"], answer.get("event_id"), api.requests) == ("duplicate", None, 2)
+
 
 @cases
 def test_a_wrong_token_is_refused_and_nothing_is_stored_or_asked(
