@@ -104,6 +104,8 @@ PerRequest = Callable[[httpx.Request], Awaitable[Mapping[str, str]]]
 class _PerRequestHeaders(httpx.Auth):
     """The one way a provider's client adds what must be made for each request, not once per client."""
 
+    requires_request_body = True  # a signature covers the body: read before `make` sees the request
+
     def __init__(self, make: PerRequest) -> None:
         self._make = make
 

@@ -17,9 +17,11 @@ from botocore.credentials import Credentials
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from receiver.clients.http import api_client as http_api_client
 from receiver.config import ConfigError, parse_config
 from receiver.providers.bedrock import BedrockSource
 from receiver.providers.bedrock.client import BedrockClient
+from receiver.providers.bedrock.credentials import AwsCredentials
 from tests.support import (
     AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY,
@@ -122,6 +124,21 @@ async def test_a_signature_with_another_secret_is_refused_by_the_fake(httpserver
     finally:
         await client.aclose()
     assert (error.status, error.retryable) == (403, False)
+
+
+async def test_a_request_with_a_body_is_signed_with_its_body(httpserver: HTTPServer) -> None:
+    """The signer sees the request httpx sends, body included (Bedrock's own calls are GETs today)."""
+    source = bedrock_source(
+        httpserver, access_key_id=AWS_ACCESS_KEY_ID, secret_access_key=AWS_SECRET_ACCESS_KEY
+    )
+    httpserver.expect_request("/async-invoke", method="POST").respond_with_handler(
+        sigv4_checked(b"{}", KEYS, "us-east-1")
+    )
+    async with http_api_client(source, per_request=AwsCredentials(source).signed_headers) as client:
+        answer = await client.post(
+            "/async-invoke?maxResults=1", content=b'{"modelId": "amazon.nova-reel-v1:1"}'
+        )
+    assert answer.status_code == 200, answer.text
 
 
 async def test_a_session_token_is_signed_too(httpserver: HTTPServer) -> None:

@@ -82,9 +82,9 @@ class AwsCredentials:
         return await asyncio.to_thread(self._frozen)
 
     async def signed_headers(self, request: httpx.Request) -> dict[str, str]:
-        """The headers that sign `request` (a GET: no body) with SigV4 (`Authorization`, `X-Amz-Date`,
-        and the session token when there is one)."""
-        signed = AWSRequest(method=request.method, url=str(request.url))
+        """The headers that sign `request` with SigV4 (`Authorization`, `X-Amz-Date`, and the session
+        token when there is one): its method, URL with the query, and body."""
+        signed = AWSRequest(method=request.method, url=str(request.url), data=request.content)
         SigV4Auth(await self.frozen(), SIGNING_NAME, self._region).add_auth(signed)
         return {name: value for name, value in signed.headers.items() if name.lower() != "host"}
 
