@@ -154,7 +154,7 @@ class RedisConfig(Section):
     def embedded_unless(self, url_override: str | None) -> bool:
         """Whether a run starts its own Redis: none is configured, and none is given for this run
         (`--redis-url`, a test's server)."""
-        return url_override is None and self.embedded
+        return not url_override and self.embedded
 
     def sentinel_addresses(self) -> list[tuple[str, int]]:
         return [(host, int(port)) for host, _, port in (a.rpartition(":") for a in self.sentinel)]

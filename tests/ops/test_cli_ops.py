@@ -287,6 +287,8 @@ def test_doctor_names_a_sentinel_master_not_an_embedded_redis() -> None:
         redis_location(config, "redis://10.0.0.7:6379/0").detail
         == "configured server redis://10.0.0.7:6379/0"
     )
+    # An empty --redis-url is no URL: the configured Redis (here none, so the embedded one) is used.
+    assert redis_location(parse_config({}), "").level == "warn"
 
 
 def test_doctor_fails_when_redis_is_unreachable(config_file: Path, prefix: str) -> None:
