@@ -182,13 +182,9 @@ class DeadLetters:
         if not _is_stream_id(stream_id):
             return None
         if at:
-            if not (partition_text.isascii() and partition_text.isdigit()) or partition_text != str(
-                int(partition_text)
-            ):
-                return None
-            partitions: Iterable[int] = (
-                [int(partition_text)] if int(partition_text) < self._keys.partitions else []
-            )
+            # Only a partition that exists, written as `dead_letter_id` writes it (`@2`, never `@02`).
+            existing = range(self._keys.partitions)
+            partitions: Iterable[int] = [int(partition_text)] if partition_text in map(str, existing) else []
         else:
             partitions = range(self._keys.partitions)
         found = [
